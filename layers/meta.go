@@ -1,0 +1,46 @@
+package layers
+
+import "time"
+
+// Meta is a layer's metadata. It travels beside the layer: as FILE.json next to
+// FILE.sqfs in an output directory, inside the chain config in a registry, and in
+// /run/mode/chain.json on a booted system.
+type Meta struct {
+	Name        string    `json:"name"`             // module name: "console"
+	Parent      string    `json:"parent,omitempty"` // parent module name; empty for a base
+	Chain       []string  `json:"chain"`            // base first, ending with Name
+	File        string    `json:"file"`             // MoDe file name: "base-essential-console.sqfs"
+	Key         string    `json:"key,omitempty"`    // cache key ("sha256:…"); empty for saved layers
+	Digest      string    `json:"digest"`           // "sha256:…" of the .sqfs bytes
+	Size        int64     `json:"size"`             // bytes of the .sqfs
+	Compression string    `json:"compression"`      // gzip, xz, zstd or lz4
+	Built       time.Time `json:"built"`
+	Seconds     float64   `json:"seconds"` // build time
+	Pruned      Pruned    `json:"pruned"`
+	Packages    *Packages `json:"packages,omitempty"`
+	// ParentDigests are the digests of the layers below this one, base first.
+	// Set for saved layers: such a layer never mounts over a different chain.
+	ParentDigests []string `json:"parentDigests,omitempty"`
+}
+
+// Pruned counts what was dropped from an upper directory before squashing:
+// copy-ups equal to the lower file, and excluded paths.
+type Pruned struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// Packages is a layer's Debian package diff: the chain's dpkg status before
+// against after. Versions are Debian version strings.
+type Packages struct {
+	Added    []Package `json:"added,omitempty"`
+	Removed  []Package `json:"removed,omitempty"`
+	Upgraded []Package `json:"upgraded,omitempty"` // Version is the new one, From the old
+}
+
+// Package is one Debian package of a Packages diff.
+type Package struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	From    string `json:"from,omitempty"`
+}

@@ -1,0 +1,45 @@
+// Command mode builds, publishes, boots and saves layered squashfs modules.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v3"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &cli.Command{
+		Name:  "mode",
+		Usage: "build, publish, boot and save layered squashfs modules",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log what happens to stderr"},
+		},
+		Before: func(ctx context.Context, c *cli.Command) (context.Context, error) {
+			level := slog.LevelWarn
+			if c.Bool("verbose") {
+				level = slog.LevelDebug
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			return ctx, nil
+		},
+		Commands: []*cli.Command{
+			// One file per command; keep this list sorted.
+		},
+	}
+	if err := app.Run(ctx, os.Args); err != nil {
+		var exit cli.ExitCoder
+		if errors.As(err, &exit) {
+			os.Exit(exit.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "mode:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,66 @@
+package layers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Compressions are the squashfs compressors mode accepts; the first is the default.
+var Compressions = []string{"zstd", "gzip", "xz", "lz4"}
+
+// CheckCompression returns an error naming c when it is not one of Compressions.
+func CheckCompression(c string) error {
+	for _, ok := range Compressions {
+		if c == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("compression %q: want one of %s", c, strings.Join(Compressions, ", "))
+}
+
+// Squash writes the tree at dir as a squashfs image at dst with mksquashfs,
+// keeping owners, modes, xattrs, hard links, devices and whiteouts as they are.
+// It writes to a temporary name beside dst and renames it only when whole.
+func Squash(ctx context.Context, dir, dst, compression string) error {
+	if compression == "" {
+		compression = Compressions[0]
+	}
+	if err := CheckCompression(compression); err != nil {
+		return err
+	}
+	bin, err := exec.LookPath("mksquashfs")
+	if err != nil {
+		return fmt.Errorf("mksquashfs not found (install squashfs-tools): %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	args := []string{dir, tmp.Name(), "-noappend", "-no-progress", "-quiet", "-comp", compression}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("mksquashfs %s: %w: %s", dir, err, lastLines(stderr.String(), 5))
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// lastLines returns at most n trailing lines of s, trimmed, for error messages.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "; ")
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// params are the boot parameters of the kernel command line (docs/boot.md).
+type params struct {
+	ref      string         // mode.ref: registry reference, or chain name with mode.from
+	insecure bool           // mode.insecure: plain HTTP to the registry
+	load     *regexp.Regexp // mode.load: only modules whose name matches
+	noload   *regexp.Regexp // mode.noload: no module whose name matches
+	from     string         // mode.from: DEV[:DIR] or DIR holding the layers
+	cache    string         // mode.cache: DEV[:DIR] keeping pulled layers
+	toram    bool           // mode.toram: copy the layers into RAM
+	init     string         // mode.init: the chain's init
+	debug    bool           // mode.debug: verbose, shell before switch_root
+	ip       string         // ip=: network configuration
+}
+
+// readParams parses the kernel command line in file.
+func readParams(file string) (params, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return params{}, err
+	}
+	return parseParams(string(b))
+}
+
+// parseParams parses a kernel command line. Unknown words are ignored;
+// malformed mode.* values are errors naming the parameter.
+func parseParams(cmdline string) (params, error) {
+	p := params{init: "/sbin/init"}
+	for _, w := range splitCmdline(cmdline) {
+		k, v, hasValue := strings.Cut(w, "=")
+		var err error
+		switch k {
+		case "mode.ref":
+			p.ref = v
+		case "mode.insecure":
+			p.insecure = !hasValue || v != "0"
+		case "mode.load":
+			p.load, err = regexp.Compile(v)
+		case "mode.noload":
+			p.noload, err = regexp.Compile(v)
+		case "mode.from":
+			p.from = v
+		case "mode.cache":
+			p.cache = v
+		case "mode.toram":
+			p.toram = !hasValue || v != "0"
+		case "mode.init":
+			p.init = v
+		case "mode.debug":
+			p.debug = !hasValue || v != "0"
+		case "ip":
+			p.ip = v
+		default:
+			continue
+		}
+		if err != nil {
+			return p, fmt.Errorf("%s=%s: %w", k, v, err)
+		}
+		if hasValue && v == "" && k != "ip" {
+			return p, fmt.Errorf("%s: empty value", k)
+		}
+	}
+	if p.ref == "" && p.from == "" {
+		return p, fmt.Errorf("neither mode.ref nor mode.from on the kernel command line")
+	}
+	if !strings.HasPrefix(p.init, "/") {
+		return p, fmt.Errorf("mode.init=%s: not an absolute path", p.init)
+	}
+	return p, nil
+}
+
+// splitCmdline splits a kernel command line into words, keeping double-quoted
+// values together (param="a b") and dropping the quotes.
+func splitCmdline(s string) []string {
+	var words []string
+	var cur strings.Builder
+	quoted, inWord := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+			inWord = true
+		case !quoted && (r == ' ' || r == '\t' || r == '\n'):
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// wanted reports whether module name passes mode.load and mode.noload.
+func (p params) wanted(name string) bool {
+	if p.load != nil && !p.load.MatchString(name) {
+		return false
+	}
+	return p.noload == nil || !p.noload.MatchString(name)
+}

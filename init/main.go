@@ -1,0 +1,136 @@
+// Command init is PID 1 of mode's initramfs. It mounts the kernel's file
+// systems, loads the kernel modules it needs, brings the network up, fetches a
+// chain of squashfs layers (from a registry, a cache disk or local media),
+// stacks them as an overlay under a tmpfs upper directory and switches root to
+// the chain's init. Every step is logged to the console with its duration; any
+// failure prints the failing step and its cause and starts a rescue shell.
+//
+// Boot parameters are documented in docs/boot.md.
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"runtime/debug"
+	"time"
+)
+
+// Paths of the running system. /run moves into the new root, so the booted
+// system sees them at the same place.
+const (
+	runDir     = "/run/mode"
+	layersDir  = "/run/mode/layers"
+	changesDir = "/run/mode/changes"
+	workDir    = "/run/mode/.work"
+	mountsDir  = "/run/mode/mnt"
+	chainFile  = "/run/mode/chain.json"
+	binDir     = "/run/mode/bin"
+	newRoot    = "/newroot"
+)
+
+func main() {
+	b := &boot{out: os.Stdout, start: time.Now()}
+	log.SetOutput(b.out)
+	log.SetFlags(0)
+	log.SetPrefix("mode-init: ")
+	defer func() {
+		if r := recover(); r != nil {
+			b.rescue("panic", fmt.Errorf("%v\n%s", r, debug.Stack()))
+		}
+	}()
+	if name, err := b.run(); err != nil {
+		b.rescue(name, err)
+	}
+	// switch_root execs the chain's init; reaching here means it returned.
+	b.rescue("switch_root", fmt.Errorf("init %s returned", b.p.init))
+}
+
+// boot is the state the steps share.
+type boot struct {
+	out   io.Writer
+	start time.Time
+	p     params
+	dl    *download // what the fetch step produced
+}
+
+// step is one boot step: a name for the log and a function that returns a
+// short summary of what it did.
+type step struct {
+	name string
+	run  func() (string, error)
+}
+
+func (s step) String() string { return s.name }
+
+// run runs the boot steps in order and returns the name of the one that
+// failed with its error.
+func (b *boot) run() (string, error) {
+	early := step{"mount", b.mountEarly}
+	if _, err := b.do(early); err != nil {
+		return early.name, err
+	}
+	p, err := readParams("/proc/cmdline")
+	if err != nil {
+		return "cmdline", err
+	}
+	b.p = p
+	for _, s := range b.steps() {
+		if _, err := b.do(s); err != nil {
+			return s.name, err
+		}
+	}
+	return "", nil
+}
+
+// steps lists the boot steps after the early mounts, given the parameters.
+func (b *boot) steps() []step {
+	s := []step{{"modules", b.loadModules}}
+	if b.p.from == "" {
+		s = append(s, step{"network", b.network})
+	}
+	s = append(s,
+		step{"fetch", b.fetch},
+	)
+	if b.p.toram {
+		s = append(s, step{"toram", b.toRAM})
+	}
+	s = append(s,
+		step{"mount layers", b.mountLayers},
+		step{"chain.json", b.writeChain},
+	)
+	if b.p.debug {
+		s = append(s, step{"debug shell", b.debugShell})
+	}
+	return append(s, step{"switch_root", b.switchRoot})
+}
+
+// do runs one step and logs its summary with the time it took.
+func (b *boot) do(s step) (string, error) {
+	t := time.Now()
+	msg, err := s.run()
+	if err != nil {
+		return "", err
+	}
+	if msg == "" {
+		msg = s.name
+	}
+	b.logf("%s in %s", msg, seconds(time.Since(t)))
+	return msg, nil
+}
+
+func (b *boot) logf(format string, args ...any) {
+	fmt.Fprintf(b.out, "mode-init: "+format+"\n", args...)
+}
+
+// debugf logs only with mode.debug.
+func (b *boot) debugf(format string, args ...any) {
+	if b.p.debug {
+		b.logf(format, args...)
+	}
+}
+
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mode-build/mode/layers"
+	"github.com/u-root/u-root/pkg/mount"
+	"golang.org/x/sys/unix"
+)
+
+// toRAM copies the layers into /run/mode/layers and lets go of their medium.
+func (b *boot) toRAM() (string, error) {
+	if b.dl.dir == layersDir {
+		return "layers already in RAM", nil
+	}
+	for _, m := range b.dl.metas {
+		if err := copyFile(filepath.Join(b.dl.dir, m.File), filepath.Join(layersDir, m.File), 0o644); err != nil {
+			return "", fmt.Errorf("mode.toram: %w", err)
+		}
+	}
+	old := b.dl.dir
+	b.dl.dir = layersDir
+	if strings.HasPrefix(old, mountsDir+"/") {
+		rel, _ := filepath.Rel(mountsDir, old)
+		mp := filepath.Join(mountsDir, strings.SplitN(rel, "/", 2)[0])
+		if err := unix.Unmount(mp, 0); err != nil {
+			b.logf("mode.toram: unmount %s: %v (going on)", mp, err)
+		}
+	}
+	return fmt.Sprintf("copied %d layers, %s to RAM", len(b.dl.metas), mib(b.dl.size())), nil
+}
+
+// mountLayers loop-mounts each layer read-only under /run/mode/layers and
+// stacks them as an overlay on /newroot under a tmpfs upper directory.
+func (b *boot) mountLayers() (string, error) {
+	var lowers []string // top first
+	for _, f := range b.dl.files() {
+		dev, err := attachLoop(f)
+		if err != nil {
+			return "", err
+		}
+		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
+		m := mnt{typ: "squashfs", source: dev, target: target, flags: unix.MS_RDONLY}
+		if err := m.mount(); err != nil {
+			return "", fmt.Errorf("layer %s: %w", f, err)
+		}
+		b.debugf("%s", m)
+		lowers = append([]string{target}, lowers...)
+	}
+	ov := overlay(lowers, changesDir, workDir, newRoot)
+	if err := ov.mount(); err != nil {
+		return "", err
+	}
+	b.debugf("%s", ov)
+	if err := checkInit(newRoot, b.p.init); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("mounted %d layers as overlay on %s", len(lowers), newRoot), nil
+}
+
+// checkInit makes sure init exists in root, following symbolic links inside root.
+func checkInit(root, init string) error {
+	p := init
+	for i := 0; i < 10; i++ {
+		fi, err := os.Lstat(filepath.Join(root, p))
+		if err != nil {
+			return fmt.Errorf("mode.init=%s: not in the chain: %w", init, err)
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			if fi.Mode()&0o111 == 0 || fi.IsDir() {
+				return fmt.Errorf("mode.init=%s: not an executable file", init)
+			}
+			return nil
+		}
+		t, err := os.Readlink(filepath.Join(root, p))
+		if err != nil {
+			return err
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(p), t)
+		}
+		p = t
+	}
+	return fmt.Errorf("mode.init=%s: too many symbolic links", init)
+}
+
+// chainInfo is /run/mode/chain.json: what the system runs.
+type chainInfo struct {
+	Name   string        `json:"name"`
+	Ref    string        `json:"ref"`
+	Digest string        `json:"digest,omitempty"`
+	Layers []layers.Meta `json:"layers"`
+}
+
+func (b *boot) writeChain() (string, error) {
+	info := chainInfo{Name: b.dl.name, Ref: b.dl.ref, Digest: b.dl.digest, Layers: b.dl.metas}
+	data, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(chainFile, append(data, '\n'), 0o644); err != nil {
+		return "", err
+	}
+	return "wrote " + chainFile, nil
+}
+
+// switchRoot makes the overlay the root and execs the chain's init.
+func (b *boot) switchRoot() (string, error) {
+	b.logf("switching root to %s after %s", b.p.init, seconds(time.Since(b.start)))
+	if !b.p.debug {
+		log.SetOutput(discard{})
+	}
+	if err := mount.SwitchRoot(newRoot, b.p.init); err != nil {
+		return "", err
+	}
+	return "", errors.New("switch_root returned")
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

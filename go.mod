@@ -3,3 +3,5 @@ module github.com/mode-build/mode
 go 1.26.8
 
 require github.com/urfave/cli/v3 v3.14.0
+
+require golang.org/x/sys v0.47.0 // indirect

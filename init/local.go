@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -192,19 +193,47 @@ func mountAny(dev, target string, rw bool) error {
 		flags = 0
 	}
 	var tried []string
+	types := []string{sniffFS(dev)}
 	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" || strings.HasPrefix(line, "nodev") {
+		if line != "" && !strings.HasPrefix(line, "nodev") {
+			types = append(types, strings.TrimSpace(line))
+		}
+	}
+	for _, typ := range types {
+		if typ == "" || typ == "fuseblk" {
 			continue
 		}
-		typ := strings.TrimSpace(line)
-		if typ == "fuseblk" {
-			continue
-		}
-		m := mnt{typ: typ, source: dev, target: target, flags: flags}
-		if err := m.mount(); err == nil {
+		m := layers.Mount{Type: typ, Source: dev, Target: target, Flags: flags}
+		if err := m.Mount(); err == nil {
 			return nil
 		}
 		tried = append(tried, typ)
 	}
 	return fmt.Errorf("mount %s: no file system of %s takes it", dev, strings.Join(tried, ", "))
+}
+
+// sniffFS names the file system on dev from its magic numbers, or "".
+func sniffFS(dev string) string {
+	f, err := os.Open(dev)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 36*1024)
+	n, _ := io.ReadFull(f, b)
+	b = b[:n]
+	has := func(off int, magic string) bool {
+		return len(b) >= off+len(magic) && string(b[off:off+len(magic)]) == magic
+	}
+	switch {
+	case has(0, "hsqs"):
+		return "squashfs"
+	case has(1080, "\x53\xef"):
+		return "ext4"
+	case has(32769, "CD001"):
+		return "iso9660"
+	case has(54, "FAT") || has(82, "FAT32"):
+		return "vfat"
+	}
+	return ""
 }

@@ -42,20 +42,22 @@ func (b *boot) toRAM() (string, error) {
 func (b *boot) mountLayers() (string, error) {
 	var lowers []string // top first
 	for _, f := range b.dl.files() {
-		dev, err := attachLoop(f)
+		dev, lf, err := attachLoop(f)
 		if err != nil {
 			return "", err
 		}
 		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
-		m := mnt{typ: "squashfs", source: dev, target: target, flags: unix.MS_RDONLY}
-		if err := m.mount(); err != nil {
+		m := layers.Mount{Type: "squashfs", Source: dev, Target: target, Flags: unix.MS_RDONLY}
+		err = m.Mount()
+		lf.Close()
+		if err != nil {
 			return "", fmt.Errorf("layer %s: %w", f, err)
 		}
 		b.debugf("%s", m)
 		lowers = append([]string{target}, lowers...)
 	}
-	ov := overlay(lowers, changesDir, workDir, newRoot)
-	if err := ov.mount(); err != nil {
+	ov := layers.Overlay(lowers, changesDir, workDir, newRoot)
+	if err := ov.Mount(); err != nil {
 		return "", err
 	}
 	b.debugf("%s", ov)

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mode-build/mode/internal/initramfs"
+	"github.com/urfave/cli/v3"
+)
+
+func initramfsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "initramfs",
+		Usage:     "build the initramfs that boots a chain (mode-init, kernel modules, rescue shell)",
+		ArgsUsage: " ",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "kernel-modules", Aliases: []string{"k"}, Usage: "linux-image `DEB`, /lib/modules/VERSION or a root holding it", Required: true},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "initrd.img", Usage: "write the initramfs to `FILE`"},
+			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
+			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
+			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			opts, err := initramfsOptions(c.String("init"), c.String("kernel-modules"), c.StringSlice("module"))
+			if err != nil {
+				return err
+			}
+			opts.Compress = c.String("compress")
+			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
+			if err != nil {
+				return err
+			}
+			reportInitramfs(res)
+			fmt.Println(c.String("output"))
+			return nil
+		},
+	}
+}
+
+// initramfsOptions are the defaults of this machine with the given init,
+// kernel modules and extra kernel modules.
+func initramfsOptions(init, kmods string, extra []string) (initramfs.Options, error) {
+	opts, err := initramfs.Defaults()
+	if init != "" {
+		opts.Init, err = init, nil
+	}
+	if err != nil {
+		return opts, err
+	}
+	opts.KernelModules = kmods
+	if len(extra) > 0 {
+		opts.Modules = append(append([]string{}, initramfs.DefaultModules...), extra...)
+	}
+	return opts, nil
+}
+
+func reportInitramfs(res *initramfs.Result) {
+	fmt.Fprintf(os.Stderr, "initramfs: %.1f MiB, kernel %s, %d modules (%s)\n",
+		float64(res.Size)/(1<<20), res.KernelVersion, len(res.Modules), strings.Join(res.Modules, " "))
+	if len(res.Builtin) > 0 {
+		fmt.Fprintf(os.Stderr, "initramfs: built into the kernel: %s\n", strings.Join(res.Builtin, " "))
+	}
+	if len(res.Missing) > 0 {
+		fmt.Fprintf(os.Stderr, "initramfs: the kernel lacks: %s\n", strings.Join(res.Missing, " "))
+	}
+}

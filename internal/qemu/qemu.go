@@ -1,0 +1,243 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Errors Run returns, wrapped with what the console said.
+var (
+	ErrTimeout = errors.New("timed out")
+	ErrPanic   = errors.New("kernel panic")
+	ErrFailed  = errors.New("failure text on the console")
+	ErrExited  = errors.New("qemu exited before the expected text")
+)
+
+// Machine is what QEMU runs.
+type Machine struct {
+	Binary    string   // default qemu-system-x86_64
+	Kernel    string   // required
+	Initrd    string   // required
+	Append    string   // kernel command line, after "console=ttyS0 panic=-1"
+	MemoryMiB int      // default 512
+	Network   bool     // a virtio NIC on QEMU user networking (host 127.0.0.1 is 10.0.2.2)
+	Disks     []Disk   // virtio disks, /dev/vda first
+	Accel     string   // default: kvm when /dev/kvm opens, else tcg
+	Extra     []string // more QEMU arguments
+}
+
+// Disk is one virtio disk.
+type Disk struct {
+	File     string
+	ReadOnly bool
+	Format   string // default raw
+}
+
+// Watch says when a run is over.
+type Watch struct {
+	Expect  string        // success once this appears; "" runs until QEMU exits
+	Fail    []string      // failure as soon as one of these appears
+	Timeout time.Duration // default 2 minutes
+	Console io.Writer     // the console as it comes; may be nil
+	Stdin   io.Reader     // the guest's serial input; nil for none
+}
+
+// Result is what a run saw.
+type Result struct {
+	Console  string        // everything the serial console printed
+	Elapsed  time.Duration // from QEMU start to the end (the expected text)
+	Matched  string        // the text that ended the run
+	ExitCode int           // QEMU's, when it exited by itself
+}
+
+// Args returns QEMU's command line for m.
+func (m Machine) Args() []string {
+	mem := m.MemoryMiB
+	if mem == 0 {
+		mem = 512
+	}
+	accel := m.Accel
+	if accel == "" {
+		accel = DefaultAccel()
+	}
+	appendLine := strings.TrimSpace("console=ttyS0 panic=-1 " + m.Append)
+	args := []string{
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", "1",
+		"-serial", "stdio", "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", appendLine,
+	}
+	if accel == "kvm" {
+		args = append(args, "-cpu", "host")
+	}
+	if m.Network {
+		args = append(args, "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0")
+	}
+	for i, d := range m.Disks {
+		f := d.Format
+		if f == "" {
+			f = "raw"
+		}
+		spec := fmt.Sprintf("file=%s,format=%s,if=virtio,index=%d", d.File, f, i)
+		if d.ReadOnly {
+			spec += ",readonly=on"
+		}
+		args = append(args, "-drive", spec)
+	}
+	return append(args, m.Extra...)
+}
+
+// DefaultAccel is kvm when /dev/kvm can be opened, else tcg.
+func DefaultAccel() string {
+	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+		f.Close()
+		return "kvm"
+	}
+	return "tcg"
+}
+
+// Run boots m and watches its console as w says. QEMU is killed when Run
+// returns, whatever happened.
+func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
+	if m.Kernel == "" || m.Initrd == "" {
+		return nil, errors.New("qemu: need a kernel and an initramfs")
+	}
+	bin := m.Binary
+	if bin == "" {
+		bin = "qemu-system-x86_64"
+	}
+	timeout := w.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	cmd := exec.Command(bin, m.Args()...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Stdin = w.Stdin
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		exited <- err
+	}()
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}()
+
+	sc := &scanner{watch: w}
+	found := make(chan string, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		found <- sc.read(pr)
+	}()
+	res := &Result{}
+	finish := func(err error) (*Result, error) {
+		res.Elapsed = time.Since(start)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		pr.Close()
+		wg.Wait()
+		res.Console = sc.text()
+		if err != nil {
+			return res, fmt.Errorf("qemu: %w\n%s%s", err, tail(res.Console, 25), strings.TrimSpace(stderr.String()))
+		}
+		return res, nil
+	}
+	select {
+	case <-ctx.Done():
+		return finish(fmt.Errorf("%w after %s waiting for %q", ErrTimeout, timeout, w.Expect))
+	case match := <-found:
+		res.Matched = match
+		switch {
+		case match == "":
+			// The console closed: QEMU exited.
+			err := <-exited
+			exited <- err
+			res.ExitCode = cmd.ProcessState.ExitCode()
+			if w.Expect == "" {
+				return finish(nil)
+			}
+			return finish(fmt.Errorf("%w (%v)", ErrExited, err))
+		case match == w.Expect:
+			return finish(nil)
+		case match == panicText:
+			return finish(ErrPanic)
+		default:
+			return finish(fmt.Errorf("%w: %q", ErrFailed, match))
+		}
+	}
+}
+
+const panicText = "Kernel panic"
+
+// scanner copies the console to w.Console and keeps it, and reports the
+// first watched text that appears (the expected one, a failure or a panic).
+type scanner struct {
+	watch Watch
+	mu    sync.Mutex
+	buf   bytes.Buffer
+}
+
+func (s *scanner) read(r io.Reader) string {
+	texts := append([]string{s.watch.Expect, panicText}, s.watch.Fail...)
+	chunk := make([]byte, 4096)
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			if s.watch.Console != nil {
+				_, _ = s.watch.Console.Write(chunk[:n])
+			}
+			s.mu.Lock()
+			from := s.buf.Len() - 256
+			if from < 0 {
+				from = 0
+			}
+			s.buf.Write(chunk[:n])
+			window := s.buf.Bytes()[from:]
+			s.mu.Unlock()
+			for _, t := range texts {
+				if t != "" && bytes.Contains(window, []byte(t)) {
+					return t
+				}
+			}
+		}
+		if err != nil {
+			return ""
+		}
+	}
+}
+
+func (s *scanner) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

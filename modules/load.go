@@ -139,13 +139,31 @@ func parseFile(dir, base string) (*parsed, []error) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			for _, msg := range te.Errors {
-				errs = append(errs, lineError(path, msg))
+				errs = append(errs, p.keyed(lineError(path, msg)))
 			}
 		} else {
 			errs = append(errs, lineError(path, err.Error()))
 		}
 	}
 	return p, errs
+}
+
+// keyed prefixes a type error's message with the key at its line, when there is one.
+func (p *parsed) keyed(err error) error {
+	e, ok := err.(*Error)
+	if !ok {
+		return err
+	}
+	key := ""
+	for k, line := range p.lines {
+		if line == e.Line && len(k) > len(key) {
+			key = k
+		}
+	}
+	if key != "" {
+		e.Msg = key + ": " + e.Msg
+	}
+	return e
 }
 
 // walk records the line of every key and sequence item under n and reports

@@ -110,7 +110,7 @@ func TestLoadBad(t *testing.T) {
 			"console.yaml": "name: console\nparent: base\n", "console.yml": "name: console\nparent: base\n"},
 			[]string{`console.yml:1: duplicate module name "console": also in `, `console.yaml:1`}},
 		{"wrong type", map[string]string{"console.yaml": "name: console\nparent: base\npackages: {a: b}\n"},
-			[]string{`console.yaml:3: cannot unmarshal`}},
+			[]string{`console.yaml:3: packages: cannot unmarshal`}},
 		{"syntax", map[string]string{"console.yaml": "name: console\nparent: [base\n"},
 			[]string{`console.yaml:`, `did not find expected`}},
 		{"empty", map[string]string{"console.yaml": ""},

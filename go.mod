@@ -4,4 +4,8 @@ go 1.26.8
 
 require github.com/urfave/cli/v3 v3.14.0
 
-require golang.org/x/sys v0.47.0 // indirect
+require gopkg.in/yaml.v3 v3.0.1
+
+require github.com/google/go-cmp v0.7.0
+
+require golang.org/x/sys v0.47.0

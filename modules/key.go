@@ -57,6 +57,12 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 		if err := hashTree(d, resolve(m.Dir, f.Dir+f.Tar+f.Squashfs)); err != nil {
 			return "", fmt.Errorf("module %s: from: %w", name, err)
 		}
+		for _, h := range f.Host {
+			record(d, "host", h)
+			if err := hashTree(d, h); err != nil {
+				return "", fmt.Errorf("module %s: from host: %w", name, err)
+			}
+		}
 	}
 	if !m.ConfigOnly() {
 		// Every ancestor, not only the parent: a config-only ancestor's key

@@ -75,6 +75,17 @@ func (p *parsed) checkFrom(f *From) []error {
 		return []error{p.errorf("from", "from names %d sources (%s): want exactly one of dir, tar, squashfs",
 			len(set), strings.Join(set, ", "))}
 	}
+	var errs []error
+	for _, h := range f.Host {
+		if !filepath.IsAbs(h) {
+			errs = append(errs, p.errorf("from.host", "from host %q: want an absolute path on the build host", h))
+		} else if _, err := os.Stat(h); err != nil {
+			errs = append(errs, p.errorf("from.host", "from host %q: %v", h, unwrapPath(err)))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
 	key, src := "from."+set[0], f.Dir+f.Tar+f.Squashfs
 	fi, err := os.Stat(resolve(p.m.Dir, src))
 	switch {

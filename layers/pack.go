@@ -21,7 +21,7 @@ func Pack(ctx context.Context, dir, dst, compression string) error {
 		compression = Compressions[0]
 	}
 	if err := CheckCompression(compression); err != nil {
-		return err
+		return fmt.Errorf("pack: %w", err)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {

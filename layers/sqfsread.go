@@ -51,7 +51,7 @@ type sqfs struct {
 	decompress func([]byte) ([]byte, error)
 	ids        []uint32
 	blocks     map[int64]metaBlock
-	xattrStart uint64   // start of the xattr key/value metadata blocks
+	xattrStart uint64      // start of the xattr key/value metadata blocks
 	xattrIDs   [][2]uint64 // per xattr index: reference, count
 }
 

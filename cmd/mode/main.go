@@ -32,6 +32,9 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			inspectCommand(),
+			packCommand(),
+			unpackCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {

@@ -11,4 +11,4 @@ require (
 	golang.org/x/sys v0.47.0
 )
 
-require github.com/google/go-cmp v0.7.0 // indirect
+require github.com/google/go-cmp v0.7.0

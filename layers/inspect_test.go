@@ -3,6 +3,7 @@ package layers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,6 +171,55 @@ func TestInspectBadInputs(t *testing.T) {
 			}
 			if name != "missing.sqfs" && !errors.Is(err, ErrNotSquashfs) {
 				t.Errorf("error %v is not ErrNotSquashfs", err)
+			}
+		})
+	}
+}
+
+// TestInspectManyEntries crosses metadata block boundaries in the inode,
+// directory and xattr tables, and reads xattr values stored out of line
+// (mksquashfs stores a repeated value once and refers to it).
+func TestInspectManyEntries(t *testing.T) {
+	testutil.RequiresRoot(t)
+	src := t.TempDir()
+	const n = 1500
+	big := strings.Repeat("0123456789", 300)
+	for i := range n {
+		p := filepath.Join(src, "many", fmt.Sprintf("file-with-a-longish-name-%04d", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Lsetxattr(p, "user.shared", []byte(big), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Lsetxattr(p, "user.own", []byte(fmt.Sprint(i)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []string{"gzip", "lz4"} {
+		t.Run(c, func(t *testing.T) {
+			img := filepath.Join(t.TempDir(), "many.sqfs")
+			if err := Pack(context.Background(), src, img, c); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := Inspect(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != n+2 {
+				t.Fatalf("%d entries, want %d", len(entries), n+2)
+			}
+			for i, e := range entries[2:] {
+				want := map[string]string{"user.shared": big, "user.own": fmt.Sprint(i)}
+				if e.Path != fmt.Sprintf("/many/file-with-a-longish-name-%04d", i) || e.Size != int64(len(fmt.Sprint(i))) {
+					t.Fatalf("entry %d: %s size %d", i, e.Path, e.Size)
+				}
+				if !cmp.Equal(e.Xattrs, want) {
+					t.Fatalf("%s: xattrs %d, want %d", e.Path, len(e.Xattrs), len(want))
+				}
 			}
 		})
 	}

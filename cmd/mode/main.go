@@ -35,6 +35,9 @@ func main() {
 			buildCommand(),
 			shellCommand(),
 			treeCommand(),
+			inspectCommand(),
+			packCommand(),
+			unpackCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {

@@ -19,7 +19,7 @@ const keyVersion = "mode-key-v1"
 // Key returns name's cache key, "sha256:<hex>", over: the key version, salt
 // (the Builder passes the compression), the module's canonical JSON, the
 // bytes, modes and names of every file its files entries copy, a base's from
-// tree or file, and the keys of its ancestors. A config-only module
+// tree or file and from.host files, and the keys of its ancestors. A config-only module
 // (Module.ConfigOnly) leaves out its ancestors' keys: its layer does not
 // depend on their content. Keys are memoized per Hierarchy and salt: edit the
 // files, then Load again.
@@ -56,6 +56,12 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 		record(d, "from", f.Dir+f.Tar+f.Squashfs)
 		if err := hashTree(d, resolve(m.Dir, f.Dir+f.Tar+f.Squashfs)); err != nil {
 			return "", fmt.Errorf("module %s: from: %w", name, err)
+		}
+		for _, host := range f.Host {
+			record(d, "host", host)
+			if err := hashTree(d, host); err != nil {
+				return "", fmt.Errorf("module %s: from host: %w", name, err)
+			}
 		}
 	}
 	if !m.ConfigOnly() {

@@ -191,6 +191,7 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 		Built:       time.Now().UTC(),
 		Seconds:     r.Duration.Seconds(),
 		Pruned:      made.Pruned,
+		Excluded:    made.Excluded,
 		Packages:    made.Packages,
 	}
 	// The metadata goes last: a crash between the two renames leaves a
@@ -241,6 +242,9 @@ func writeJSON(p string, v any) error {
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -32,6 +32,8 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			buildCommand(),
+			shellCommand(),
 			treeCommand(),
 		},
 	}

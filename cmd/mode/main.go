@@ -33,10 +33,10 @@ func main() {
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
 			buildCommand(),
-			shellCommand(),
-			treeCommand(),
 			inspectCommand(),
 			packCommand(),
+			shellCommand(),
+			treeCommand(),
 			unpackCommand(),
 		},
 	}

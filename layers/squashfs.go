@@ -51,7 +51,7 @@ func Squash(ctx context.Context, dir, dst, compression string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("mksquashfs %s: %w: %s", dir, err, lastLines(stderr.String(), 5))
+		return fmt.Errorf("mksquashfs %s: %v: %s", dir, err, lastLines(stderr.String(), 5))
 	}
 	return os.Rename(tmp.Name(), dst)
 }

@@ -22,6 +22,9 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 			if err := Pack(context.Background(), src, img, c); err != nil {
 				t.Fatal(err)
 			}
+			if fi, err := os.Stat(img); err != nil || fi.Mode().Perm() != 0o644 {
+				t.Errorf("image mode: %v, %v; want 0644", fi.Mode(), err)
+			}
 			if got := compressionOf(t, img); got != c {
 				t.Errorf("image compression: got %s, want %s", got, c)
 			}

@@ -42,7 +42,7 @@ func Squash(ctx context.Context, dir, dst, compression string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	err = tmp.Chmod(0o644) // CreateTemp makes 0600; layers are read by anyone (inspect)
+	err = tmp.Chmod(0o644)      // CreateTemp makes 0600; layers are read by anyone (inspect)
 	tmp.Close()
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			buildCommand(),
+			shellCommand(),
+			treeCommand(),
 			inspectCommand(),
 			packCommand(),
 			unpackCommand(),

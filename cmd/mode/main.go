@@ -32,6 +32,7 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			bootCommand(),
 			buildCommand(),
 			initramfsCommand(),
 			inspectCommand(),

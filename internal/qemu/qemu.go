@@ -31,7 +31,7 @@ type Machine struct {
 	MemoryMiB int      // default 512
 	Network   bool     // a virtio NIC on QEMU user networking (host 127.0.0.1 is 10.0.2.2)
 	Disks     []Disk   // virtio disks, /dev/vda first
-	Accel     string   // default: kvm when /dev/kvm opens, else tcg
+	Accel     string   // default DefaultAccel()
 	Extra     []string // more QEMU arguments
 }
 
@@ -95,11 +95,12 @@ func (m Machine) Args() []string {
 	return append(args, m.Extra...)
 }
 
-// DefaultAccel is kvm when /dev/kvm can be opened, else tcg.
+// DefaultAccel is $MODE_QEMU_ACCEL, else tcg. KVM is opt-in
+// (MODE_QEMU_ACCEL=kvm): a /dev/kvm that opens does not mean KVM works
+// (nested virtualization may fail on the first MSR write, or hang).
 func DefaultAccel() string {
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-		f.Close()
-		return "kvm"
+	if a := os.Getenv("MODE_QEMU_ACCEL"); a != "" {
+		return a
 	}
 	return "tcg"
 }

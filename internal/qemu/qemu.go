@@ -45,6 +45,7 @@ type Disk struct {
 // Watch says when a run is over.
 type Watch struct {
 	Expect  string        // success once this appears; "" runs until QEMU exits
+	Line    bool          // Expect must end a line (be followed by a line break)
 	Fail    []string      // failure as soon as one of these appears
 	Timeout time.Duration // default 2 minutes
 	Console io.Writer     // the console as it comes; may be nil
@@ -216,8 +217,17 @@ func (s *scanner) read(r io.Reader) string {
 			s.buf.Write(chunk[:n])
 			window := s.buf.Bytes()[from:]
 			s.mu.Unlock()
-			for _, t := range texts {
-				if t != "" && bytes.Contains(window, []byte(t)) {
+			for i, t := range texts {
+				if t == "" {
+					continue
+				}
+				if i == 0 && s.watch.Line {
+					if bytes.Contains(window, []byte(t+"\r")) || bytes.Contains(window, []byte(t+"\n")) {
+						return t
+					}
+					continue
+				}
+				if bytes.Contains(window, []byte(t)) {
 					return t
 				}
 			}

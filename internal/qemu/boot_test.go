@@ -1,0 +1,111 @@
+package qemu_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/internal/testutil"
+)
+
+// These tests boot QEMU (TCG) with Debian's cloud kernel and mode's
+// initramfs; they need root (mode build) and fetch the kernel once.
+
+// tinyDisk builds examples/tiny and packs its layers as a disk image.
+func tinyDisk(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	testutil.BuildTiny(t, out)
+	disk := filepath.Join(t.TempDir(), "layers.img")
+	if err := qemu.LayersDisk(context.Background(), out, disk); err != nil {
+		t.Fatal(err)
+	}
+	return disk
+}
+
+func machine(t *testing.T, appendArgs string, disks ...qemu.Disk) qemu.Machine {
+	testutil.RequiresQEMU(t)
+	return qemu.Machine{
+		Kernel:    testutil.Kernel(t).Vmlinuz,
+		Initrd:    testutil.Initramfs(t),
+		MemoryMiB: 384,
+		Append:    appendArgs,
+		Disks:     disks,
+	}
+}
+
+// TestBootTinyFromDisk boots examples/tiny from a disk holding its layers,
+// with no network device: busybox init on the overlay root checks that the
+// files of every layer, the whiteout and the opaque directory are right.
+func TestBootTinyFromDisk(t *testing.T) {
+	testutil.RequiresRoot(t)
+	disk := qemu.Disk{File: tinyDisk(t), ReadOnly: true}
+	for _, tc := range []struct {
+		name, args, expect, fail string
+		console                  []string
+	}{
+		{"from disk", "mode.from=/dev/vda", "MODE-TINY-OK", "MODE-TINY-FAIL",
+			[]string{"mode-init: found 4 layers of base-essential-console-extra", "mode-init: switching root to /sbin/init"}},
+		{"toram", "mode.from=/dev/vda mode.toram", "MODE-TINY-OK", "MODE-TINY-FAIL",
+			[]string{"mode-init: copied 4 layers"}},
+		{"noload leaves a layer out", "mode.from=/dev/vda mode.noload=^extra$", "MODE-TINY-FAIL: [test -f /etc/extra.conf]", "MODE-TINY-OK",
+			[]string{"layer base-essential-console-extra.sqfs left out"}},
+		{"a shorter chain by name", "mode.from=/dev/vda mode.ref=essential", "MODE-TINY-FAIL: [test -f /etc/console.conf] [test -f /etc/extra.conf]", "MODE-TINY-OK",
+			[]string{"found 2 layers of base-essential,"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := machine(t, tc.args, disk)
+			res, err := qemu.Run(context.Background(), m, qemu.Watch{
+				Expect: tc.expect, Line: true, Fail: []string{tc.fail, "mode-init: FAILED"}, Timeout: 90 * time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tc.console {
+				if !strings.Contains(res.Console, want) {
+					t.Errorf("console lacks %q:\n%s", want, res.Console)
+				}
+			}
+			if strings.Contains(res.Console, "eth0") {
+				t.Errorf("a network device came up with mode.from:\n%s", res.Console)
+			}
+			t.Logf("%s after %.1fs", tc.expect, res.Elapsed.Seconds())
+		})
+	}
+}
+
+// TestRescueShell boots into failures: each must print the failing step and
+// its cause, then give a shell prompt, never a kernel panic.
+func TestRescueShell(t *testing.T) {
+	testutil.RequiresRoot(t)
+	disk := qemu.Disk{File: tinyDisk(t), ReadOnly: true}
+	for _, tc := range []struct {
+		name, args, want string
+	}{
+		{"no such chain", "mode.from=/dev/vda mode.ref=nosuch", `FAILED at fetch: mode.from=/dev/vda: /run/mode/mnt/vda: chain "nosuch": 0 layers match`},
+		{"no such init", "mode.from=/dev/vda mode.init=/sbin/nosuch", "FAILED at mount layers: mode.init=/sbin/nosuch: not in the chain"},
+		{"no such device", "mode.from=/dev/vdq", "FAILED at fetch: mode.from=/dev/vdq: device /dev/vdq"},
+		{"nothing to boot", "", "FAILED at cmdline: neither mode.ref nor mode.from"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := machine(t, tc.args, disk)
+			res, err := qemu.Run(context.Background(), m, qemu.Watch{
+				Expect: "(mode rescue) # ", Fail: []string{"MODE-TINY-"}, Timeout: 90 * time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(res.Console, "mode-init: "+tc.want) {
+				t.Errorf("console lacks %q:\n%s", tc.want, res.Console)
+			}
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}

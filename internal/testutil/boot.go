@@ -1,0 +1,136 @@
+package testutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/mode-build/mode/internal/initramfs"
+	"github.com/mode-build/mode/internal/qemu"
+)
+
+// RepoRoot returns the directory of go.mod above the working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+var (
+	binOnce        sync.Once
+	binDir, binErr = "", error(nil)
+	kernOnce       sync.Once
+	kern           *qemu.Kernel
+	kernErr        error
+	initrdOnce     sync.Once
+	initrd         string
+	initrdErr      error
+	initrdResult   *initramfs.Result
+)
+
+// Binaries builds bin/mode and bin/mode-init (static, as make build does) into
+// .cache/testbin of the repository, once per test binary, and returns their
+// directory.
+func Binaries(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		root := RepoRoot(t)
+		binDir = filepath.Join(root, ".cache", "testbin")
+		for _, b := range [][2]string{{"mode", "./cmd/mode"}, {"mode-init", "./init"}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(binDir, b[0]), b[1])
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				binErr = &buildError{b[1], err, string(out)}
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binDir
+}
+
+type buildError struct {
+	pkg string
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.Error() + "\n" + e.out }
+
+// Kernel returns Debian's cloud kernel, fetched once with apt-get into
+// $MODE_KERNEL_DIR or .cache/kernel of the repository (make kernel does the same).
+func Kernel(t testing.TB) *qemu.Kernel {
+	t.Helper()
+	kernOnce.Do(func() {
+		dir := os.Getenv("MODE_KERNEL_DIR")
+		if dir == "" {
+			dir = filepath.Join(RepoRoot(t), ".cache", "kernel")
+		}
+		kern, kernErr = qemu.FetchKernel(context.Background(), dir, "")
+	})
+	if kernErr != nil {
+		t.Fatalf("the boot tests need a Debian kernel (make kernel): %v", kernErr)
+	}
+	return kern
+}
+
+// Initramfs returns mode's initramfs for Kernel, built once per test binary
+// from Binaries.
+func Initramfs(t testing.TB) string {
+	t.Helper()
+	bins := Binaries(t)
+	k := Kernel(t)
+	initrdOnce.Do(func() {
+		opts := initramfs.Options{
+			Init:          filepath.Join(bins, "mode-init"),
+			Mode:          filepath.Join(bins, "mode"),
+			Busybox:       initramfs.HostBusybox,
+			CACerts:       initramfs.HostCACerts,
+			KernelModules: k.Deb,
+		}
+		initrd = filepath.Join(bins, "initrd.img")
+		initrdResult, initrdErr = initramfs.BuildFile(context.Background(), opts, initrd)
+	})
+	if initrdErr != nil {
+		t.Fatal(initrdErr)
+	}
+	return initrd
+}
+
+// RequiresQEMU fails the test when qemu-system-x86_64 is missing: the boot
+// tests run here (make deps installs it).
+func RequiresQEMU(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		t.Fatal("this test boots QEMU: install qemu-system-x86 (make deps)")
+	}
+}
+
+// BuildTiny builds examples/tiny with the mode binary of Binaries into out.
+func BuildTiny(t testing.TB, out string) {
+	t.Helper()
+	RequiresRoot(t)
+	bins := Binaries(t)
+	cmd := exec.Command(filepath.Join(bins, "mode"), "build", "--dir", filepath.Join(RepoRoot(t), "examples", "tiny"), "--out", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mode build examples/tiny: %v\n%s", err, b)
+	}
+}

@@ -173,4 +173,3 @@ func copyVerified(src, dst, want string) error {
 	}
 	return nil
 }
-

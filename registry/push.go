@@ -185,4 +185,3 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (c *countingReader) Close() error { return c.f.Close() }
-

@@ -12,8 +12,8 @@ import (
 	"syscall"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ErrNotFound is returned for a tag, digest or blob the store does not have.

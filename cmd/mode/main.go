@@ -32,6 +32,10 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			gcCommand(),
+			pullCommand(),
+			pushCommand(),
+			serveCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {

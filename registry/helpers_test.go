@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -67,7 +69,7 @@ func testStore(t testing.TB, names []string, random int) (*Store, []Layer) {
 // memRegistry starts go-containerregistry's in-memory registry and returns its host:port.
 func memRegistry(t testing.TB) string {
 	t.Helper()
-	srv := httptest.NewServer(ggcrregistry.New())
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }

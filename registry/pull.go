@@ -143,6 +143,9 @@ func (p *puller) do(ctx context.Context, url string, h http.Header, ok ...int) (
 	}
 	if err := transport.CheckError(resp, ok...); err != nil {
 		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return nil, fmt.Errorf("%w (HTTP %d: credentials missing or refused for %s; see docker login)", err, resp.StatusCode, p.repo.RegistryStr())
+		}
 		return nil, err
 	}
 	return resp, nil
@@ -168,7 +171,7 @@ func (p *puller) manifest(ctx context.Context, r name.Reference) ([]byte, string
 	}
 	mt := resp.Header.Get("Content-Type")
 	if mt != ManifestMediaType && mt != "" {
-		return nil, "", "", fmt.Errorf("%w: %s is a %s", ErrNotChain, r, mt)
+		return nil, "", "", fmt.Errorf("%w: %s has media type %s", ErrNotChain, r, mt)
 	}
 	return raw, ManifestMediaType, d, nil
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -90,4 +91,36 @@ func faultyServer(t testing.TB, s *Store, d string) (string, *faults) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://"), f
+}
+
+// byteCounter is a transport that counts the request body bytes of uploads.
+type byteCounter struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (c *byteCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && (r.Method == http.MethodPatch || r.Method == http.MethodPut || r.Method == http.MethodPost) {
+		r.Body = &countBody{ReadCloser: r.Body, c: c}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *byteCounter) uploaded() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+type countBody struct {
+	io.ReadCloser
+	c *byteCounter
+}
+
+func (b *countBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.c.mu.Lock()
+	b.c.n += int64(n)
+	b.c.mu.Unlock()
+	return n, err
 }

@@ -55,7 +55,7 @@ func insecureFlag() cli.Flag {
 func tokenFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "token",
-		Usage:   "bearer token for the registry (a `mode serve --push-token`), instead of the docker config",
+		Usage:   "bearer `TOKEN` for the registry (what mode serve --push-token set) instead of the docker config",
 		Sources: cli.EnvVars("MODE_TOKEN"),
 	}
 }

@@ -33,8 +33,12 @@ func main() {
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
 			buildCommand(),
+			gcCommand(),
 			inspectCommand(),
 			packCommand(),
+			pullCommand(),
+			pushCommand(),
+			serveCommand(),
 			shellCommand(),
 			treeCommand(),
 			unpackCommand(),

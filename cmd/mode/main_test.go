@@ -20,7 +20,15 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Keep the tests' chains out of the machine's store.
+	store, err := os.MkdirTemp("", "mode-test-store-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("MODE_STORE", store)
+	code := m.Run()
+	os.RemoveAll(store)
+	os.Exit(code)
 }
 
 // modeCmd returns the command that runs mode with args in its own process.

@@ -161,9 +161,9 @@ func TestCause(t *testing.T) {
 
 func TestTransient(t *testing.T) {
 	for out, want := range map[string]bool{
-		"E: Failed to fetch http://x/InRelease  Temporary failure resolving 'x'": true,
+		"E: Failed to fetch http://x/InRelease  Temporary failure resolving 'x'":  true,
 		"Err:1 http://x bookworm InRelease\n  Could not connect to x:80":          true,
-		"E: Some index files failed to download.":                                true,
+		"E: Some index files failed to download.":                                 true,
 		"E: The repository 'x nosuchsuite Release' does not have a Release file.": false,
 		"E: Unable to locate package nosuchpackage":                               false,
 	} {

@@ -53,6 +53,9 @@ func Squash(ctx context.Context, dir, dst, compression string) error {
 		}
 		return fmt.Errorf("mksquashfs %s: %w: %s", dir, err, lastLines(stderr.String(), 5))
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
 	return os.Rename(tmp.Name(), dst)
 }
 

@@ -32,6 +32,12 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			buildCommand(),
+			shellCommand(),
+			treeCommand(),
+			inspectCommand(),
+			packCommand(),
+			unpackCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {

@@ -3,33 +3,35 @@ module github.com/mode-build/mode
 go 1.26.8
 
 require (
-	github.com/klauspost/compress v1.18.0
-	github.com/u-root/u-root v0.16.0
-	github.com/ulikunitz/xz v0.5.15
-	github.com/urfave/cli/v3 v3.14.0
-	github.com/vishvananda/netlink v1.3.0
-	golang.org/x/sys v0.47.0
-)
-
-require (
+	github.com/CalebQ42/squashfs v1.4.1
 	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/google/go-cmp v0.7.0
+	github.com/google/go-containerregistry v0.22.1
 	github.com/insomniacslk/dhcp v0.0.0-20231206064809-8c70d406f6d2 // indirect
 	github.com/josharian/native v1.1.0 // indirect
+	github.com/klauspost/compress v1.19.2
 	github.com/klauspost/pgzip v1.2.6 // indirect
 	github.com/mdlayher/packet v1.1.2 // indirect
 	github.com/mdlayher/socket v0.5.1 // indirect
+	github.com/mikelolasagasti/xz v1.0.1
+	github.com/opencontainers/go-digest v1.0.0
+	github.com/opencontainers/image-spec v1.1.1
+	github.com/pierrec/lz4/v4 v4.1.22
+	github.com/u-root/u-root v0.16.0
 	github.com/u-root/uio v0.0.0-20240224005618-d2acac8f3701 // indirect
+	github.com/ulikunitz/xz v0.5.15
+	github.com/urfave/cli/v3 v3.14.0
+	github.com/vishvananda/netlink v1.3.0
 	github.com/vishvananda/netns v0.0.4 // indirect
 	golang.org/x/net v0.47.0 // indirect
-	golang.org/x/sync v0.18.0 // indirect
+	golang.org/x/sys v0.47.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
-require gopkg.in/yaml.v3 v3.0.1
-
-require github.com/google/go-cmp v0.7.0
-
 require (
-	github.com/CalebQ42/squashfs v1.4.1
-	github.com/mikelolasagasti/xz v1.0.1
-	github.com/pierrec/lz4/v4 v4.1.22
+	github.com/docker/cli v29.7.2+incompatible // indirect
+	github.com/docker/docker-credential-helpers v0.9.3 // indirect
+	github.com/sirupsen/logrus v1.9.4 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	gotest.tools/v3 v3.5.2 // indirect
 )

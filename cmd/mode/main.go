@@ -34,9 +34,13 @@ func main() {
 			// One file per command; keep this list sorted.
 			bootCommand(),
 			buildCommand(),
+			gcCommand(),
 			initramfsCommand(),
 			inspectCommand(),
 			packCommand(),
+			pullCommand(),
+			pushCommand(),
+			serveCommand(),
 			shellCommand(),
 			treeCommand(),
 			unpackCommand(),

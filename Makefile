@@ -10,7 +10,7 @@ APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-syste
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/mode
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) ./cmd/mode
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/mode-init ./init
 
 # deps installs the Debian packages mode and its tests use, only when one is missing.

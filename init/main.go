@@ -32,7 +32,7 @@ const (
 
 func main() {
 	b := &boot{out: os.Stdout, start: time.Now()}
-	log.SetOutput(b.out)
+	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
 	log.SetFlags(0)
 	log.SetPrefix("mode-init: ")
 	defer func() {
@@ -76,6 +76,9 @@ func (b *boot) run() (string, error) {
 		return "cmdline", err
 	}
 	b.p = p
+	if p.debug {
+		log.SetOutput(b.out)
+	}
 	for _, s := range b.steps() {
 		if _, err := b.do(s); err != nil {
 			return s.name, err

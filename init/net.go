@@ -71,11 +71,13 @@ func (b *boot) dhcp(links []netlink.Link) (string, error) {
 			errs = append(errs, fmt.Errorf("%s: configure: %w", r.Interface.Attrs().Name, err))
 			continue
 		}
+		addr := ""
 		if p, ok := r.Lease.(*dhclient.Packet4); ok {
 			ns, sl, dom := p.GatherDNSSettings()
 			_ = dhclient.WriteDNSSettings(ns, sl, dom, "/etc/resolv.conf")
+			addr = p.Lease().String()
 		}
-		return fmt.Sprintf("%s: DHCP lease %s", r.Interface.Attrs().Name, r.Lease), nil
+		return fmt.Sprintf("%s: %s by DHCP", r.Interface.Attrs().Name, addr), nil
 	}
 	if len(errs) == 0 {
 		errs = append(errs, errors.New("no interface came up"))

@@ -1,8 +1,108 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 
-// pull fetches the chain named by mode.ref from its registry.
+	"github.com/mode-build/mode/registry"
+)
+
+// cacheSubdir is where mode.cache=DEV keeps layers on its disk, unless the
+// parameter names a directory (DEV:DIR).
+const cacheSubdir = "mode/layers"
+
+// pull fetches the chain named by mode.ref from its registry into
+// /run/mode/layers, or into the cache disk with mode.cache (where layers
+// already there with the right digest are not fetched again).
 func (b *boot) pull() (string, error) {
-	return "", errors.New("mode.ref=" + b.p.ref + ": this init was built without the registry client")
+	dir := layersDir
+	if b.p.cache != "" {
+		spec := b.p.cache
+		if !strings.Contains(spec, ":") {
+			spec += ":" + cacheSubdir
+		}
+		d, err := b.source(spec, true)
+		if err != nil {
+			return "", fmt.Errorf("mode.cache=%s: %w", b.p.cache, err)
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("mode.cache=%s: %w", b.p.cache, err)
+		}
+		dir = d
+	}
+	before := fileIDs(dir)
+	first := true
+	keep := func(module string) bool {
+		if first { // the base always
+			first = false
+			return true
+		}
+		ok := b.p.wanted(module)
+		if !ok {
+			b.logf("layer %s left out (mode.load/mode.noload)", module)
+		}
+		return ok
+	}
+	opts := []registry.Option{
+		registry.WithInsecure(b.p.insecure),
+		registry.WithFilter(keep),
+		registry.WithRetries(3, 500*time.Millisecond),
+	}
+	if b.p.debug {
+		opts = append(opts, registry.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	c, digest, err := registry.Pull(ctx, b.p.ref, dir, opts...)
+	if err != nil {
+		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+	}
+	if len(c.Layers) == 0 {
+		return "", fmt.Errorf("mode.ref=%s: the chain has no layers", b.p.ref)
+	}
+	b.dl = &download{name: c.Name, ref: b.p.ref, digest: digest, metas: c.Layers, dir: dir}
+	after := fileIDs(dir)
+	n := 0
+	for _, m := range c.Layers {
+		if id, ok := after[m.File]; ok && before[m.File] != id {
+			n++
+			b.dl.pulled += m.Size
+		}
+	}
+	msg := fmt.Sprintf("pulled %d layers, %s", n, mib(b.dl.pulled))
+	if kept := len(c.Layers) - n; kept > 0 {
+		msg += fmt.Sprintf(" (%d already cached)", kept)
+	}
+	return msg + " of " + c.Name + " " + digest[:min(len(digest), 19)], nil
+}
+
+// fileID tells a file's versions apart: a pulled layer is a new inode.
+type fileID struct {
+	ino   uint64
+	mtime int64
+	size  int64
+}
+
+// fileIDs returns the fileID of each file in dir.
+func fileIDs(dir string) map[string]fileID {
+	ids := map[string]fileID{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		id := fileID{mtime: fi.ModTime().UnixNano(), size: fi.Size()}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			id.ino = st.Ino
+		}
+		ids[e.Name()] = id
+	}
+	return ids
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,9 +115,6 @@ func (b *boot) writeChain() (string, error) {
 // switchRoot makes the overlay the root and execs the chain's init.
 func (b *boot) switchRoot() (string, error) {
 	b.logf("switching root to %s after %s", b.p.init, seconds(time.Since(b.start)))
-	if !b.p.debug {
-		log.SetOutput(discard{})
-	}
 	if err := mount.SwitchRoot(newRoot, b.p.init); err != nil {
 		return "", err
 	}

@@ -23,6 +23,7 @@ func bootCommand() *cli.Command {
 			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.",
 		ArgsUsage: "REF|CHAIN|DIR",
 		Flags: []cli.Flag{
+			storeFlag(),
 			&cli.StringFlag{Name: "kernel", Usage: "the kernel `FILE` (default: Debian's cloud kernel, fetched once with apt-get)"},
 			&cli.StringFlag{Name: "kernel-modules", Usage: "linux-image `DEB` or modules directory matching --kernel"},
 			&cli.StringFlag{Name: "initrd", Usage: "an initramfs `FILE` made by mode initramfs (default: build one)"},
@@ -62,7 +63,7 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 			cmdline = append(cmdline, "mode.ref="+ch)
 		}
 	} else {
-		ref, insecure, stop, err := bootRef(ctx, arg)
+		ref, insecure, stop, err := bootRef(ctx, arg, c.String("store"))
 		if err != nil {
 			return err
 		}

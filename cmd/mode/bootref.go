@@ -2,14 +2,58 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
 	"strings"
+	"time"
+
+	"github.com/mode-build/mode/registry"
 )
 
-// bootRef returns the reference the guest pulls for arg, whether it needs plain
-// HTTP, and what stops anything started for it.
-func bootRef(ctx context.Context, arg string) (ref string, insecure bool, stop func(), err error) {
-	host, _, _ := strings.Cut(arg, "/")
-	insecure = strings.HasPrefix(host, "10.0.2.2") || strings.HasPrefix(host, "localhost") || strings.HasPrefix(host, "127.0.0.1")
-	ref = strings.Replace(strings.Replace(arg, "localhost", "10.0.2.2", 1), "127.0.0.1", "10.0.2.2", 1)
-	return ref, insecure, func() {}, nil
+// guestHost is the host's loopback as QEMU user networking shows it to the guest.
+const guestHost = "10.0.2.2"
+
+// bootRef returns the reference the guest pulls for arg and whether it needs
+// plain HTTP. A registry reference (HOST[:PORT]/REPO…) is used as it is, with
+// a loopback host rewritten to the guest's view of it; anything else is a
+// chain of the local store at storeDir, served on 127.0.0.1 until stop.
+func bootRef(ctx context.Context, arg, storeDir string) (ref string, insecure bool, stop func(), err error) {
+	host, _, hasSlash := strings.Cut(arg, "/")
+	if hasSlash && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		for _, lo := range []string{"localhost", "127.0.0.1"} {
+			if host == lo || strings.HasPrefix(host, lo+":") {
+				return guestHost + strings.TrimPrefix(arg, lo), true, func() {}, nil
+			}
+		}
+		return arg, false, func() {}, nil
+	}
+	s, err := registry.OpenStore(storeDir)
+	if err != nil {
+		return "", false, nil, err
+	}
+	if _, err := s.Resolve(arg); err != nil {
+		return "", false, nil, fmt.Errorf("boot %s: not a registry reference nor a chain of the store %s: %w", arg, storeDir, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", false, nil, err
+	}
+	srv := &http.Server{Handler: registry.NewServer(s).Handler(), ReadHeaderTimeout: 30 * time.Second}
+	go srv.Serve(ln)
+	port := ln.Addr().(*net.TCPAddr).Port
+	fmt.Fprintf(os.Stderr, "boot: serving the store %s on %s\n", storeDir, ln.Addr())
+	stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
+	tag := arg
+	if !strings.ContainsAny(arg, ":@") {
+		tag = ":" + arg
+	} else if strings.HasPrefix(arg, "sha256:") {
+		tag = "@" + arg
+	}
+	return fmt.Sprintf("%s:%d/mode%s", guestHost, port, tag), true, stop, nil
 }

@@ -17,7 +17,7 @@ import (
 // order that lets each find its bus.
 var DefaultModules = []string{
 	"loop", "squashfs", "overlay",
-	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net",
+	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "virtio_rng",
 	"ext4", "vfat", "isofs", "nls_cp437", "nls_iso8859_1",
 	"sd_mod", "sr_mod", "ahci", "ata_piix", "nvme", "usb_storage",
 	"e1000", "e1000e", "igb", "igc", "ixgbe", "r8169", "tg3", "bnx2", "vmxnet3", "ena", "gve",

@@ -19,7 +19,7 @@ import (
 func tinyDisk(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
-	testutil.BuildTiny(t, out)
+	testutil.BuildTiny(t, out, "")
 	disk := filepath.Join(t.TempDir(), "layers.img")
 	if err := qemu.LayersDisk(context.Background(), out, disk); err != nil {
 		t.Fatal(err)

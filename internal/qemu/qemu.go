@@ -75,6 +75,9 @@ func (m Machine) Args() []string {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", "1",
 		"-serial", "stdio", "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", appendLine,
+		// Entropy: TCG's CPU has no RDRAND, and getrandom (DHCP, TLS) would
+		// wait for the kernel's pool.
+		"-device", "virtio-rng-pci",
 	}
 	if accel == "kvm" {
 		args = append(args, "-cpu", "host")

@@ -124,12 +124,19 @@ func RequiresQEMU(t testing.TB) {
 	}
 }
 
-// BuildTiny builds examples/tiny with the mode binary of Binaries into out.
-func BuildTiny(t testing.TB, out string) {
+// BuildTiny builds examples/tiny with the mode binary of Binaries into out,
+// and into the store at store unless it is "".
+func BuildTiny(t testing.TB, out, store string) {
 	t.Helper()
 	RequiresRoot(t)
 	bins := Binaries(t)
-	cmd := exec.Command(filepath.Join(bins, "mode"), "build", "--dir", filepath.Join(RepoRoot(t), "examples", "tiny"), "--out", out)
+	args := []string{"build", "--dir", filepath.Join(RepoRoot(t), "examples", "tiny"), "--out", out}
+	if store == "" {
+		args = append(args, "--no-store")
+	} else {
+		args = append(args, "--store", store)
+	}
+	cmd := exec.Command(filepath.Join(bins, "mode"), args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("mode build examples/tiny: %v\n%s", err, b)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/registry"
+	"golang.org/x/sys/unix"
 )
 
 // cacheSubdir is where mode.cache=DEV keeps layers on its disk, unless the
@@ -65,6 +66,9 @@ func (b *boot) pull() (string, error) {
 	}
 	if len(c.Layers) == 0 {
 		return "", fmt.Errorf("mode.ref=%s: the chain has no layers", b.p.ref)
+	}
+	if b.p.cache != "" {
+		unix.Sync() // the layers reach the disk even if the machine is cut off
 	}
 	b.dl = &download{name: c.Name, ref: b.p.ref, digest: digest, metas: c.Layers, dir: dir}
 	after := fileIDs(dir)

@@ -15,16 +15,16 @@ type Meta struct {
 	Size        int64     `json:"size"`             // bytes of the .sqfs
 	Compression string    `json:"compression"`      // gzip, xz, zstd or lz4
 	Built       time.Time `json:"built"`
-	Seconds     float64   `json:"seconds"` // build time
-	Pruned      Pruned    `json:"pruned"`
+	Seconds     float64   `json:"seconds"`  // build time
+	Pruned      Pruned    `json:"pruned"`   // copy-ups equal to the lower file, dropped
+	Excluded    Pruned    `json:"excluded"` // logs, caches, apt lists and the module's exclude patterns
 	Packages    *Packages `json:"packages,omitempty"`
 	// ParentDigests are the digests of the layers below this one, base first.
 	// Set for saved layers: such a layer never mounts over a different chain.
 	ParentDigests []string `json:"parentDigests,omitempty"`
 }
 
-// Pruned counts what was dropped from an upper directory before squashing:
-// copy-ups equal to the lower file, and excluded paths.
+// Pruned counts files and bytes dropped from an upper directory before squashing.
 type Pruned struct {
 	Files int   `json:"files"`
 	Bytes int64 `json:"bytes"`

@@ -33,10 +33,13 @@ type Bootstrap struct {
 
 // From takes a base module's root tree from something that exists: exactly one
 // of a directory, a tar archive or a squashfs image, relative to the hierarchy.
+// Host lists absolute paths of build-host files copied into the tree at the
+// same path (examples/tiny takes the host's /bin/busybox that way).
 type From struct {
-	Dir      string `yaml:"dir,omitempty" json:"dir,omitempty"`
-	Tar      string `yaml:"tar,omitempty" json:"tar,omitempty"`
-	Squashfs string `yaml:"squashfs,omitempty" json:"squashfs,omitempty"`
+	Dir      string   `yaml:"dir,omitempty" json:"dir,omitempty"`
+	Tar      string   `yaml:"tar,omitempty" json:"tar,omitempty"`
+	Squashfs string   `yaml:"squashfs,omitempty" json:"squashfs,omitempty"`
+	Host     []string `yaml:"host,omitempty" json:"host,omitempty"`
 }
 
 // File copies Src (a file or a directory, relative to the hierarchy) to Dst (an

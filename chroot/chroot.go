@@ -1,0 +1,130 @@
+package chroot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Bind makes Source (a host path) appear at Target (a path inside the root).
+type Bind struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// Options tune Run.
+type Options struct {
+	Binds  []Bind
+	Env    []string // added to a clean environment (PATH, HOME, TERM, LANG=C.UTF-8)
+	Dir    string   // working directory inside the root; "/" by default
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// NoResolv keeps the host's resolv.conf out of the root.
+	NoResolv bool
+}
+
+// policyRC keeps package scripts from starting services (invoke-rc.d asks it).
+const policyRC = "#!/bin/sh\n# mode: no services start during a build\nexit 101\n"
+
+// hostResolv is the file bound over the root's /etc/resolv.conf.
+var hostResolv = "/etc/resolv.conf"
+
+// ExitError is a command that ran and failed.
+type ExitError struct {
+	Argv []string
+	Code int
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s: exit status %d", strings.Join(e.Argv, " "), e.Code)
+}
+
+// Run runs argv inside root and waits for it. The command runs in a private
+// mount, PID and UTS namespace: /proc, /sys, /dev, /dev/pts and /run are
+// mounted for it, the host's resolv.conf is bound over /etc/resolv.conf,
+// /usr/sbin/policy-rc.d refuses to start services, and opts' binds are made.
+// All of it, and every process the command started, ends with the namespace
+// when the command exits, fails or ctx is cancelled. Files Run had to create
+// in root (the resolv.conf and policy-rc.d placeholders) are removed after.
+func Run(ctx context.Context, root string, opts Options, argv ...string) (err error) {
+	if len(argv) == 0 {
+		return errors.New("chroot: no command")
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return fmt.Errorf("chroot: root %s is not a directory", root)
+	}
+	cleanup, err := prepare(root, opts)
+	defer func() {
+		if cerr := cleanup(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	return run(ctx, root, opts, argv)
+}
+
+// prepare creates, inside root, the placeholders the child mounts over, and
+// returns the function that removes the ones it created.
+func prepare(root string, opts Options) (func() error, error) {
+	var created []string
+	cleanup := func() error {
+		var errs []error
+		for i := len(created) - 1; i >= 0; i-- {
+			if err := os.Remove(created[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	create := func(p string, data string, mode os.FileMode) error {
+		if _, err := os.Lstat(p); err == nil || !errors.Is(err, os.ErrNotExist) {
+			return err // there already: leave it as it is
+		}
+		if !realDir(root, filepath.Dir(p)) {
+			return nil // no such directory in this root, or a link: leave it alone
+		}
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			return err
+		}
+		created = append(created, p)
+		return nil
+	}
+	if err := create(filepath.Join(root, "usr/sbin/policy-rc.d"), policyRC, 0o755); err != nil {
+		return cleanup, fmt.Errorf("chroot: %w", err)
+	}
+	if !opts.NoResolv {
+		if err := create(filepath.Join(root, "etc/resolv.conf"), "", 0o644); err != nil {
+			return cleanup, fmt.Errorf("chroot: %w", err)
+		}
+	}
+	return cleanup, nil
+}
+
+// realDir reports whether dir, a path below root, is a directory reached
+// without following a symbolic link (which could lead out of root).
+func realDir(root, dir string) bool {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return false
+	}
+	p := root
+	for _, c := range strings.Split(rel, string(filepath.Separator)) {
+		if c == "." {
+			continue
+		}
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/mode-build/mode/build"
+	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/modules"
+	"github.com/mode-build/mode/registry"
+	"github.com/urfave/cli/v3"
+)
+
+func buildCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "build the layers of the named modules' chains (all modules when none)",
+		ArgsUsage: "[MODULE...]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
+			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` for layers and their metadata"},
+			&cli.BoolFlag{Name: "force", Usage: "rebuild even the layers that are up to date"},
+			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
+			&cli.StringFlag{Name: "scratch", Usage: "`DIR` for workspaces while building (default: the system's temp dir)"},
+			&cli.StringFlag{Name: "store", Value: registry.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
+			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if err := layers.CheckCompression(c.String("compression")); err != nil {
+				return err
+			}
+			h, err := modules.Load(c.String("dir"))
+			if err != nil {
+				return err
+			}
+			b := &modules.Builder{
+				Hierarchy:   h,
+				Out:         c.String("out"),
+				Compression: c.String("compression"),
+				Force:       c.Bool("force"),
+				Maker: &build.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
+					Stdout: os.Stderr, Stderr: os.Stderr},
+				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
+			}
+			results, err := b.Build(ctx, c.Args().Slice()...)
+			if err != nil || c.Bool("no-store") {
+				return err
+			}
+			return storeChains(ctx, c.String("store"), results)
+		},
+	}
+}
+
+// storeChains adds every chain of results to the store at dir, tagged with
+// its module's name, unless the store has it with the same layers already.
+func storeChains(ctx context.Context, dir string, results []modules.Result) error {
+	s, err := registry.OpenStore(dir)
+	if err != nil {
+		return err
+	}
+	byName := map[string]modules.Result{}
+	for _, r := range results {
+		byName[r.Module.Name] = r
+	}
+	for _, r := range results {
+		var ls []registry.Layer
+		for _, n := range r.Meta.Chain {
+			ls = append(ls, registry.Layer{Path: byName[n].Path, Meta: byName[n].Meta})
+		}
+		if stored, _, _, err := s.Chain(r.Module.Name); err == nil && sameLayers(stored.Layers, ls) {
+			continue
+		}
+		d, err := s.AddChain(ctx, r.Module.Name, ls)
+		if err != nil {
+			return fmt.Errorf("store %s: %w", dir, err)
+		}
+		fmt.Printf("stored %-40s %s\n", r.Module.Name, d)
+	}
+	return nil
+}
+
+func sameLayers(stored []layers.Meta, ls []registry.Layer) bool {
+	if len(stored) != len(ls) {
+		return false
+	}
+	for i := range stored {
+		if stored[i].Digest != ls[i].Meta.Digest || stored[i].File != ls[i].Meta.File {
+			return false
+		}
+	}
+	return true
+}
+
+// resultLine is the one line a built or cached module gets.
+func resultLine(r modules.Result) string {
+	state := "built "
+	if r.Cached {
+		state = "cached"
+	}
+	line := fmt.Sprintf("%s %-40s %9s %6.1fs", state, r.Meta.File, humanSize(r.Meta.Size), r.Duration.Seconds())
+	if !r.Cached && (r.Meta.Pruned.Files > 0 || r.Meta.Excluded.Files > 0) {
+		line += fmt.Sprintf("  pruned %d files (%s), excluded %d (%s)", r.Meta.Pruned.Files,
+			humanSize(r.Meta.Pruned.Bytes), r.Meta.Excluded.Files, humanSize(r.Meta.Excluded.Bytes))
+	}
+	return line
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/mode-build/mode/layers"
+)
+
+func packCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pack",
+		Usage:     "squash a directory into a squashfs layer, keeping owners, modes, xattrs, links and devices (SLAX dir2sb)",
+		ArgsUsage: "DIR FILE.sqfs",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0],
+				Usage: strings.Join(layers.Compressions, ", ")},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if c.NArg() != 2 {
+				return fmt.Errorf("pack: want DIR FILE.sqfs, got %d arguments", c.NArg())
+			}
+			dir, dst := c.Args().Get(0), c.Args().Get(1)
+			if err := layers.Pack(ctx, dir, dst, c.String("compression")); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.Root().Writer, dst)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/modules"
+	"github.com/urfave/cli/v3"
+)
+
+func treeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "tree",
+		Usage: "show the module hierarchy as a tree, with each layer's state and size",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
+			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` of built layers"},
+			&cli.StringFlag{Name: "compression", Usage: "compression the layers are built with (default " + layers.Compressions[0] + ")"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if comp := c.String("compression"); comp != "" {
+				if err := layers.CheckCompression(comp); err != nil {
+					return err
+				}
+			}
+			h, err := modules.Load(c.String("dir"))
+			if err != nil {
+				return err
+			}
+			b := &modules.Builder{Hierarchy: h, Out: c.String("out"), Compression: c.String("compression")}
+			w := c.Root().Writer
+			if w == nil {
+				w = os.Stdout
+			}
+			return writeTree(w, h, b.State)
+		},
+	}
+}
+
+// treeRow is one line of the tree: connectors and name, state, size.
+type treeRow struct{ label, state, size string }
+
+// writeTree prints h's modules as a tree with box-drawing connectors, each
+// with its state and, when built, its layer size; columns aligned.
+func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.State, layers.Meta, error)) error {
+	var rows []treeRow
+	var walk func(name, prefix, connector string) error
+	walk = func(name, prefix, connector string) error {
+		st, meta, err := state(name)
+		if err != nil {
+			return fmt.Errorf("module %s: %w", name, err)
+		}
+		row := treeRow{label: prefix + connector + name, state: st.String()}
+		if st == modules.Built {
+			row.size = humanSize(meta.Size)
+		}
+		rows = append(rows, row)
+		kids := h.Children(name)
+		for i, kid := range kids {
+			next, conn := prefix, "├── "
+			switch connector {
+			case "├── ":
+				next += "│   "
+			case "└── ":
+				next += "    "
+			}
+			if i == len(kids)-1 {
+				conn = "└── "
+			}
+			if err := walk(kid, next, conn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range h.Roots() {
+		if err := walk(r, "", ""); err != nil {
+			return err
+		}
+	}
+	labelW, stateW := 0, 0
+	for _, r := range rows {
+		labelW = max(labelW, len([]rune(r.label)))
+		stateW = max(stateW, len(r.state))
+	}
+	for _, r := range rows {
+		pad := strings.Repeat(" ", labelW-len([]rune(r.label)))
+		line := fmt.Sprintf("%s%s  %-*s  %s", r.label, pad, stateW, r.state, r.size)
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// humanSize formats n bytes in binary units: "512 B", "1.2 MiB", "40 KiB".
+func humanSize(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, unit := float64(n), ""
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		f, unit = f/1024, u
+		if f < 1024 {
+			break
+		}
+	}
+	if f < 10 {
+		return fmt.Sprintf("%.1f %s", f, unit)
+	}
+	return fmt.Sprintf("%.0f %s", f, unit)
+}

@@ -1,0 +1,258 @@
+package modules
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mode-build/mode/layers"
+)
+
+// Builder runs a build plan through a Maker into an output directory:
+// Out/CHAIN.sqfs and, beside it, Out/CHAIN.json (a layers.Meta with the key).
+type Builder struct {
+	Hierarchy   *Hierarchy
+	Maker       Maker
+	Out         string       // output directory, created if missing
+	Compression string       // "" means layers.Compressions[0]; mixed into keys as the salt
+	Force       bool         // rebuild even when cached
+	Report      func(Result) // called after each module (may be nil)
+}
+
+// Result is what became of one module in a Build.
+type Result struct {
+	Module   *Module
+	Path     string // Out/CHAIN.sqfs
+	Meta     layers.Meta
+	Cached   bool // the layer was up to date and not made again
+	Duration time.Duration
+}
+
+// State is where a module's layer stands in the output directory.
+type State int
+
+const (
+	Missing State = iota // no layer file
+	Stale                // a layer file, but its metadata is missing or has another key
+	Built                // a layer file whose metadata has the module's current key
+)
+
+func (s State) String() string {
+	switch s {
+	case Missing:
+		return "missing"
+	case Stale:
+		return "stale"
+	case Built:
+		return "built"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+func (b *Builder) compression() (string, error) {
+	if b.Compression == "" {
+		return layers.Compressions[0], nil
+	}
+	return b.Compression, layers.CheckCompression(b.Compression)
+}
+
+// paths returns Out/CHAIN.sqfs and Out/CHAIN.json for name.
+func (b *Builder) paths(name string) (sqfs, meta string) {
+	c := filepath.Join(b.Out, b.Hierarchy.ChainName(name))
+	return c + ".sqfs", c + ".json"
+}
+
+// State tells whether name's layer in Out is missing, stale or built with
+// the current key, and returns its metadata when there is some.
+func (b *Builder) State(name string) (State, layers.Meta, error) {
+	comp, err := b.compression()
+	if err != nil {
+		return Missing, layers.Meta{}, err
+	}
+	key, err := b.Hierarchy.Key(name, comp)
+	if err != nil {
+		return Missing, layers.Meta{}, err
+	}
+	return b.state(name, key)
+}
+
+func (b *Builder) state(name, key string) (State, layers.Meta, error) {
+	sqfs, metaPath := b.paths(name)
+	if _, err := os.Stat(sqfs); errors.Is(err, os.ErrNotExist) {
+		return Missing, layers.Meta{}, nil
+	} else if err != nil {
+		return Missing, layers.Meta{}, err
+	}
+	var meta layers.Meta
+	data, err := os.ReadFile(metaPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return Stale, meta, nil
+	} else if err != nil {
+		return Stale, meta, err
+	}
+	if err := json.Unmarshal(data, &meta); err != nil || meta.Key != key {
+		return Stale, meta, nil // unreadable metadata is rebuilt, not fatal
+	}
+	return Built, meta, nil
+}
+
+// Build makes the layers of the plan of names (every module when none) that
+// are not built with their current key, parents first, and returns a Result
+// per module handled. On failure it returns the results so far and an error
+// naming the module; it leaves no partial file in Out.
+func (b *Builder) Build(ctx context.Context, names ...string) ([]Result, error) {
+	comp, err := b.compression()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := b.Hierarchy.Plan(names...)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(b.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	var results []Result
+	for _, m := range plan {
+		if err := ctx.Err(); err != nil {
+			return results, fmt.Errorf("module %s: %w", m.Name, err)
+		}
+		r, err := b.one(ctx, m, comp)
+		if err != nil {
+			return results, fmt.Errorf("module %s: %w", m.Name, err)
+		}
+		results = append(results, r)
+		if b.Report != nil {
+			b.Report(r)
+		}
+	}
+	return results, nil
+}
+
+// one builds m, or finds it cached.
+func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, error) {
+	start := time.Now()
+	key, err := b.Hierarchy.Key(m.Name, comp)
+	if err != nil {
+		return Result{}, err
+	}
+	sqfs, metaPath := b.paths(m.Name)
+	r := Result{Module: m, Path: sqfs}
+	if !b.Force {
+		st, meta, err := b.state(m.Name, key)
+		if err != nil {
+			return Result{}, err
+		}
+		if st == Built {
+			r.Meta, r.Cached, r.Duration = meta, true, time.Since(start)
+			return r, nil
+		}
+	}
+	chain, err := b.Hierarchy.Chain(m.Name)
+	if err != nil {
+		return Result{}, err
+	}
+	var parents, names []string
+	for _, a := range chain {
+		names = append(names, a.Name)
+		if a != m {
+			p, _ := b.paths(a.Name)
+			parents = append(parents, p)
+		}
+	}
+	dst := filepath.Join(b.Out, "."+filepath.Base(sqfs)+".tmp-"+random())
+	defer os.Remove(dst) // a no-op once renamed
+	made, err := b.Maker.Make(ctx, m, parents, dst)
+	if err != nil {
+		return Result{}, err
+	}
+	digest, size, err := digestFile(dst)
+	if err != nil {
+		return Result{}, fmt.Errorf("layer made by the maker: %w", err)
+	}
+	r.Duration = time.Since(start)
+	r.Meta = layers.Meta{
+		Name:        m.Name,
+		Parent:      m.Parent,
+		Chain:       names,
+		File:        filepath.Base(sqfs),
+		Key:         key,
+		Digest:      digest,
+		Size:        size,
+		Compression: comp,
+		Built:       time.Now().UTC(),
+		Seconds:     r.Duration.Seconds(),
+		Pruned:      made.Pruned,
+		Excluded:    made.Excluded,
+		Packages:    made.Packages,
+	}
+	// The metadata goes last: a crash between the two renames leaves a
+	// layer without metadata, which State calls stale.
+	if err := os.Remove(metaPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Result{}, err
+	}
+	if err := os.Rename(dst, sqfs); err != nil {
+		return Result{}, err
+	}
+	if err := writeJSON(metaPath, r.Meta); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// random returns a short random hex string for temporary names.
+func random() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// digestFile returns "sha256:<hex>" and the size of the file at p.
+func digestFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	d := sha256.New()
+	n, err := io.Copy(d, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return "sha256:" + hex.EncodeToString(d.Sum(nil)), n, nil
+}
+
+// writeJSON writes v as indented JSON to p through a temporary file and a rename.
+func writeJSON(p string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return os.Rename(tmp.Name(), p)
+}

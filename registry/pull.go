@@ -40,7 +40,7 @@ var manifestAccept = strings.Join([]string{
 // the store only). With WithFilter only the accepted layers are fetched and
 // the returned Chain lists only them. It returns the chain config and the
 // manifest digest.
-func Pull(ctx context.Context, ref, dir string, opts ...Option) (*Chain, string, error) {
+func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *Chain, _ string, err error) {
 	o := makeOptions(opts)
 	r, err := parseRef(ref, "", o)
 	if err != nil {
@@ -81,8 +81,13 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (*Chain, string,
 		if o.store == nil {
 			return nil, "", fmt.Errorf("pull %s: no output directory and no store", ref)
 		}
+		// Kept when the pull fails, so that the next one resumes; gc removes it after an hour.
 		work = filepath.Join(o.store.tmpDir(), "pull-"+strings.TrimPrefix(md, "sha256:")[:16])
-		defer os.RemoveAll(work)
+		defer func() {
+			if err == nil {
+				os.RemoveAll(work)
+			}
+		}()
 	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, "", fmt.Errorf("pull %s: %w", ref, err)

@@ -185,7 +185,7 @@ func TestPullBadInput(t *testing.T) {
 				t.Errorf("failed pull wrote every layer: %v", sq)
 			}
 			if tt.name == "digest mismatch" {
-				if left, _ := filepath.Glob(filepath.Join(out, ".*")); len(left) != 0 {
+				if left, _ := filepath.Glob(filepath.Join(out, ".*"+layer[7:23]+".partial")); len(left) != 0 {
 					t.Errorf("tampered blob left %v", left)
 				}
 			}

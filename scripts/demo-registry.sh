@@ -35,7 +35,7 @@ server=$!
 for _ in $(seq 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
 url=$(head -1 "$work/serve.out")
 host=${url#http://}
-curl -fsS "$url/v2/" >/dev/null
+curl -fsS -u "demo:$token" "$url/v2/" >/dev/null
 echo "mode serve listens on $url"
 
 step "push $chain to $host/tiny (each blob, then the manifest)"

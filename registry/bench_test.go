@@ -110,7 +110,7 @@ func BenchmarkPull(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			rates := map[string][]float64{}
 			for i := 0; i < b.N; i++ {
-				for round := 0; round < 3; round++ { // alternate to share the noise
+				for round := 0; round < 5; round++ { // alternate to share the noise
 					for _, who := range []string{"mode", "distribution"} {
 						rates[who] = append(rates[who], pullRound(b, refs[who], clients, total))
 					}

@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +80,22 @@ func TestInterop(t *testing.T) {
 		for i, l := range ls {
 			sameFile(t, l.Path, filepath.Join(out, l.Meta.File))
 			sameFile(t, l.Path, s.BlobPath(string(m.Layers[i].Digest)))
+		}
+	})
+
+	t.Run("resume against distribution", func(t *testing.T) {
+		u, _ := url.Parse("http://" + reg)
+		f := &faults{h: httputil.NewSingleHostReverseProxy(u), blob: string(m.Layers[2].Digest), cut: 1}
+		proxy := httptest.NewServer(f)
+		defer proxy.Close()
+		out := t.TempDir()
+		if _, _, err := Pull(ctx, strings.TrimPrefix(proxy.URL, "http://")+"/mode/chains:top", out, fast); err != nil {
+			t.Fatal(err)
+		}
+		sameFile(t, ls[2].Path, filepath.Join(out, ls[2].Meta.File))
+		gets, ranges := f.stats()
+		if gets != 2 || !strings.HasPrefix(ranges[1], "bytes=") || ranges[1] == "bytes=0-" {
+			t.Errorf("blob GETs %d with ranges %q; want a cut GET, then a resuming Range", gets, ranges)
 		}
 	})
 

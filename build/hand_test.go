@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -77,6 +78,9 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// errLeftMounted is a hand script that did not unmount all it mounted.
+var errLeftMounted = errors.New("the script left mounts behind")
+
 // makeByHand runs m's hand script in a new directory below scratch and
 // removes it after. Whatever the script left mounted below it (it should
 // leave nothing) is unmounted and reported as an error.
@@ -90,7 +94,7 @@ func makeByHand(ctx context.Context, m *modules.Module, parents []string, scratc
 			for i := len(left) - 1; i >= 0; i-- {
 				layers.Unmount(left[i])
 			}
-			err = fmt.Errorf("by hand %s: the script left %v mounted", m.Name, left)
+			err = errors.Join(err, fmt.Errorf("by hand %s: %w: %v", m.Name, errLeftMounted, left))
 		}
 		if rerr := os.RemoveAll(work); rerr != nil && err == nil {
 			err = rerr
@@ -232,6 +236,9 @@ func TestByHandCleansUpOnFailure(t *testing.T) {
 	err = makeByHand(context.Background(), &m, l.parents, scratch, dst)
 	if err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("makeByHand with a failing step: %v, want exit status 3", err)
+	}
+	if errors.Is(err, errLeftMounted) {
+		t.Errorf("the script's EXIT trap did not unmount all: %v", err)
 	}
 	if _, err := os.Stat(dst); err == nil {
 		t.Errorf("%s written by a failed pipeline", dst)

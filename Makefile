@@ -29,7 +29,7 @@ demo: deps build
 	./scripts/demo.sh
 
 bench: deps build tools
-	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...
 
 # tools installs the registry interop tools (pinned) into $(TOOLS), once.
 TOOLS := $(CACHE)/bin

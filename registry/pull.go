@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -174,11 +175,11 @@ func (p *puller) manifest(ctx context.Context, r name.Reference) ([]byte, string
 	if dr, ok := r.(name.Digest); ok && dr.DigestStr() != d {
 		return nil, "", "", fmt.Errorf("manifest %s: %w: content is %s", r, ErrDigest, d)
 	}
-	mt := resp.Header.Get("Content-Type")
-	if mt != ManifestMediaType && mt != "" {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == IndexMediaType || strings.HasPrefix(mt, "application/vnd.docker.") {
 		return nil, "", "", fmt.Errorf("%w: %s has media type %s", ErrNotChain, r, mt)
 	}
-	return raw, ManifestMediaType, d, nil
+	return raw, ManifestMediaType, d, nil // parseChainManifest checks the rest
 }
 
 // smallBlob fetches the blob desc into memory and verifies it.

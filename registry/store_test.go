@@ -191,6 +191,9 @@ func TestPutManifestTags(t *testing.T) {
 	if _, err := s.PutManifest(raw, ManifestMediaType, "other"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.PutManifest(raw, ManifestMediaType, ""); err != nil { // by digest: listed already
+		t.Fatal(err)
+	}
 	if _, err := s.PutManifest([]byte(`{"schemaVersion":2,"config":{"digest":"sha256:`+strings.Repeat("0", 64)+`","size":1}}`), ManifestMediaType, "x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("manifest with a missing blob: %v, want ErrNotFound", err)
 	}

@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/mode
 GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
-APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo
+APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools
 

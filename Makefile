@@ -27,6 +27,7 @@ test-unit:
 
 demo: deps build
 	./scripts/demo.sh
+	./scripts/demo-registry.sh
 
 bench: deps build tools
 	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...
@@ -42,7 +43,7 @@ $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	gofmt -l . | tee /dev/stderr | (! read _)
 	$(GO) vet ./...
 
 clean:

@@ -20,14 +20,8 @@ token=demo-$RANDOM$RANDOM
 
 step "build examples/tiny into the store $built"
 $mode build --dir examples/tiny --out "$work/out" --store "$built"
-chain=$(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$built/index.json" |
-	while read -r tag; do
-		n=$(jq '.layers | length' "$built/blobs/sha256/$(jq -r --arg t "$tag" \
-			'.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
-			"$built/index.json" | cut -d: -f2)")
-		echo "$n $tag"
-	done | sort -n | tail -1 | cut -d' ' -f2)
-echo "the store is an OCI image layout; its longest chain is $chain"
+chain=extra # the top of examples/tiny: base > essential > console > extra
+echo "the store is an OCI image layout, one tag per chain:"; jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$built/index.json"
 
 step "serve an empty store on loopback, accepting pushes with a token"
 $mode serve --addr 127.0.0.1:0 --store "$served" --push-token "$token" >"$work/serve.out" &

@@ -49,3 +49,14 @@ lint:
 
 clean:
 	rm -rf bin out
+
+# kernel fetches Debian's cloud kernel (apt-get download, the host's mirror)
+# into .cache/kernel once, for `mode boot`, the boot tests and the bench.
+KERNEL_DIR := $(CACHE)/kernel
+export MODE_KERNEL_DIR := $(KERNEL_DIR)
+.PHONY: kernel
+kernel:
+	@ls $(KERNEL_DIR)/linux-image-*.deb >/dev/null 2>&1 || { mkdir -p $(KERNEL_DIR) && cd $(KERNEL_DIR) && \
+	  pkg=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
+	  apt-get download $$pkg && dpkg-deb -x $${pkg}_*.deb root; }
+test bench demo: kernel

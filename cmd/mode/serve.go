@@ -24,6 +24,10 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:5000", Usage: "listen on `HOST:PORT`"},
+			&cli.StringFlag{Name: "boot-chain", Usage: "the chain /boot/boot.ipxe boots by default (netboot)"},
+			&cli.StringFlag{Name: "kernel", Usage: "the kernel `FILE` served as /boot/vmlinuz (default: Debian's cloud kernel, fetched on first use)"},
+			&cli.StringFlag{Name: "kernel-modules", Usage: "linux-image `DEB` or modules directory matching --kernel"},
+			&cli.StringFlag{Name: "initrd", Usage: "the initramfs `FILE` served as /boot/initrd.img (default: built on first use)"},
 			&cli.StringFlag{Name: "push-token", Usage: "accept pushes that present this bearer `TOKEN`", Sources: cli.EnvVars("MODE_PUSH_TOKEN")},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -35,7 +39,8 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			sv := registry.NewServer(s, registry.WithPushToken(c.String("push-token")), registry.WithServerLogger(slog.Default()))
+			sv := registry.NewServer(s, registry.WithPushToken(c.String("push-token")), registry.WithServerLogger(slog.Default()),
+				registry.WithHandler("/boot/", netbootHandler(c)))
 			return serve(ctx, ln, sv.Handler())
 		},
 	}

@@ -25,8 +25,9 @@ var (
 // Machine is what QEMU runs.
 type Machine struct {
 	Binary    string   // default qemu-system-x86_64
-	Kernel    string   // required
-	Initrd    string   // required
+	Kernel    string   // required, unless BootURL
+	Initrd    string   // required, unless BootURL
+	BootURL   string   // network boot: the firmware's iPXE fetches this script (implies Network)
 	Append    string   // kernel command line, after "console=ttyS0 panic=-1"
 	MemoryMiB int      // default 512
 	Network   bool     // a virtio NIC on QEMU user networking (host 127.0.0.1 is 10.0.2.2)
@@ -73,17 +74,25 @@ func (m Machine) Args() []string {
 	appendLine := strings.TrimSpace("console=ttyS0 panic=-1 " + m.Append)
 	args := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", "1",
-		"-serial", "stdio", "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", appendLine,
+		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", "1", "-serial", "stdio",
 		// Entropy: TCG's CPU has no RDRAND, and getrandom (DHCP, TLS) would
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
+	if m.BootURL == "" {
+		args = append(args, "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", appendLine)
+	} else {
+		args = append(args, "-boot", "n")
+	}
 	if accel == "kvm" {
 		args = append(args, "-cpu", "host")
 	}
-	if m.Network {
-		args = append(args, "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0")
+	if m.Network || m.BootURL != "" {
+		netdev := "user,id=n0"
+		if m.BootURL != "" {
+			netdev += ",bootfile=" + m.BootURL
+		}
+		args = append(args, "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0")
 	}
 	for i, d := range m.Disks {
 		f := d.Format
@@ -112,8 +121,8 @@ func DefaultAccel() string {
 // Run boots m and watches its console as w says. QEMU is killed when Run
 // returns, whatever happened.
 func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
-	if m.Kernel == "" || m.Initrd == "" {
-		return nil, errors.New("qemu: need a kernel and an initramfs")
+	if (m.Kernel == "" || m.Initrd == "") && m.BootURL == "" {
+		return nil, errors.New("qemu: need a kernel and an initramfs, or a boot URL")
 	}
 	bin := m.Binary
 	if bin == "" {

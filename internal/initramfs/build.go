@@ -55,6 +55,9 @@ func Build(ctx context.Context, opts Options, w io.Writer) (*Result, error) {
 	if opts.Init == "" {
 		return nil, fmt.Errorf("initramfs: no init binary")
 	}
+	if _, err := compressor(opts.Compress, io.Discard); err != nil {
+		return nil, err
+	}
 	a := newArchive()
 	res := &Result{}
 	for _, d := range []string{"bin", "dev", "etc", "lib", "newroot", "proc", "root", "run", "sbin", "sys", "tmp", "usr"} {

@@ -2,7 +2,6 @@ package qemu_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,8 +103,4 @@ func TestRescueShell(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestParseParams(t *testing.T) {
+	for _, tc := range []struct {
+		name, cmdline string
+		check         func(p params) bool
+		err           string
+	}{
+		{"ref and defaults", "console=ttyS0 mode.ref=10.0.2.2:5000/mode:console quiet",
+			func(p params) bool {
+				return p.ref == "10.0.2.2:5000/mode:console" && p.init == "/sbin/init" && !p.insecure && !p.toram && !p.debug
+			}, ""},
+		{"flags", "mode.ref=r/x:y mode.insecure mode.toram mode.debug mode.cache=/dev/vdb mode.init=/bin/sh",
+			func(p params) bool {
+				return p.insecure && p.toram && p.debug && p.cache == "/dev/vdb" && p.init == "/bin/sh"
+			}, ""},
+		{"flag off", "mode.ref=r/x:y mode.insecure=0", func(p params) bool { return !p.insecure }, ""},
+		{"from alone", "mode.from=/dev/vda:/layers", func(p params) bool { return p.from == "/dev/vda:/layers" && p.ref == "" }, ""},
+		{"quoted", `mode.ref=r/x:y mode.load="^(a|b c)$"`, func(p params) bool { return p.load.String() == "^(a|b c)$" }, ""},
+		{"load and noload", "mode.from=/x mode.load=^(console|extra)$ mode.noload=extra",
+			func(p params) bool { return p.wanted("console") && !p.wanted("extra") && !p.wanted("smtp") }, ""},
+		{"ip", "mode.ref=r/x:y ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off", func(p params) bool { return p.ip == "10.0.2.15::10.0.2.2:255.255.255.0::eth0:off" }, ""},
+		{"nothing to boot", "console=ttyS0", nil, "neither mode.ref nor mode.from"},
+		{"bad regexp", "mode.ref=r/x:y mode.load=(", nil, "mode.load=("},
+		{"relative init", "mode.ref=r/x:y mode.init=sbin/init", nil, "not an absolute path"},
+		{"empty ref", "mode.ref= mode.from=/x", nil, "mode.ref: empty value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := parseParams(tc.cmdline)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(p) {
+				t.Errorf("%q parsed as %+v", tc.cmdline, p)
+			}
+		})
+	}
+}
+
+func TestParseIP(t *testing.T) {
+	for _, tc := range []struct {
+		spec                 string
+		off, static          bool
+		client, gw, dev, err string
+		bits                 int
+	}{
+		{spec: ""},
+		{spec: "dhcp"},
+		{spec: "off", off: true},
+		{spec: "none", off: true},
+		{spec: ":::::eth1:dhcp", dev: "eth1"},
+		{spec: "10.0.2.15::10.0.2.2:255.255.255.0::eth0:off", static: true, client: "10.0.2.15", gw: "10.0.2.2", dev: "eth0", bits: 24},
+		{spec: "192.168.1.9:::::", static: true, client: "192.168.1.9", bits: 24},
+		{spec: "10.1.2.3::::::::8.8.8.8", static: true, client: "10.1.2.3", bits: 8},
+		{spec: "10.0.2.x", err: "bad client address"},
+		{spec: "10.0.2.15::gw", err: "bad gateway"},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			c, err := parseIP(tc.spec)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.off != tc.off || c.static() != tc.static || c.device != tc.dev {
+				t.Fatalf("parsed %+v", c)
+			}
+			if tc.static {
+				if !c.client.Equal(net.ParseIP(tc.client)) || maskBits(c.mask) != tc.bits {
+					t.Errorf("client %s/%d, want %s/%d", c.client, maskBits(c.mask), tc.client, tc.bits)
+				}
+				if tc.gw != "" && !c.gateway.Equal(net.ParseIP(tc.gw)) {
+					t.Errorf("gateway %s, want %s", c.gateway, tc.gw)
+				}
+			}
+		})
+	}
+}
+
+func TestSplitCmdline(t *testing.T) {
+	got := splitCmdline("a  b=\"c d\"\te\n")
+	want := []string{"a", "b=c d", "e"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -26,7 +26,7 @@ func tinyRegistry(t *testing.T) (string, string) {
 	return store, serveStore(t, store)
 }
 
-func serveStore(t *testing.T, dir string) string {
+func serveStore(t testing.TB, dir string) string {
 	t.Helper()
 	s, err := registry.OpenStore(dir)
 	if err != nil {

@@ -128,16 +128,24 @@ func RequiresQEMU(t testing.TB) {
 // and into the store at store unless it is "".
 func BuildTiny(t testing.TB, out, store string) {
 	t.Helper()
+	BuildExample(t, "tiny", out, store)
+}
+
+// BuildExample builds the chains of modules (all when none) of
+// examples/NAME with `mode build` into out, and into the store at store
+// unless it is "".
+func BuildExample(t testing.TB, name, out, store string, modules ...string) {
+	t.Helper()
 	RequiresRoot(t)
 	bins := Binaries(t)
-	args := []string{"build", "--dir", filepath.Join(RepoRoot(t), "examples", "tiny"), "--out", out}
+	args := []string{"build", "--dir", filepath.Join(RepoRoot(t), "examples", name), "--out", out}
 	if store == "" {
 		args = append(args, "--no-store")
 	} else {
 		args = append(args, "--store", store)
 	}
-	cmd := exec.Command(filepath.Join(bins, "mode"), args...)
+	cmd := exec.Command(filepath.Join(bins, "mode"), append(args, modules...)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mode build examples/tiny: %v\n%s", err, b)
+		t.Fatalf("mode build examples/%s: %v\n%s", name, err, b)
 	}
 }

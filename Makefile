@@ -29,6 +29,7 @@ test-unit:
 demo: deps build
 	./scripts/demo.sh
 	./scripts/demo-registry.sh
+	./scripts/demo-boot.sh
 
 bench: deps build tools
 	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...

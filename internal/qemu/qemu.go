@@ -32,6 +32,7 @@ type Machine struct {
 	MemoryMiB int      // default 512
 	Network   bool     // a virtio NIC on QEMU user networking (host 127.0.0.1 is 10.0.2.2)
 	Disks     []Disk   // virtio disks, /dev/vda first
+	Forward   []string // host ports forwarded to the guest: "tcp:127.0.0.1:2222-:22"
 	Accel     string   // default DefaultAccel()
 	Extra     []string // more QEMU arguments
 }
@@ -51,6 +52,9 @@ type Watch struct {
 	Timeout time.Duration // default 2 minutes
 	Console io.Writer     // the console as it comes; may be nil
 	Stdin   io.Reader     // the guest's serial input; nil for none
+	// Then runs once Expect appeared, with the guest still up (to probe its
+	// services); its error fails the run.
+	Then func() error
 }
 
 // Result is what a run saw.
@@ -89,6 +93,9 @@ func (m Machine) Args() []string {
 	}
 	if m.Network || m.BootURL != "" {
 		netdev := "user,id=n0"
+		for _, f := range m.Forward {
+			netdev += ",hostfwd=" + f
+		}
 		if m.BootURL != "" {
 			netdev += ",bootfile=" + m.BootURL
 		}
@@ -193,6 +200,11 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 			}
 			return finish(fmt.Errorf("%w (%v)", ErrExited, err))
 		case match == w.Expect:
+			if w.Then != nil {
+				if err := w.Then(); err != nil {
+					return finish(err)
+				}
+			}
 			return finish(nil)
 		case match == panicText:
 			return finish(ErrPanic)

@@ -45,7 +45,7 @@ func netMachine(t *testing.T, args string, disks ...qemu.Disk) qemu.Machine {
 }
 
 // TestBootTinyFromRegistry pulls examples/tiny from a registry on the host;
-// with mode.cache the second boot pulls nothing.
+// with mode.cache the second boot pulls nothing; a static ip= works too.
 func TestBootTinyFromRegistry(t *testing.T) {
 	testutil.RequiresRoot(t)
 	_, reg := tinyRegistry(t)
@@ -53,11 +53,13 @@ func TestBootTinyFromRegistry(t *testing.T) {
 	if err := qemu.EmptyDisk(context.Background(), cache, 64); err != nil {
 		t.Fatal(err)
 	}
-	args := "mode.ref=" + reg + "/tiny:extra mode.insecure mode.cache=/dev/vda"
-	for i, want := range []string{
-		"mode-init: pulled 4 layers, 0.9 MiB of extra",
-		"mode-init: pulled 0 layers, 0.0 MiB (4 already cached) of extra",
+	ref := "mode.ref=" + reg + "/tiny:extra mode.insecure"
+	for i, tc := range []struct{ args, want string }{
+		{ref + " mode.cache=/dev/vda", "mode-init: pulled 4 layers, 0.9 MiB of extra"},
+		{ref + " mode.cache=/dev/vda", "mode-init: pulled 0 layers, 0.0 MiB (4 already cached) of extra"},
+		{ref + " ip=10.0.2.16::10.0.2.2:255.255.255.0::eth0:off", "mode-init: eth0: 10.0.2.16/24 (ip=)"},
 	} {
+		args, want := tc.args, tc.want
 		t.Run(fmt.Sprint("boot ", i+1), func(t *testing.T) {
 			res, err := qemu.Run(context.Background(), netMachine(t, args, qemu.Disk{File: cache}), qemu.Watch{
 				Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 2 * time.Minute,

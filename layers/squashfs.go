@@ -41,8 +41,12 @@ func Squash(ctx context.Context, dir, dst, compression string) error {
 	if err != nil {
 		return err
 	}
-	tmp.Close()
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	err = tmp.Chmod(0o644)      // CreateTemp makes 0600; layers are read by anyone (inspect)
+	tmp.Close()
+	if err != nil {
+		return err
+	}
 	args := []string{dir, tmp.Name(), "-noappend", "-no-progress", "-quiet", "-comp", compression}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
@@ -51,7 +55,7 @@ func Squash(ctx context.Context, dir, dst, compression string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("mksquashfs %s: %w: %s", dir, err, lastLines(stderr.String(), 5))
+		return fmt.Errorf("mksquashfs %s: %v: %s", dir, err, lastLines(stderr.String(), 5))
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err

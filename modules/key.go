@@ -19,7 +19,7 @@ const keyVersion = "mode-key-v1"
 // Key returns name's cache key, "sha256:<hex>", over: the key version, salt
 // (the Builder passes the compression), the module's canonical JSON, the
 // bytes, modes and names of every file its files entries copy, a base's from
-// tree or file, and the keys of its ancestors. A config-only module
+// tree or file and from.host files, and the keys of its ancestors. A config-only module
 // (Module.ConfigOnly) leaves out its ancestors' keys: its layer does not
 // depend on their content. Keys are memoized per Hierarchy and salt: edit the
 // files, then Load again.
@@ -48,18 +48,18 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 	record(d, "module", string(def))
 	for i, f := range m.Files {
 		record(d, "files", fmt.Sprint(i))
-		if err := hashTree(d, resolve(m.Dir, f.Src)); err != nil {
+		if err := hashTree(d, resolve(m.Dir, f.Src), false); err != nil {
 			return "", fmt.Errorf("module %s: files[%d] %s: %w", name, i, f.Src, err)
 		}
 	}
 	if f := m.From; f != nil {
 		record(d, "from", f.Dir+f.Tar+f.Squashfs)
-		if err := hashTree(d, resolve(m.Dir, f.Dir+f.Tar+f.Squashfs)); err != nil {
+		if err := hashTree(d, resolve(m.Dir, f.Dir+f.Tar+f.Squashfs), true); err != nil {
 			return "", fmt.Errorf("module %s: from: %w", name, err)
 		}
-		for _, h := range f.Host {
-			record(d, "host", h)
-			if err := hashTree(d, h); err != nil {
+		for _, host := range f.Host {
+			record(d, "host", host)
+			if err := hashTree(d, host, false); err != nil {
 				return "", fmt.Errorf("module %s: from host: %w", name, err)
 			}
 		}
@@ -94,9 +94,17 @@ func record(w io.Writer, label, value string) {
 
 // hashTree writes root to d: a file's mode and bytes, or for a directory
 // every entry under it by relative path, type, mode, symlink target and
-// content. root itself is followed when it is a symlink; entries under it are not.
-func hashTree(d hash.Hash, root string) error {
-	fi, err := os.Stat(root)
+// content. Symlinks are hashed as links (as the files step copies them),
+// except root itself when follow is set (as a from dir is read).
+func hashTree(d hash.Hash, root string, follow bool) error {
+	if follow {
+		resolved, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return err
+		}
+		root = resolved
+	}
+	fi, err := os.Lstat(root)
 	if err != nil {
 		return err
 	}

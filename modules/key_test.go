@@ -102,6 +102,17 @@ func TestKeySaltAndMemo(t *testing.T) {
 	}
 }
 
+func TestKeyFromHost(t *testing.T) {
+	host := filepath.Join(t.TempDir(), "busybox")
+	writeFiles(t, filepath.Dir(host), map[string]string{"busybox": "v1"})
+	h, dir := loadGood(t, map[string]string{"base.yaml": "name: base\nfrom: {dir: rootfs, host: [" + host + "]}\n"})
+	before := keys(t, h, "")
+	writeFiles(t, filepath.Dir(host), map[string]string{"busybox": "v2"})
+	if got := changed(before, keys(t, reload(t, dir, nil), "")); strings.Join(got, ",") != "base,console,essential,extra" {
+		t.Errorf("changed keys = %v, want all but conf", got)
+	}
+}
+
 func TestKeyFromFile(t *testing.T) {
 	h, dir := loadGood(t, map[string]string{
 		"rootfs.tar": "tar bytes",

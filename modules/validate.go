@@ -75,28 +75,34 @@ func (p *parsed) checkFrom(f *From) []error {
 		return []error{p.errorf("from", "from names %d sources (%s): want exactly one of dir, tar, squashfs",
 			len(set), strings.Join(set, ", "))}
 	}
-	var errs []error
-	for _, h := range f.Host {
-		if !filepath.IsAbs(h) {
-			errs = append(errs, p.errorf("from.host", "from host %q: want an absolute path on the build host", h))
-		} else if _, err := os.Stat(h); err != nil {
-			errs = append(errs, p.errorf("from.host", "from host %q: %v", h, unwrapPath(err)))
-		}
-	}
-	if len(errs) > 0 {
-		return errs
-	}
 	key, src := "from."+set[0], f.Dir+f.Tar+f.Squashfs
+	errs := p.checkHost(f.Host)
 	fi, err := os.Stat(resolve(p.m.Dir, src))
 	switch {
+	case filepath.IsAbs(src):
+		errs = append(errs, p.errorf(key, "from %s %q: want a path relative to the hierarchy directory", set[0], src))
 	case err != nil:
-		return []error{p.errorf(key, "from %s %q: %v", set[0], src, unwrapPath(err))}
+		errs = append(errs, p.errorf(key, "from %s %q: %v", set[0], src, unwrapPath(err)))
 	case set[0] == "dir" && !fi.IsDir():
-		return []error{p.errorf(key, "from dir %q is not a directory", src)}
+		errs = append(errs, p.errorf(key, "from dir %q is not a directory", src))
 	case set[0] != "dir" && !fi.Mode().IsRegular():
-		return []error{p.errorf(key, "from %s %q is not a regular file", set[0], src)}
+		errs = append(errs, p.errorf(key, "from %s %q is not a regular file", set[0], src))
 	}
-	return nil
+	return errs
+}
+
+// checkHost reports from.host entries that are not absolute or do not exist on the build host.
+func (p *parsed) checkHost(host []string) []error {
+	var errs []error
+	for i, h := range host {
+		at := fmt.Sprintf("from.host[%d]", i)
+		if !filepath.IsAbs(h) {
+			errs = append(errs, p.errorf(at, "from host %q: want an absolute path on the build host", h))
+		} else if _, err := os.Stat(h); err != nil {
+			errs = append(errs, p.errorf(at, "from host %q: %v", h, unwrapPath(err)))
+		}
+	}
+	return errs
 }
 
 // checkFile reports a files entry with a missing or escaping src, a relative
@@ -107,6 +113,8 @@ func (p *parsed) checkFile(i int, f File) []error {
 	switch {
 	case f.Src == "":
 		errs = append(errs, p.errorf(at, `%s: missing "src"`, at))
+	case filepath.IsAbs(f.Src):
+		errs = append(errs, p.errorf(at+".src", "%s: src %q: want a path relative to the hierarchy directory", at, f.Src))
 	default:
 		if err := within(p.m.Dir, f.Src); err != nil {
 			errs = append(errs, p.errorf(at+".src", "%s: src %q: %v", at, f.Src, err))
@@ -121,11 +129,9 @@ func (p *parsed) checkFile(i int, f File) []error {
 	return errs
 }
 
-// resolve returns p relative to the hierarchy directory dir, unless absolute.
+// resolve returns p relative to the hierarchy directory dir, as the build
+// package does (absolute paths are refused by Load).
 func resolve(dir, p string) string {
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
 	return filepath.Join(dir, p)
 }
 

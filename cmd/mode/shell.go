@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/layers"
@@ -16,6 +17,8 @@ func shellCommand() *cli.Command {
 		Name:      "shell",
 		Usage:     "an interactive shell in a module's mounted chain; changes are discarded",
 		ArgsUsage: "MODULE [COMMAND...]",
+		// Flags go before MODULE; all after it is the command and its own flags.
+		StopOnNthArg: ptr(1),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` holding built layers"},
@@ -37,15 +40,14 @@ func shellCommand() *cli.Command {
 			b := &modules.Builder{Hierarchy: h, Out: c.String("out")}
 			var files []string
 			for _, m := range chain {
-				st, meta, err := b.State(m.Name)
+				st, _, err := b.State(m.Name)
 				if err != nil {
 					return err
 				}
 				if st == modules.Missing {
 					return fmt.Errorf("shell: layer of %s is missing in %s: run mode build %s first", m.Name, b.Out, name)
 				}
-				files = append(files, meta.File)
-				files[len(files)-1] = b.Out + "/" + h.FileName(m.Name)
+				files = append(files, filepath.Join(b.Out, h.FileName(m.Name)))
 			}
 			ws, err := layers.OpenWorkspace(files, c.String("scratch"))
 			if err != nil {
@@ -65,3 +67,5 @@ func shellCommand() *cli.Command {
 		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

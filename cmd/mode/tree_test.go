@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
+	"github.com/urfave/cli/v3"
 )
 
 func TestWriteTree(t *testing.T) {
@@ -57,6 +60,50 @@ func TestHumanSize(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 40 * 1024: "40 KiB", 1258291: "1.2 MiB", 3 << 30: "3.0 GiB"} {
 		if got := humanSize(n); got != want {
 			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestTreeCommand(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	for name, body := range map[string]string{
+		"base.yaml":      "name: base\nbootstrap: {suite: bookworm}\n",
+		"essential.yaml": "name: essential\nparent: base\nrun: [true]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := modules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := h.Key("base", "zstd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := json.Marshal(layers.Meta{Name: "base", Key: key, Size: 5})
+	if err := os.WriteFile(filepath.Join(out, "base.sqfs"), []byte("layer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "base.json"), meta, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "base           built    5 B\n└── essential  missing\n"},
+		{[]string{"--compression", "xz"}, "base           stale\n└── essential  missing\n"},
+	} {
+		var buf bytes.Buffer
+		root := &cli.Command{Name: "mode", Writer: &buf, Commands: []*cli.Command{treeCommand()}}
+		args := append([]string{"mode", "tree", "--dir", dir, "--out", out}, tt.args...)
+		if err := root.Run(context.Background(), args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if diff := cmp.Diff(tt.want, buf.String()); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", tt.args, diff)
 		}
 	}
 }

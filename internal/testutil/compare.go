@@ -21,8 +21,8 @@ type entry struct {
 	mode     fs.FileMode // type and permission bits, setuid/setgid/sticky included
 	uid, gid uint32
 	size     int64
-	blocks   int64 // 512-byte blocks allocated
-	ino      uint64
+	blocks   int64     // 512-byte blocks allocated
+	ino      [2]uint64 // device and inode: overlayfs repeats inode numbers across layers
 	rdev     uint64
 	target   string
 	hash     string
@@ -132,7 +132,7 @@ func readEntry(path string) (entry, error) {
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	e := entry{mode: fi.Mode(), uid: st.Uid, gid: st.Gid, size: fi.Size(),
-		blocks: st.Blocks, ino: st.Ino, rdev: st.Rdev}
+		blocks: st.Blocks, ino: [2]uint64{uint64(st.Dev), st.Ino}, rdev: st.Rdev}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		if e.target, err = os.Readlink(path); err != nil {
@@ -175,6 +175,9 @@ func readXattrs(path string) (map[string]string, error) {
 	}
 	m := map[string]string{}
 	for _, name := range strings.Split(strings.TrimRight(string(buf[:sz]), "\x00"), "\x00") {
+		if name == "" {
+			continue // overlayfs counts the attributes it hides in the size, then lists none
+		}
 		n, err := unix.Lgetxattr(path, name, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: xattr %s: %w", path, name, err)
@@ -198,14 +201,14 @@ func fmtXattrs(m map[string]string) string {
 }
 
 // linkGroups maps each inode of a non-directory to the sorted paths naming it.
-func linkGroups(m map[string]entry) map[uint64]string {
-	paths := map[uint64][]string{}
+func linkGroups(m map[string]entry) map[[2]uint64]string {
+	paths := map[[2]uint64][]string{}
 	for _, p := range sortedKeys(m) {
 		if !m[p].mode.IsDir() {
 			paths[m[p].ino] = append(paths[m[p].ino], p)
 		}
 	}
-	g := map[uint64]string{}
+	g := map[[2]uint64]string{}
 	for ino, ps := range paths {
 		g[ino] = strings.Join(ps, " ")
 	}

@@ -1,8 +1,11 @@
 package build
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -62,18 +65,34 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 	return r.Run(ctx, c, dir)
 }
 
-// apt runs m's remove and packages steps in the mounted root through run
-// (which runs argv in a chroot of root with mk's binds and env).
+// apt runs m's remove and packages steps in the mounted root. It runs apt-get
+// as run does (a chroot of root with mk's binds) but with debian.Env and with
+// apt's stderr kept, so that errors carry apt's cause; run itself is unused.
 func (mk *Maker) apt(ctx context.Context, m *modules.Module, root string, run func(ctx context.Context, argv ...string) error) error {
 	cache, err := aptCache()
 	if err != nil {
 		return err
 	}
 	v, _ := apts.LoadOrStore(mk, &debian.Apt{Cache: cache, Retry: debian.DefaultRetry})
-	envRun := func(ctx context.Context, argv ...string) error {
-		return run(ctx, append(append([]string{"/usr/bin/env"}, debian.Env...), argv...)...)
+	// apt-get runs as run would run it, with apt's environment, and with its
+	// stderr kept too, so that a failure says why (apt's "E:" lines) and a
+	// transient fetch failure can be told from a permanent one.
+	aptRun := func(ctx context.Context, argv ...string) error {
+		var errs bytes.Buffer
+		stderr := io.Writer(&errs)
+		if mk.Stderr != nil {
+			stderr = io.MultiWriter(mk.Stderr, &errs)
+		}
+		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
+		err := chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.Env,
+			Stdout: mk.Stdout, Stderr: stderr}, argv...)
+		var exit *chroot.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("%s exited with %d: %s", argv[0], exit.Code, debian.Cause(errs.String()))
+		}
+		return err
 	}
-	return v.(*debian.Apt).Run(ctx, root, m.Remove, m.Packages, envRun)
+	return v.(*debian.Apt).Run(ctx, root, m.Remove, m.Packages, aptRun)
 }
 
 // aptBinds lists the extra bind mounts of a build chroot: the shared apt

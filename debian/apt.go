@@ -105,8 +105,9 @@ type Apt struct {
 
 // Run runs apt-get purge of remove, then apt-get install of packages, in the
 // chroot of root that run runs argv in (with Cache bind-mounted at
-// ChrootCache and Env set). Fetches are retried with backoff; the install
-// itself never downloads (it takes what the download fetched).
+// ChrootCache and Env set). Fetches that fail transiently (see Transient:
+// run's error should carry apt's "E:" lines) are retried with backoff; the
+// install itself never downloads (it takes what the download fetched).
 func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, run func(ctx context.Context, argv ...string) error) error {
 	if len(remove) == 0 && len(packages) == 0 {
 		return nil
@@ -140,7 +141,8 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 		return fmt.Errorf("%s: cannot be installed: %w", what, err)
 	}
 	if err := a.Retry.Do(ctx, func() (bool, error) {
-		return true, run(ctx, install("-y", "--download-only")...)
+		err := run(ctx, install("-y", "--download-only")...)
+		return err != nil && Transient(err.Error()), err
 	}); err != nil {
 		return fmt.Errorf("%s: download: %w", what, err)
 	}
@@ -157,7 +159,8 @@ func (a *Apt) update(ctx context.Context, key string, run func(ctx context.Conte
 		return nil
 	}
 	if err := a.Retry.Do(ctx, func() (bool, error) {
-		return true, run(ctx, AptGet(key, "update")...)
+		err := run(ctx, AptGet(key, "update")...)
+		return err != nil && Transient(err.Error()), err
 	}); err != nil {
 		return fmt.Errorf("apt-get update: %w", err)
 	}

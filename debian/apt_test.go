@@ -33,7 +33,10 @@ func (f *fakeRun) run(_ context.Context, argv ...string) error {
 	for k, n := range f.fail {
 		if strings.Contains(call, k) && n > 0 {
 			f.fail[k] = n - 1
-			return errors.New("exit status 100")
+			if strings.Contains(call, "-s install") {
+				return errors.New("exit status 100: Unable to locate package nosuch")
+			}
+			return errors.New("exit status 100: Failed to fetch http://m.example.org/debian/x.deb  Could not connect")
 		}
 	}
 	return nil
@@ -90,9 +93,9 @@ func TestAptRunErrors(t *testing.T) {
 		calls int
 		want  string
 	}{
-		{"unknown package: no retry", map[string]int{"-s install": 9}, 2, "packages nosuch: cannot be installed: exit status 100"},
-		{"download keeps failing: bounded", map[string]int{"--download-only": 9}, 5, "packages nosuch: download: exit status 100"},
-		{"update keeps failing", map[string]int{"update": 9}, 3, "apt-get update: exit status 100"},
+		{"unknown package: no retry", map[string]int{"-s install": 9}, 2, "packages nosuch: cannot be installed: exit status 100: Unable to locate package nosuch"},
+		{"download keeps failing: bounded", map[string]int{"--download-only": 9}, 5, "packages nosuch: download: exit status 100: Failed to fetch http://m.example.org/debian/x.deb  Could not connect"},
+		{"update keeps failing", map[string]int{"update": 9}, 3, "apt-get update: exit status 100: Failed to fetch http://m.example.org/debian/x.deb  Could not connect"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &Apt{Cache: t.TempDir(), Retry: Retry{Attempts: 3, Backoff: time.Millisecond}}

@@ -46,7 +46,7 @@ layer() {
 	mount --rbind /dev "$root/dev"
 	mount -t sysfs sysfs "$root/sys"
 	mount -t tmpfs tmpfs "$root/run"
-	mkdir -p "$root/run/cache/lists/pipeline/partial"
+	mkdir -p "$cache/lists/pipeline/partial" "$root/run/cache"
 	mount --bind "$cache" "$root/run/cache"
 	touch "$root/etc/resolv.conf" && mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -66,7 +66,7 @@ step_essential() {
 step_console() {
 	install -D -m 644 "$here/files/mode-console-ready.service" "$root/etc/systemd/system/mode-console-ready.service"
 	install -D -m 644 "$here/files/ssh-keygen.conf" "$root/etc/systemd/system/ssh.service.d/keygen.conf"
-	apt_get -y purge usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36
+	apt_get -y purge usrmerge
 	apt_get -y install --no-install-recommends openssh-server less vim-tiny htop
 	chroot "$root" systemctl enable mode-console-ready.service
 	rm -f "$root"/etc/ssh/ssh_host_*

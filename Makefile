@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/mode
 GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
-APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux
+APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian
 
@@ -27,9 +27,10 @@ test-unit:
 
 demo: deps build
 	./scripts/demo.sh
+	./scripts/demo-registry.sh
 
 bench: deps build tools
-	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...
 
 # tools installs the registry interop tools (pinned) into $(TOOLS), once.
 TOOLS := $(CACHE)/bin
@@ -42,7 +43,7 @@ $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	gofmt -l . | tee /dev/stderr | (! read _)
 	$(GO) vet ./...
 
 clean:

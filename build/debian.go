@@ -61,6 +61,11 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 		return err
 	}
 	mk.log().Info("bootstrap", "module", m.Name, "tool", c.Tool, "args", c.Args)
+	unlock, err := debian.LockCache(ctx, cache)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry}
 	return r.Run(ctx, c, dir)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +33,21 @@ func debianOut(t *testing.T) string {
 // archive; packages come from the shared apt cache when it has them.
 func buildDebian(t *testing.T, out string, names ...string) []modules.Result {
 	t.Helper()
+	rs, _ := buildHierarchy(t, filepath.Join("..", "examples", "debian"), out, names...)
+	return rs
+}
+
+// buildHierarchy builds names of the hierarchy dir into out and returns the
+// results and the steps' output.
+func buildHierarchy(t *testing.T, dir, out string, names ...string) ([]modules.Result, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: building examples/debian needs root and the Debian archive (a few minutes cold)")
 	}
 	if os.Geteuid() != 0 {
 		t.Fatal("building examples/debian needs root: loop devices, overlayfs, chroot, mmdebstrap")
 	}
-	h, err := modules.Load(filepath.Join("..", "examples", "debian"))
+	h, err := modules.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +58,7 @@ func buildDebian(t *testing.T, out string, names ...string) []modules.Result {
 	if err != nil {
 		t.Fatalf("build %v: %v\n%s", names, err, tail(log.String(), 40))
 	}
-	return rs
+	return rs, log.String()
 }
 
 func tail(s string, n int) string {
@@ -163,6 +172,53 @@ func TestDebianConsole(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("rebuild with nothing changed took %s, want < 1s", d)
 	}
+
+	// Editing console rebuilds console alone, and downloads no package: they
+	// are all in the shared apt cache.
+	edited := t.TempDir()
+	if b, err := exec.Command("cp", "-a", filepath.Join("..", "examples", "debian")+"/.", edited).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, b)
+	}
+	def, err := os.ReadFile(filepath.Join(edited, "console.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def = bytes.Replace(def, []byte("\nexclude:"), []byte("\n  - echo edited > /etc/edited\nexclude:"), 1)
+	if err := os.WriteFile(filepath.Join(edited, "console.yaml"), def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A separate output directory, holding base and essential as built.
+	editedOut := t.TempDir()
+	for _, r := range rs[:2] {
+		meta := strings.TrimSuffix(r.Path, ".sqfs") + ".json"
+		if b, err := exec.Command("cp", "-a", r.Path, meta, editedOut).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v: %s", err, b)
+		}
+	}
+	rs, log := buildHierarchy(t, edited, editedOut, "console")
+	for _, r := range rs {
+		if r.Cached != (r.Module.Name != "console") {
+			t.Errorf("after editing console: %s cached %v", r.Module.Name, r.Cached)
+		}
+	}
+	if !strings.Contains(log, "Need to get 0 B/") || regexp.MustCompile(`Need to get [1-9]`).MatchString(log) {
+		t.Errorf("rebuilding console downloaded packages again:\n%s", grepLines(log, "Need to get", "Get:"))
+	}
+	if p := rs[2].Meta.Packages; p == nil || len(p.Added) == 0 {
+		t.Errorf("edited console's metadata lists no packages")
+	}
+}
+
+func grepLines(s string, prefixes ...string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				out = append(out, line)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // checkLayerClean fails t when the layer at sqfs holds apt lists, downloaded

@@ -116,6 +116,11 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 	if err != nil {
 		return err
 	}
+	unlock, err := LockCache(ctx, a.Cache)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for _, d := range []string{Archives(a.Cache) + "/partial", filepath.Join(a.Cache, "lists", key, "partial")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("apt cache: %w", err)

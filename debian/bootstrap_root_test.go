@@ -47,6 +47,11 @@ func TestBootstrapBookworm(t *testing.T) {
 	if err := os.MkdirAll(Archives(cache), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	unlock, err := LockCache(context.Background(), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
 	target := t.TempDir()
 	r := &Runner{Retry: DefaultRetry}
 	start := time.Now()

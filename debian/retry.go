@@ -45,6 +45,7 @@ var transient = regexp.MustCompile(`(?i)` + strings.Join([]string{
 	`hash sum mismatch`, `file has unexpected size`, `mirror sync in progress`,
 	`503 service unavailable`, `502 bad gateway`, `504 gateway time-?out`,
 	`couldn't download`, `failed getting release file`, `undefined error`,
+	`could not get lock`, // another apt on the same cache, outside mode's lock
 }, "|"))
 
 // Transient reports whether a tool's output tells of a fetch failure worth

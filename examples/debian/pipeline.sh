@@ -9,6 +9,7 @@ set -euo pipefail
 out=$1 cache=$2 sources=$3
 here=$(cd "$(dirname "$0")" && pwd)
 [ "${MODE_PIPELINE_NS:-}" = 1 ] || MODE_PIPELINE_NS=1 exec unshare -m --propagation private "$0" "$@"
+exec 9>"$cache/mode.lock" && flock 9 # the cache is shared with mode's builds: one at a time
 work=$(mktemp -d)
 trap 'umount -R "$work"/* 2>/dev/null || true; rm -rf "$work"' EXIT
 squash() { mksquashfs "$1" "$2" -noappend -no-progress -quiet -comp zstd; }

@@ -86,6 +86,41 @@ func TestBootstrapBookworm(t *testing.T) {
 	}
 }
 
+// TestBootstrapDebootstrap bootstraps bookworm minbase with debootstrap,
+// from the host's mirror, its packages in the shared cache.
+func TestBootstrapDebootstrap(t *testing.T) {
+	needsRootAndArchive(t)
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := LockCache(context.Background(), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	target := t.TempDir()
+	r := &Runner{Retry: DefaultRetry}
+	start := time.Now()
+	if err := r.Run(context.Background(), hostPlan(t, Bootstrap{Tool: "debootstrap", Suite: "bookworm"}, target, Archives(cache)), target); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("debootstrap took %s", time.Since(start).Round(time.Second))
+	testutil.NoLeaks(t, target)
+	inst, err := ReadStatus(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst["base-files:amd64"] == "" || inst["apt:amd64"] == "" {
+		t.Errorf("debootstrap's root lacks base-files or apt: %d packages", len(inst))
+	}
+	for _, p := range []string{"etc/resolv.conf", "etc/hostname"} {
+		if _, err := os.Lstat(filepath.Join(target, p)); err == nil {
+			t.Errorf("host file %s left in the root", p)
+		}
+	}
+}
+
 // TestBootstrapFailures checks that a bootstrap that cannot work fails with
 // one error naming the cause, and leaves nothing behind.
 func TestBootstrapFailures(t *testing.T) {

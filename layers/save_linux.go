@@ -14,22 +14,30 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// SaveOptions say what to save as: the layer's name (a module name), the
+// directory its .sqfs and .json go to, its compression ("" for the default),
+// and host files that must not leak into it (Cleaning.HostFiles).
+type SaveOptions struct {
+	Name, Out, Compression string
+	HostFiles              []string
+}
+
 // SaveChanges saves the changes of the system booted as runDir says (its
-// chain.json, layers and changes/ upper directory) as a layer named name in
-// the directory out: out/<chain>-name.sqfs and its .json. It cleans as a
+// chain.json, layers and changes/ upper directory) as a layer named o.Name in
+// the directory o.Out: <chain>-NAME.sqfs and its .json. It cleans as a
 // build does (built-in exclusions, /etc/machine-id emptied, copy-ups equal
 // to the booted chain pruned, overlay-internal xattrs dropped) without
 // changing the live upper directory and without copying it (SquashPlan). The
 // booted chain is compared through its layers' mounts under runDir/layers,
 // or, where a layer is not mounted there, a mount of its file made in a
 // scratch directory under runDir. It returns the new layer's metadata.
-func SaveChanges(ctx context.Context, runDir, name, out, compression string) (Meta, error) {
+func SaveChanges(ctx context.Context, runDir string, o SaveOptions) (Meta, error) {
 	start := time.Now()
 	b, err := ReadBooted(runDir)
 	if err != nil {
 		return Meta{}, err
 	}
-	meta, err := SavedMeta(b.Layers, name)
+	meta, err := SavedMeta(b.Layers, o.Name)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -43,7 +51,7 @@ func SaveChanges(ctx context.Context, runDir, name, out, compression string) (Me
 	if fi, err := os.Stat(changes); err != nil || !fi.IsDir() {
 		return Meta{}, fmt.Errorf("save: %s: no changes directory (the overlay upper): %v", changes, err)
 	}
-	if err := CheckSaveOut(out, changes); err != nil {
+	if err := CheckSaveOut(o.Out, changes); err != nil {
 		return Meta{}, err
 	}
 	scratch, err := os.MkdirTemp(runDir, ".save-")
@@ -61,22 +69,60 @@ func SaveChanges(ctx context.Context, runDir, name, out, compression string) (Me
 	if err != nil {
 		return Meta{}, err
 	}
-	plan, err := PlanClean(changes, Cleaning{Lower: lower})
+	plan, err := PlanClean(changes, Cleaning{Lower: lower, HostFiles: o.HostFiles})
 	if err != nil {
 		return Meta{}, fmt.Errorf("save: %w", err)
 	}
 	meta.Pruned, meta.Excluded = plan.Pruned, plan.Excluded
-	dst := filepath.Join(out, meta.File)
-	if err := os.Remove(strings.TrimSuffix(dst, ".sqfs") + ".json"); err != nil && !errors.Is(err, os.ErrNotExist) {
+	dst, err := removeSavedMeta(o.Out, meta.File)
+	if err != nil {
 		return Meta{}, err
 	}
-	if err := SquashPlan(ctx, changes, dst, compression, plan); err != nil {
+	if err := SquashPlan(ctx, changes, dst, o.Compression, plan); err != nil {
 		return Meta{}, fmt.Errorf("save %s: %w", meta.File, err)
 	}
-	if err := FinishSaved(dst, &meta, compression, start); err != nil {
+	return meta, FinishSaved(dst, &meta, o.Compression, start)
+}
+
+// SaveWorkspace saves what was done in ws (a workspace over the layers
+// parents, base first: mode shell) as a layer named o.Name in o.Out, cleaned
+// as a build cleans. It seals ws and cleans its upper directory in place (it
+// is ws's own); Close ws after.
+func SaveWorkspace(ctx context.Context, ws *Workspace, parents []Meta, o SaveOptions) (Meta, error) {
+	start := time.Now()
+	meta, err := SavedMeta(parents, o.Name)
+	if err != nil {
 		return Meta{}, err
 	}
-	return meta, nil
+	if _, err := os.Stat(o.Out); err != nil {
+		return Meta{}, fmt.Errorf("save: output directory: %w", err)
+	}
+	if err := ws.Seal(); err != nil {
+		return Meta{}, err
+	}
+	meta.Pruned, meta.Excluded, err = Clean(ws.Upper, Cleaning{Lower: ws.Lower, HostFiles: o.HostFiles})
+	if err != nil {
+		return Meta{}, fmt.Errorf("save: %w", err)
+	}
+	dst, err := removeSavedMeta(o.Out, meta.File)
+	if err != nil {
+		return Meta{}, err
+	}
+	if err := Squash(ctx, ws.Upper, dst, o.Compression); err != nil {
+		return Meta{}, fmt.Errorf("save %s: %w", meta.File, err)
+	}
+	return meta, FinishSaved(dst, &meta, o.Compression, start)
+}
+
+// removeSavedMeta removes out/FILE.json, so that a crash before the new
+// layer is whole leaves no metadata that names another layer, and returns
+// out/FILE.
+func removeSavedMeta(out, file string) (string, error) {
+	dst := filepath.Join(out, file)
+	if err := os.Remove(strings.TrimSuffix(dst, ".sqfs") + ".json"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	return dst, nil
 }
 
 // bootedLower returns the booted chain merged read-only: each layer's mount

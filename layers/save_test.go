@@ -175,7 +175,7 @@ func TestSaveChanges(t *testing.T) {
 		t.Fatalf("the live upper has no overlay-internal xattrs, the test proves nothing:\n%s", before)
 	}
 	out := t.TempDir()
-	meta, err := SaveChanges(context.Background(), s.run, "mine", out, "zstd")
+	meta, err := SaveChanges(context.Background(), s.run, SaveOptions{Name: "mine", Out: out, Compression: "zstd"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestSaveChangesErrors(t *testing.T) {
 	writeFile(t, s.root+"/etc/new", "created\n")
 	t.Run("no mksquashfs", func(t *testing.T) {
 		t.Setenv("PATH", t.TempDir())
-		_, err := SaveChanges(context.Background(), s.run, "mine", t.TempDir(), "")
+		_, err := SaveChanges(context.Background(), s.run, SaveOptions{Name: "mine", Out: t.TempDir()})
 		if !errors.Is(err, ErrNoMksquashfs) || !strings.Contains(err.Error(), "squashfs-tools") {
 			t.Errorf("got %v, want ErrNoMksquashfs saying to install squashfs-tools", err)
 		}
@@ -285,7 +285,7 @@ func TestSaveChangesErrors(t *testing.T) {
 			if tt.name == "not booted" {
 				run = t.TempDir()
 			}
-			_, err := SaveChanges(context.Background(), run, tt.save, tt.out, "")
+			_, err := SaveChanges(context.Background(), run, SaveOptions{Name: tt.save, Out: tt.out})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error saying %q", err, tt.want)
 			}

@@ -35,6 +35,7 @@ func main() {
 			buildCommand(),
 			inspectCommand(),
 			packCommand(),
+			saveCommand(),
 			shellCommand(),
 			treeCommand(),
 			unpackCommand(),

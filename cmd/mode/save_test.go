@@ -100,3 +100,55 @@ func TestShellSave(t *testing.T) {
 	}
 	testutil.NoLeaks(t, scratch)
 }
+
+// TestSaveCommand saves a changes directory over a run directory whose
+// layers are files, not mounted (save mounts them to compare), through the CLI.
+func TestSaveCommand(t *testing.T) {
+	testutil.RequiresRoot(t)
+	tmp := t.TempDir()
+	run, base := filepath.Join(tmp, "run"), filepath.Join(tmp, "base")
+	testutil.BusyboxRoot(t, base)
+	for _, d := range []string{layers.LayersDir(run), layers.ChangesDir(run) + "/etc", layers.ChangesDir(run) + "/tmp"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := layers.Squash(context.Background(), base, filepath.Join(layers.LayersDir(run), "base.sqfs"), "zstd"); err != nil {
+		t.Fatal(err)
+	}
+	for p, content := range map[string]string{"/etc/motd": "saved\n", "/tmp/junk": "junk\n"} {
+		if err := os.WriteFile(layers.ChangesDir(run)+p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	booted := layers.Booted{Name: "base", Ref: "/dev/vda", Layers: []layers.Meta{
+		{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Digest: "sha256:0123"}}}
+	data, _ := json.Marshal(booted)
+	if err := os.WriteFile(layers.ChainFile(run), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := runModeAll(t, "save", "--run-dir", run, "--out", out, "--compression", "gzip", "mine")
+	if err != nil {
+		t.Fatalf("save: %v: %s", err, stdout)
+	}
+	entries, err := layers.Inspect(filepath.Join(out, "base-mine.sqfs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range entries {
+		paths = append(paths, e.Path)
+	}
+	// /tmp goes: its junk is excluded and the directory equals the lower one.
+	if got, want := strings.Join(paths, " "), "/ /etc /etc/motd"; got != want {
+		t.Errorf("saved layer holds %q, want %q", got, want)
+	}
+	testutil.NoLeaks(t, tmp)
+	if _, err := runModeAll(t, "save", "--run-dir", run, "--out", out); err == nil {
+		t.Error("save without a name: no error")
+	}
+}

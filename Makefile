@@ -5,7 +5,7 @@ GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
 APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux
 
-.PHONY: all build deps test test-unit demo bench lint e2e-full clean
+.PHONY: all build deps test test-unit demo bench lint e2e-full clean tools
 
 all: build
 
@@ -18,9 +18,9 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
-test: deps build
+test: deps build tools
 	$(GO) vet ./...
-	$(GO) test -p 1 -timeout 40m ./...
+	MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
 
 test-unit:
 	$(GO) test -short ./...
@@ -28,8 +28,18 @@ test-unit:
 demo: deps build
 	./scripts/demo.sh
 
-bench: deps build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+bench: deps build tools
+	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...
+
+# tools installs the registry interop tools (pinned) into $(TOOLS), once.
+TOOLS := $(CACHE)/bin
+DISTRIBUTION_VERSION := v3.1.2
+CRANE_VERSION := v0.22.1
+tools: $(TOOLS)/registry $(TOOLS)/crane
+$(TOOLS)/registry:
+	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DISTRIBUTION_VERSION)
+$(TOOLS)/crane:
+	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

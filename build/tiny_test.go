@@ -53,7 +53,7 @@ func TestTinyStack(t *testing.T) {
 			t.Errorf("%s: want it there: %v", p, err)
 		}
 	}
-	for _, p := range []string{"etc/old.conf", "usr/share/tiny/a.txt", "usr/share/tiny/b.txt", "var/log/console.log"} {
+	for _, p := range []string{"etc/old.conf", "usr/share/tiny/a.txt", "usr/share/tiny/b.txt", "var/log/console.log", "etc/console.tmp"} {
 		if _, err := os.Lstat(at(p)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: want it gone (whiteout, opaque dir or exclusion), got %v", p, err)
 		}

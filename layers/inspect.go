@@ -58,7 +58,14 @@ func Inspect(path string) ([]Entry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	s, err := openSqfs(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s: %w: a directory", path, ErrNotSquashfs)
+	}
+	s, err := openSqfs(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -163,13 +163,27 @@ func TestInspectBadInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"text.sqfs", "short.sqfs", "empty.sqfs", "missing.sqfs"} {
+	img := filepath.Join(tmp, "img.sqfs")
+	if err := Pack(context.Background(), t.TempDir(), img, "gzip"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "truncated.sqfs"), b[:100], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"text.sqfs", "short.sqfs", "empty.sqfs", "missing.sqfs", "truncated.sqfs"} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Inspect(filepath.Join(tmp, name))
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("error %v does not name %s", err, name)
 			}
-			if name != "missing.sqfs" && !errors.Is(err, ErrNotSquashfs) {
+			if name == "truncated.sqfs" && !strings.Contains(err.Error(), "truncated: 100 bytes") {
+				t.Errorf("error %v does not say the image is truncated", err)
+			}
+			if name != "missing.sqfs" && name != "truncated.sqfs" && !errors.Is(err, ErrNotSquashfs) {
 				t.Errorf("error %v is not ErrNotSquashfs", err)
 			}
 		})

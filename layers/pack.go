@@ -68,7 +68,8 @@ func Unpack(ctx context.Context, src, dir string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("unsquashfs %s: %w: %s", src, err, lastLines(out.String(), 5))
+		// %v, not %w: an *exec.ExitError is a cli.ExitCoder, which main would exit by silently.
+		return fmt.Errorf("unsquashfs %s: %v: %s", src, err, lastLines(out.String(), 5))
 	}
 	// rename(2) replaces an empty directory, and fails if an entry was made in it
 	// meanwhile; os.Rename refuses any existing directory.

@@ -22,6 +22,9 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 			if err := Pack(context.Background(), src, img, c); err != nil {
 				t.Fatal(err)
 			}
+			if fi, err := os.Stat(img); err != nil || fi.Mode().Perm() != 0o644 {
+				t.Errorf("image mode: %v, %v; want 0644", fi.Mode(), err)
+			}
 			if got := compressionOf(t, img); got != c {
 				t.Errorf("image compression: got %s, want %s", got, c)
 			}
@@ -45,7 +48,11 @@ func compressionOf(t *testing.T, img string) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s, err := openSqfs(f)
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSqfs(f, fi.Size())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +103,14 @@ func TestPackUnpackBadInputs(t *testing.T) {
 	if err := Pack(context.Background(), dir, good, ""); err != nil {
 		t.Fatal(err)
 	}
+	truncated := filepath.Join(tmp, "truncated.sqfs")
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truncated, b[:100], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -111,6 +126,7 @@ func TestPackUnpackBadInputs(t *testing.T) {
 		{"unpack not squashfs", func() error { return Unpack(ctx, notSqfs, filepath.Join(tmp, "o2")) }, "not.sqfs: not a squashfs image", ErrNotSquashfs},
 		{"unpack short file", func() error { return Unpack(ctx, short, filepath.Join(tmp, "o3")) }, "short.sqfs: not a squashfs image: too short", ErrNotSquashfs},
 		{"unpack a directory", func() error { return Unpack(ctx, dir, filepath.Join(tmp, "o4")) }, "dir: not a squashfs image", ErrNotSquashfs},
+		{"unpack truncated image", func() error { return Unpack(ctx, truncated, filepath.Join(tmp, "o5")) }, "unsquashfs " + truncated, nil},
 		{"unpack into non-empty dir", func() error { return Unpack(ctx, good, full) }, "full: directory is not empty", nil},
 		{"unpack onto a file", func() error { return Unpack(ctx, good, notSqfs) }, "not.sqfs: exists and is not a directory", nil},
 	}
@@ -122,6 +138,10 @@ func TestPackUnpackBadInputs(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			var exit interface{ ExitCode() int } // cmd/mode would exit silently on one
+			if errors.As(err, &exit) {
+				t.Errorf("error %q carries an exit code", err)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %q is not %v", err, tt.is)

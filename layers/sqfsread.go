@@ -60,7 +60,8 @@ type metaBlock struct {
 	next int64 // position of the following block
 }
 
-func openSqfs(r io.ReaderAt) (*sqfs, error) {
+// openSqfs reads the superblock and tables of the image r of size bytes.
+func openSqfs(r io.ReaderAt, size int64) (*sqfs, error) {
 	s := &sqfs{r: r, blocks: map[int64]metaBlock{}}
 	if err := binary.Read(io.NewSectionReader(r, 0, 96), binary.LittleEndian, &s.sb); err != nil {
 		return nil, fmt.Errorf("%w: too short for a superblock", ErrNotSquashfs)
@@ -70,6 +71,9 @@ func openSqfs(r io.ReaderAt) (*sqfs, error) {
 	}
 	if s.sb.VerMajor != 4 || s.sb.BlockSize == 0 || 1<<s.sb.BlockLog != s.sb.BlockSize {
 		return nil, fmt.Errorf("%w: version %d.%d, block size %d", ErrNotSquashfs, s.sb.VerMajor, s.sb.VerMinor, s.sb.BlockSize)
+	}
+	if s.sb.BytesUsed > uint64(size) {
+		return nil, fmt.Errorf("truncated: %d bytes, its superblock says %d", size, s.sb.BytesUsed)
 	}
 	var err error
 	if s.decompress, err = decompressor(s.sb.Compression); err != nil {

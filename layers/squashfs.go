@@ -48,8 +48,12 @@ func squash(ctx context.Context, dir, dst, compression string, more []string, fi
 	if err != nil {
 		return err
 	}
-	tmp.Close()
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	err = tmp.Chmod(0o644)      // CreateTemp makes 0600; layers are read by anyone (inspect)
+	tmp.Close()
+	if err != nil {
+		return err
+	}
 	args := append([]string{dir, tmp.Name(), "-noappend", "-no-progress", "-quiet", "-comp", compression}, more...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
@@ -58,7 +62,7 @@ func squash(ctx context.Context, dir, dst, compression string, more []string, fi
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("mksquashfs %s: %w: %s", dir, err, lastLines(stderr.String(), 5))
+		return fmt.Errorf("mksquashfs %s: %v: %s", dir, err, lastLines(stderr.String(), 5))
 	}
 	if fix != nil {
 		if err := fix(tmp.Name()); err != nil {

@@ -22,7 +22,11 @@ func StripOverlayXattrs(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	s, err := openSqfs(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	s, err := openSqfs(f, fi.Size())
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", path, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/mode-build/mode/build"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
+	"github.com/mode-build/mode/registry"
 	"github.com/urfave/cli/v3"
 )
 
@@ -22,6 +23,8 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even the layers that are up to date"},
 			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
 			&cli.StringFlag{Name: "scratch", Usage: "`DIR` for workspaces while building (default: the system's temp dir)"},
+			&cli.StringFlag{Name: "store", Value: registry.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
+			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if err := layers.CheckCompression(c.String("compression")); err != nil {
@@ -40,10 +43,53 @@ func buildCommand() *cli.Command {
 					Stdout: os.Stderr, Stderr: os.Stderr},
 				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
 			}
-			_, err = b.Build(ctx, c.Args().Slice()...)
-			return err
+			results, err := b.Build(ctx, c.Args().Slice()...)
+			if err != nil || c.Bool("no-store") {
+				return err
+			}
+			return storeChains(ctx, c.String("store"), results)
 		},
 	}
+}
+
+// storeChains adds every chain of results to the store at dir, tagged with
+// its module's name, unless the store has it with the same layers already.
+func storeChains(ctx context.Context, dir string, results []modules.Result) error {
+	s, err := registry.OpenStore(dir)
+	if err != nil {
+		return err
+	}
+	byName := map[string]modules.Result{}
+	for _, r := range results {
+		byName[r.Module.Name] = r
+	}
+	for _, r := range results {
+		var ls []registry.Layer
+		for _, n := range r.Meta.Chain {
+			ls = append(ls, registry.Layer{Path: byName[n].Path, Meta: byName[n].Meta})
+		}
+		if stored, _, _, err := s.Chain(r.Module.Name); err == nil && sameLayers(stored.Layers, ls) {
+			continue
+		}
+		d, err := s.AddChain(ctx, r.Module.Name, ls)
+		if err != nil {
+			return fmt.Errorf("store %s: %w", dir, err)
+		}
+		fmt.Printf("stored %-40s %s\n", r.Module.Name, d)
+	}
+	return nil
+}
+
+func sameLayers(stored []layers.Meta, ls []registry.Layer) bool {
+	if len(stored) != len(ls) {
+		return false
+	}
+	for i := range stored {
+		if stored[i].Digest != ls[i].Meta.Digest || stored[i].File != ls[i].Meta.File {
+			return false
+		}
+	}
+	return true
 }
 
 // resultLine is the one line a built or cached module gets.

@@ -33,20 +33,27 @@ func main() {
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
 			buildCommand(),
+			gcCommand(),
 			inspectCommand(),
 			packCommand(),
+			pullCommand(),
+			pushCommand(),
 			saveCommand(),
+			serveCommand(),
 			shellCommand(),
 			treeCommand(),
 			unpackCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {
-		var exit cli.ExitCoder
+		code := 1
+		var exit cli.ExitCoder // a wrapped *exec.ExitError is one too: print its message
 		if errors.As(err, &exit) {
-			os.Exit(exit.ExitCode())
+			code = exit.ExitCode()
 		}
-		fmt.Fprintln(os.Stderr, "mode:", err)
-		os.Exit(1)
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "mode:", msg)
+		}
+		os.Exit(code)
 	}
 }

@@ -92,7 +92,7 @@ func TestShellSave(t *testing.T) {
 	}
 	// A failing command saves nothing.
 	if _, err := runModeAll(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
-		"console", "--save", "failed", "--", "/bin/sh", "-c", "touch /etc/y; exit 3"); err == nil || !strings.Contains(err.Error(), "nothing saved") {
+		"--save", "failed", "console", "/bin/sh", "-c", "touch /etc/y; exit 3"); err == nil || !strings.Contains(err.Error(), "nothing saved") {
 		t.Errorf("a failing command: got %v, want nothing saved", err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "base-essential-console-failed.sqfs")); err == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/layers"
@@ -16,7 +18,9 @@ func shellCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "shell",
 		Usage:     "an interactive shell in a module's mounted chain; changes are discarded, or kept as a new layer with --save",
-		ArgsUsage: "MODULE [COMMAND...]",
+		ArgsUsage: "MODULE [--save NAME] [--] [COMMAND...]",
+		// Flags go before MODULE; all after it is the command and its own flags.
+		StopOnNthArg: ptr(1),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` holding built layers"},
@@ -37,7 +41,7 @@ func shellCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			save := c.String("save")
+			save, argv := shellArgs(c.String("save"), c.Args().Slice()[1:])
 			if save != "" {
 				if err := layers.CheckSavedName(save); err != nil {
 					return fmt.Errorf("shell --save: %w", err)
@@ -66,21 +70,21 @@ func shellCommand() *cli.Command {
 					return fmt.Errorf("shell --save: layer of %s has no metadata in %s: run mode build %s first", m.Name, b.Out, name)
 				}
 				metas = append(metas, meta)
-				files = append(files, b.Out+"/"+h.FileName(m.Name))
+				files = append(files, filepath.Join(b.Out, h.FileName(m.Name)))
 			}
 			ws, err := layers.OpenWorkspace(files, c.String("scratch"))
 			if err != nil {
 				return err
 			}
 			defer ws.Close()
-			argv := []string{"/bin/sh", "-l"}
-			if c.Args().Len() > 1 {
-				argv = c.Args().Slice()[1:]
+			interactive := len(argv) == 0
+			if interactive {
+				argv = []string{"/bin/sh", "-l"}
 			}
 			err = chroot.Run(ctx, ws.Root, chroot.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				Env: []string{"PS1=(" + name + ") # "}}, argv...)
 			var exit *chroot.ExitError
-			if save != "" && c.Args().Len() == 1 && errors.As(err, &exit) {
+			if save != "" && interactive && errors.As(err, &exit) {
 				err = nil // an interactive shell's exit status is its last command's: keep the work
 			}
 			if save != "" && err == nil {
@@ -100,3 +104,20 @@ func shellCommand() *cli.Command {
 		},
 	}
 }
+
+// shellArgs takes a --save NAME given right after MODULE (mode shell console
+// --save mine -- CMD...) out of the command, and a "--" before the command.
+func shellArgs(save string, rest []string) (string, []string) {
+	switch {
+	case len(rest) >= 2 && rest[0] == "--save":
+		save, rest = rest[1], rest[2:]
+	case len(rest) >= 1 && strings.HasPrefix(rest[0], "--save="):
+		save, rest = strings.TrimPrefix(rest[0], "--save="), rest[1:]
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	}
+	return save, rest
+}
+
+func ptr[T any](v T) *T { return &v }

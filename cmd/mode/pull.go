@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mode-build/mode/registry"
+	"github.com/urfave/cli/v3"
+)
+
+func pullCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pull",
+		Usage:     "pull a chain from a registry into the store",
+		ArgsUsage: "HOST[:PORT]/REPO:TAG|@sha256:…",
+		Description: "Brings the chain into the store (tagged with its chain name) and, with --out,\n" +
+			"writes its MoDe-named .sqfs files there. Layers download in parallel, are verified\n" +
+			"against their digests, and resume where an interrupted pull stopped. Prints the\n" +
+			"manifest digest.",
+		Flags: []cli.Flag{
+			storeFlag(), insecureFlag(), tokenFlag(),
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 4, Usage: "layers fetched at once"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if c.Args().Len() != 1 {
+				return fmt.Errorf("pull: want one REF, got %d arguments", c.Args().Len())
+			}
+			s, err := registry.OpenStore(c.String("store"))
+			if err != nil {
+				return err
+			}
+			opts := append(transferOptions(c), registry.WithStore(s), registry.WithJobs(c.Int("jobs")))
+			_, d, err := registry.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
+			if err != nil {
+				return err
+			}
+			fmt.Println(d)
+			return nil
+		},
+	}
+}

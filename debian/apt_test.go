@@ -1,0 +1,141 @@
+package debian
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeRun records the apt-get subcommands run and fails the calls whose
+// joined argv contains a key of fail, as many times as its value says.
+type fakeRun struct {
+	calls []string
+	fail  map[string]int
+}
+
+func (f *fakeRun) run(_ context.Context, argv ...string) error {
+	var words []string
+	for i := 1; i < len(argv); i++ {
+		if argv[i] == "-o" {
+			i++
+			continue
+		}
+		words = append(words, argv[i])
+	}
+	call := strings.Join(words, " ")
+	f.calls = append(f.calls, call)
+	for k, n := range f.fail {
+		if strings.Contains(call, k) && n > 0 {
+			f.fail[k] = n - 1
+			return errors.New("exit status 100")
+		}
+	}
+	return nil
+}
+
+func testRoot(t *testing.T) string {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc/apt"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb http://mirror.example.org/debian bookworm main\n"), 0o644)
+	return root
+}
+
+func TestAptRun(t *testing.T) {
+	cache := t.TempDir()
+	a := &Apt{Cache: cache, Retry: Retry{Attempts: 3, Backoff: time.Millisecond}}
+	root := testRoot(t)
+	f := &fakeRun{fail: map[string]int{"--download-only": 1, "update": 1}}
+	ctx := context.Background()
+	if err := a.Run(ctx, root, []string{"e2fsprogs"}, []string{"less", "openssh-server"}, f.run); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(ctx, root, nil, []string{"htop"}, f.run); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(ctx, root, nil, nil, f.run); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"-q update", "-q update", // one retry, then no update again in this run
+		"-q -y purge -- e2fsprogs",
+		"-q -s install --no-install-recommends -- less openssh-server",
+		"-q -y --download-only install --no-install-recommends -- less openssh-server",
+		"-q -y --download-only install --no-install-recommends -- less openssh-server",
+		"-q -y --no-download install --no-install-recommends -- less openssh-server",
+		"-q -s install --no-install-recommends -- htop",
+		"-q -y --download-only install --no-install-recommends -- htop",
+		"-q -y --no-download install --no-install-recommends -- htop",
+	}
+	if diff := cmp.Diff(want, f.calls); diff != "" {
+		t.Errorf("apt-get calls (-want +got):\n%s", diff)
+	}
+	key, _ := SourcesKey(root)
+	for _, d := range []string{"archives/partial", "lists/" + key + "/partial"} {
+		if fi, err := os.Stat(filepath.Join(cache, d)); err != nil || !fi.IsDir() {
+			t.Errorf("cache lacks %s: %v", d, err)
+		}
+	}
+}
+
+func TestAptRunErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fail  map[string]int
+		calls int
+		want  string
+	}{
+		{"unknown package: no retry", map[string]int{"-s install": 9}, 2, "packages nosuch: cannot be installed: exit status 100"},
+		{"download keeps failing: bounded", map[string]int{"--download-only": 9}, 5, "packages nosuch: download: exit status 100"},
+		{"update keeps failing", map[string]int{"update": 9}, 3, "apt-get update: exit status 100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &Apt{Cache: t.TempDir(), Retry: Retry{Attempts: 3, Backoff: time.Millisecond}}
+			f := &fakeRun{fail: tc.fail}
+			err := a.Run(context.Background(), testRoot(t), nil, []string{"nosuch"}, f.run)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+			if len(f.calls) != tc.calls {
+				t.Errorf("%d calls, want %d: %q", len(f.calls), tc.calls, f.calls)
+			}
+		})
+	}
+}
+
+func TestAptOptions(t *testing.T) {
+	argv := strings.Join(AptGet("k", "update"), " ")
+	for _, want := range []string{
+		"Dir::Cache::Archives=" + ChrootCache + "/archives/",
+		"Dir::State::Lists=" + ChrootCache + "/lists/k/",
+		"Keep-Downloaded-Packages=true",
+		"Dir::Log::Terminal=/dev/null",
+		"--log=/dev/null",
+	} {
+		if !strings.Contains(argv, want) {
+			t.Errorf("apt-get argv lacks %q: %s", want, argv)
+		}
+	}
+	if !strings.HasSuffix(argv, " update") || !strings.HasPrefix(argv, "apt-get -q ") {
+		t.Errorf("argv %s", argv)
+	}
+}
+
+func TestSourcesKey(t *testing.T) {
+	a, b := testRoot(t), testRoot(t)
+	ka, _ := SourcesKey(a)
+	kb, _ := SourcesKey(b)
+	if ka != kb || len(ka) != 16 {
+		t.Errorf("same sources, keys %q and %q", ka, kb)
+	}
+	os.MkdirAll(filepath.Join(b, "etc/apt/sources.list.d"), 0o755)
+	os.WriteFile(filepath.Join(b, "etc/apt/sources.list.d/x.list"), []byte("deb http://x.example.org/ x main\n"), 0o644)
+	if kb, _ = SourcesKey(b); kb == ka {
+		t.Errorf("different sources, same key %q", ka)
+	}
+}

@@ -1,0 +1,200 @@
+package debian
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Tools are the bootstrappers mode knows; the first is the default.
+var Tools = []string{"mmdebstrap", "debootstrap"}
+
+// DefaultVariant is the variant used when a module names none.
+const DefaultVariant = "minbase"
+
+// Bootstrap says how to make a base root tree: the bootstrap section of a
+// module file.
+type Bootstrap struct {
+	Tool         string   // mmdebstrap (default) or debootstrap
+	Suite        string   // bookworm, trixie, stable…
+	Variant      string   // minbase by default
+	Include      []string // extra packages
+	Components   []string // main by default, or the host's components
+	Architecture string   // the host's by default
+	Mirror       string   // a mirror URI; the host's apt sources by default
+}
+
+// Command is a bootstrapper run: the tool, its arguments, and the deb822
+// sources file to write at SourcesFile first (when Sources is not empty).
+type Command struct {
+	Tool        string
+	Suite       string
+	Args        []string
+	SourcesFile string
+	Sources     []byte
+}
+
+// Plan turns b into the command that bootstraps target. host are the host's
+// apt sources and codename its release (see ReadSources, HostCodename): with
+// no Mirror, the root gets the host's Debian mirrors for b.Suite, so no mirror
+// name is ever written in a module. cache is the shared directory of
+// downloaded packages; scratch a directory for the sources file.
+func Plan(b Bootstrap, target, cache, scratch string, host []Source, codename string) (*Command, error) {
+	if b.Suite == "" {
+		return nil, errors.New("bootstrap: no suite")
+	}
+	tool := b.Tool
+	if tool == "" {
+		tool = Tools[0]
+	}
+	variant := b.Variant
+	if variant == "" {
+		variant = DefaultVariant
+	}
+	var sources []Source
+	if b.Mirror == "" {
+		var err error
+		if sources, err = ForSuite(host, codename, b.Suite, b.Components); err != nil {
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	c := &Command{Tool: tool, Suite: b.Suite}
+	switch tool {
+	case "mmdebstrap":
+		c.Args = []string{"--mode=root", "--format=directory", "--variant=" + variant}
+		if len(b.Include) > 0 {
+			c.Args = append(c.Args, "--include="+strings.Join(b.Include, ","))
+		}
+		if len(b.Components) > 0 && b.Mirror != "" {
+			c.Args = append(c.Args, "--components="+strings.Join(b.Components, ","))
+		}
+		if b.Architecture != "" {
+			c.Args = append(c.Args, "--architectures="+b.Architecture)
+		}
+		// Downloads go to the shared cache, bind-mounted for the run (in a
+		// private mount namespace) and unmounted before mmdebstrap's cleanup,
+		// so the cleanup empties only the root's own, empty, directory.
+		c.Args = append(c.Args, "--skip=essential/unlink",
+			"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives && mount --bind "+shellQuote(cache)+" \"$1\"/var/cache/apt/archives",
+			"--customize-hook=umount \"$1\"/var/cache/apt/archives",
+			"--customize-hook=rm -f \"$1\"/etc/resolv.conf \"$1\"/etc/hostname",
+			b.Suite, target)
+		if b.Mirror != "" {
+			c.Args = append(c.Args, b.Mirror)
+		} else {
+			c.SourcesFile = filepath.Join(scratch, "sources.sources")
+			c.Sources = Deb822(sources)
+			c.Args = append(c.Args, c.SourcesFile)
+		}
+	case "debootstrap":
+		if variant == "apt" || variant == "essential" || variant == "required" || variant == "important" || variant == "standard" {
+			return nil, fmt.Errorf("bootstrap: debootstrap has no variant %q (minbase, buildd or fakechroot)", variant)
+		}
+		c.Args = []string{"--variant=" + variant, "--cache-dir=" + cache}
+		if len(b.Include) > 0 {
+			c.Args = append(c.Args, "--include="+strings.Join(b.Include, ","))
+		}
+		components := b.Components
+		mirror := b.Mirror
+		if mirror == "" {
+			// debootstrap takes one mirror: the host's for the suite itself.
+			mirror = sources[0].URIs[0]
+			if len(components) == 0 {
+				components = sources[0].Components
+			}
+		}
+		if len(components) > 0 {
+			c.Args = append(c.Args, "--components="+strings.Join(components, ","))
+		}
+		if b.Architecture != "" {
+			c.Args = append(c.Args, "--arch="+b.Architecture)
+		}
+		c.Args = append(c.Args, b.Suite, target, mirror)
+	default:
+		return nil, fmt.Errorf("bootstrap: unknown tool %q (want %s)", tool, strings.Join(Tools, " or "))
+	}
+	return c, nil
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Runner runs bootstrap commands with retries.
+type Runner struct {
+	// Log receives the tool's output as it runs (nil: discarded). The last
+	// lines of it are in the error anyway.
+	Log io.Writer
+	// Retry bounds the retries of transient fetch failures.
+	Retry Retry
+}
+
+// Run runs c into target (an empty directory), retrying transient fetch
+// failures with backoff. On failure target is emptied again and the error
+// names the tool, the suite and the cause (the tool's error lines).
+func (r *Runner) Run(ctx context.Context, c *Command, target string) error {
+	bin, err := exec.LookPath(c.Tool)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %s not found (install it: apt-get install %s)", c.Tool, c.Tool)
+	}
+	if c.SourcesFile != "" {
+		if err := os.WriteFile(c.SourcesFile, c.Sources, 0o644); err != nil {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+		defer os.Remove(c.SourcesFile)
+	}
+	err = r.Retry.Do(ctx, func() (bool, error) {
+		out, err := r.run(ctx, bin, c.Args)
+		if err == nil {
+			return false, nil
+		}
+		if cerr := emptyDir(target); cerr != nil {
+			return false, errors.Join(err, cerr)
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return Transient(out), fmt.Errorf("%w: %s", err, Cause(out))
+	})
+	if err != nil {
+		return fmt.Errorf("bootstrap %s with %s: %w", c.Suite, c.Tool, err)
+	}
+	return nil
+}
+
+func (r *Runner) run(ctx context.Context, bin string, args []string) (string, error) {
+	var out bytes.Buffer
+	w := io.Writer(&out)
+	if r.Log != nil {
+		w = io.MultiWriter(&out, r.Log)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = w, w
+	// A private mount namespace: whatever the tool mounts (the cache, /proc,
+	// /dev) dies with it, even when it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// emptyDir removes everything inside dir, leaving dir.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

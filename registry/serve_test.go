@@ -1,0 +1,126 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// serveStore serves s with opts and returns host:port.
+func serveStore(t testing.TB, s *Store, opts ...ServerOption) string {
+	t.Helper()
+	srv := httptest.NewServer(NewServer(s, opts...).Handler())
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestServeRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	src, ls := testStore(t, []string{"base", "top"}, 1<<20)
+	dst, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := serveStore(t, dst, WithPushToken("s3cret"))
+
+	t.Run("push without token", func(t *testing.T) {
+		_, err := Push(ctx, src, "top", host+"/mode", WithAuth(authn.Anonymous), WithRetries(0, 0))
+		var te *transport.Error
+		if !errors.As(err, &te) || te.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("push without token: %v, want 401", err)
+		}
+	})
+	t.Run("push with wrong token", func(t *testing.T) {
+		_, err := Push(ctx, src, "top", host+"/mode", WithAuth(&authn.Bearer{Token: "nope"}), WithRetries(0, 0))
+		if err == nil || !strings.Contains(err.Error(), "wrong push token") {
+			t.Fatalf("push with wrong token: %v, want a wrong push token error", err)
+		}
+	})
+	d, err := Push(ctx, src, "top", host+"/mode", WithAuth(&authn.Bearer{Token: "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, sd, err := dst.Chain("top"); err != nil || sd != d {
+		t.Fatalf("served store after push: %s, %v; want %s", sd, err, d)
+	}
+	out := t.TempDir()
+	c, pd, err := Pull(ctx, host+"/other/name:top", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pd != d || len(c.Layers) != 2 {
+		t.Fatalf("pulled %s with %d layers, want %s with 2", pd, len(c.Layers), d)
+	}
+	for _, l := range ls {
+		sameFile(t, l.Path, filepath.Join(out, l.Meta.File))
+	}
+}
+
+func TestServeHTTP(t *testing.T) {
+	s, ls := testStore(t, []string{"base"}, 64<<10)
+	host := serveStore(t, s)
+	_, m, md, err := s.Chain("base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := string(m.Layers[0].Digest)
+	size := m.Layers[0].Size
+	etag := `"` + ld + `"`
+	tests := []struct {
+		name, method, path string
+		hdr                map[string]string
+		status             int
+		wantHdr            map[string]string
+		bodyLen            int64
+	}{
+		{"ping", "GET", "/v2/", nil, 200, nil, -1},
+		{"manifest by tag", "GET", "/v2/x/manifests/base", nil, 200, map[string]string{"Docker-Content-Digest": md, "Content-Type": ManifestMediaType}, -1},
+		{"manifest head by digest", "HEAD", "/v2/x/y/manifests/" + md, nil, 200, map[string]string{"Docker-Content-Digest": md}, 0},
+		{"unknown tag", "GET", "/v2/x/manifests/nope", nil, 404, nil, -1},
+		{"blob", "GET", "/v2/x/blobs/" + ld, nil, 200, map[string]string{"ETag": etag, "Content-Length": fmt.Sprint(size)}, size},
+		{"blob head", "HEAD", "/v2/x/blobs/" + ld, nil, 200, map[string]string{"Content-Length": fmt.Sprint(size)}, 0},
+		{"blob range", "GET", "/v2/x/blobs/" + ld, map[string]string{"Range": "bytes=100-"}, 206, map[string]string{"Content-Range": fmt.Sprintf("bytes 100-%d/%d", size-1, size)}, size - 100},
+		{"blob etag", "GET", "/v2/x/blobs/" + ld, map[string]string{"If-None-Match": etag}, 304, nil, 0},
+		{"unknown blob", "GET", "/v2/x/blobs/sha256:" + strings.Repeat("0", 64), nil, 404, nil, -1},
+		{"bad digest", "GET", "/v2/x/blobs/sha256:zz", nil, 400, nil, -1},
+		{"tags", "GET", "/v2/x/tags/list", nil, 200, nil, -1},
+		{"referrers", "GET", "/v2/x/referrers/" + md, nil, 200, map[string]string{"Content-Type": IndexMediaType}, -1},
+		{"push refused", "POST", "/v2/x/blobs/uploads/", nil, 401, nil, -1},
+		{"bad name", "GET", "/v2/X/manifests/base", nil, 400, nil, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, "http://"+host+tt.path, nil)
+			for k, v := range tt.hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			for k, v := range tt.wantHdr {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+			if tt.bodyLen >= 0 && int64(len(body)) != tt.bodyLen {
+				t.Errorf("body %d bytes, want %d", len(body), tt.bodyLen)
+			}
+		})
+	}
+	_ = ls
+}

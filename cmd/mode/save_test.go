@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry"
 )
 
 // runModeAll runs the mode CLI with every command this test file needs.
@@ -101,19 +105,21 @@ func TestShellSave(t *testing.T) {
 	testutil.NoLeaks(t, scratch)
 }
 
-// TestSaveCommand saves a changes directory over a run directory whose
-// layers are files, not mounted (save mounts them to compare), through the CLI.
-func TestSaveCommand(t *testing.T) {
-	testutil.RequiresRoot(t)
+// fakeRun makes a run directory whose one layer (a busybox base) is a file,
+// not mounted (save mounts it to compare), with a changes directory holding
+// /etc/motd and /tmp/junk. It returns the run directory and the layer's file.
+func fakeRun(t *testing.T, ref, manifest string) (run, base string) {
+	t.Helper()
 	tmp := t.TempDir()
-	run, base := filepath.Join(tmp, "run"), filepath.Join(tmp, "base")
-	testutil.BusyboxRoot(t, base)
+	run, tree := filepath.Join(tmp, "run"), filepath.Join(tmp, "base")
+	testutil.BusyboxRoot(t, tree)
 	for _, d := range []string{layers.LayersDir(run), layers.ChangesDir(run) + "/etc", layers.ChangesDir(run) + "/tmp"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := layers.Squash(context.Background(), base, filepath.Join(layers.LayersDir(run), "base.sqfs"), "zstd"); err != nil {
+	base = filepath.Join(layers.LayersDir(run), "base.sqfs")
+	if err := layers.Squash(context.Background(), tree, base, "zstd"); err != nil {
 		t.Fatal(err)
 	}
 	for p, content := range map[string]string{"/etc/motd": "saved\n", "/tmp/junk": "junk\n"} {
@@ -121,13 +127,31 @@ func TestSaveCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	booted := layers.Booted{Name: "base", Ref: "/dev/vda", Layers: []layers.Meta{
-		{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Digest: "sha256:0123"}}}
+	digest, size := fileDigest(t, base)
+	booted := layers.Booted{Name: "base", Ref: ref, Digest: manifest, Layers: []layers.Meta{
+		{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Digest: digest, Size: size, Compression: "zstd"}}}
 	data, _ := json.Marshal(booted)
 	if err := os.WriteFile(layers.ChainFile(run), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(tmp, "out")
+	return run, base
+}
+
+func fileDigest(t *testing.T, p string) (string, int64) {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:]), int64(len(data))
+}
+
+// TestSaveCommand saves through the CLI over a run directory of unmounted layers.
+func TestSaveCommand(t *testing.T) {
+	testutil.RequiresRoot(t)
+	run, _ := fakeRun(t, "/dev/vda", "")
+	out := filepath.Join(filepath.Dir(run), "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +171,85 @@ func TestSaveCommand(t *testing.T) {
 	if got, want := strings.Join(paths, " "), "/ /etc /etc/motd"; got != want {
 		t.Errorf("saved layer holds %q, want %q", got, want)
 	}
-	testutil.NoLeaks(t, tmp)
+	testutil.NoLeaks(t, filepath.Dir(run))
 	if _, err := runModeAll(t, "save", "--run-dir", run, "--out", out); err == nil {
 		t.Error("save without a name: no error")
+	}
+	if _, err := runModeAll(t, "save", "--run-dir", run, "--push", "mine"); err == nil || !strings.Contains(err.Error(), "not from a registry: give REF") {
+		t.Errorf("push of a system booted from a disk without REF: got %v", err)
+	}
+}
+
+// TestSavePush saves and pushes to an in-process mode registry the system
+// booted from: the chain plus the new layer, tagged NAME, with the booted
+// manifest as parent; then pulls it back.
+func TestSavePush(t *testing.T) {
+	testutil.RequiresRoot(t)
+	store, err := registry.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.NewServer(store, registry.WithPushToken("tok")).Handler())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	// The registry holds the booted chain.
+	run, base := fakeRun(t, host+"/tiny:base", "")
+	digest, _ := fileDigest(t, base)
+	md, err := store.AddChain(context.Background(), "base", []registry.Layer{{Path: base, Meta: layers.Meta{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Digest: digest}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := layers.ReadBooted(run)
+	b.Digest = md
+	data, _ := json.Marshal(b)
+	if err := os.WriteFile(layers.ChainFile(run), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, ref string }{{"default ref", ""}, {"given ref", host + "/other:v1"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"save", "--run-dir", run, "--push", "--token", "tok", "mine"}
+			want := host + "/tiny:mine"
+			if tt.ref != "" {
+				args, want = append(args, tt.ref), tt.ref
+			}
+			stdout, err := runModeAll(t, args...)
+			if err != nil {
+				t.Fatalf("save --push: %v: %s", err, stdout)
+			}
+			dir := t.TempDir()
+			c, _, err := registry.Pull(context.Background(), want, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Layers) != 2 || c.Layers[0].Digest != digest || c.Layers[1].File != "base-mine.sqfs" ||
+				c.Parent != md || c.Layers[1].ParentDigests[0] != digest || c.Layers[1].ParentManifest != md {
+				t.Errorf("pulled chain: %+v", c)
+			}
+			if d, _ := fileDigest(t, filepath.Join(dir, "base-mine.sqfs")); d != c.Layers[1].Digest {
+				t.Errorf("pulled layer digest %s, chain says %s", d, c.Layers[1].Digest)
+			}
+			if left, _ := filepath.Glob(filepath.Join(run, ".*")); len(left) > 0 {
+				t.Errorf("left in the run directory: %v", left)
+			}
+		})
+	}
+	if _, err := runModeAll(t, "save", "--run-dir", run, "--push", "mine"); err == nil {
+		t.Error("push without the token: no error")
+	}
+}
+
+func TestSavedRef(t *testing.T) {
+	for booted, want := range map[string]string{
+		"10.0.2.2:5000/tiny:console":     "10.0.2.2:5000/tiny:mine",
+		"10.0.2.2:5000/tiny@sha256:0123": "10.0.2.2:5000/tiny:mine",
+		"10.0.0.1:443/a/b/tiny:console":  "10.0.0.1:443/a/b/tiny:mine",
+		"localhost:5000/tiny":            "localhost:5000/tiny:mine",
+		"/dev/vda":                       "",
+		"tiny":                           "",
+	} {
+		got, err := savedRef(booted, "mine")
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("savedRef(%q) = %q, %v; want %q", booted, got, err, want)
+		}
 	}
 }

@@ -32,7 +32,7 @@ type bootedSystem struct {
 // boot squashes trees (base first) into run/layers, mounts them as the init
 // does (run/layers/STEM), stacks them under run/changes at root and writes
 // run/chain.json.
-func boot(t *testing.T, trees ...string) *bootedSystem {
+func boot(t testing.TB, trees ...string) *bootedSystem {
 	t.Helper()
 	tmp := t.TempDir()
 	s := &bootedSystem{run: filepath.Join(tmp, "run"), root: filepath.Join(tmp, "root")}
@@ -84,7 +84,7 @@ func boot(t *testing.T, trees ...string) *bootedSystem {
 	return s
 }
 
-func fileDigest(t *testing.T, p string) string {
+func fileDigest(t testing.TB, p string) string {
 	t.Helper()
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -96,7 +96,7 @@ func fileDigest(t *testing.T, p string) string {
 
 // snapshot describes every entry below dir: type, mode, owner, size, content
 // hash, xattrs, so that any change to the tree shows.
-func snapshot(t *testing.T, dir string) string {
+func snapshot(t testing.TB, dir string) string {
 	t.Helper()
 	var b strings.Builder
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -129,7 +129,7 @@ func snapshot(t *testing.T, dir string) string {
 	return b.String()
 }
 
-func writeFile(t *testing.T, p, content string) {
+func writeFile(t testing.TB, p, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func writeFile(t *testing.T, p, content string) {
 }
 
 // twoLayers makes a busybox base and a small layer above it.
-func twoLayers(t *testing.T) []string {
+func twoLayers(t testing.TB) []string {
 	t.Helper()
 	dir := t.TempDir()
 	base, extra := filepath.Join(dir, "base"), filepath.Join(dir, "extra")
@@ -295,7 +295,7 @@ func TestSaveChangesErrors(t *testing.T) {
 
 var testTime = mustTime("2026-01-02T03:04:05Z")
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

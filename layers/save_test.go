@@ -162,7 +162,7 @@ func TestSaveChanges(t *testing.T) {
 	writeFile(t, r+"/etc/new", "created\n")
 	writeFile(t, r+"/etc/config", "setting=2\n")
 	must(t, os.Remove(r+"/etc/delme"))
-	must(t, os.Remove(r+"/bin/ls")) // overlayfs may link whiteouts to one inode
+	must(t, os.Remove(r+"/bin/ls"))                           // overlayfs may link whiteouts to one inode
 	must(t, os.Chtimes(r+"/etc/touched", testTime, testTime)) // a copy-up equal to the lower file
 	writeFile(t, r+"/var/log/boot.log", "log line\n")
 	writeFile(t, r+"/tmp/junk", "junk\n")

@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/mode
 GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
-APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux
+APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools
 
@@ -27,6 +27,7 @@ test-unit:
 
 demo: deps build
 	./scripts/demo.sh
+	./scripts/demo-registry.sh
 
 bench: deps build tools
 	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...
@@ -42,7 +43,7 @@ $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	gofmt -l . | tee /dev/stderr | (! read _)
 	$(GO) vet ./...
 
 clean:

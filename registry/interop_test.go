@@ -3,7 +3,11 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +80,22 @@ func TestInterop(t *testing.T) {
 		for i, l := range ls {
 			sameFile(t, l.Path, filepath.Join(out, l.Meta.File))
 			sameFile(t, l.Path, s.BlobPath(string(m.Layers[i].Digest)))
+		}
+	})
+
+	t.Run("resume against distribution", func(t *testing.T) {
+		u, _ := url.Parse("http://" + reg)
+		f := &faults{h: httputil.NewSingleHostReverseProxy(u), blob: string(m.Layers[2].Digest), cut: 1}
+		proxy := httptest.NewServer(f)
+		defer proxy.Close()
+		out := t.TempDir()
+		if _, _, err := Pull(ctx, strings.TrimPrefix(proxy.URL, "http://")+"/mode/chains:top", out, fast); err != nil {
+			t.Fatal(err)
+		}
+		sameFile(t, ls[2].Path, filepath.Join(out, ls[2].Meta.File))
+		gets, ranges := f.stats()
+		if gets != 2 || !strings.HasPrefix(ranges[1], "bytes=") || ranges[1] == "bytes=0-" {
+			t.Errorf("blob GETs %d with ranges %q; want a cut GET, then a resuming Range", gets, ranges)
 		}
 	})
 
@@ -201,5 +221,58 @@ func TestStoreIsOCILayout(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "base,top" {
 		t.Errorf("layout tags %v, want base,top", names)
+	}
+}
+
+// TestSkopeo: skopeo (containers/image, another OCI implementation) reads
+// the store, pushes a chain to mode serve with the push token as basic-auth
+// password, and copies a chain from the distribution registry into an OCI
+// layout that OpenStore reads.
+func TestSkopeo(t *testing.T) {
+	skopeo, err := exec.LookPath("skopeo")
+	if err != nil {
+		t.Fatalf("skopeo not found (run make deps): %v", err)
+	}
+	ctx := context.Background()
+	src, ls := testStore(t, []string{"base", "top"}, 64<<10)
+	_, m, want, err := src.Chain("top")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := run(t, skopeo, "inspect", "--raw", "oci:"+src.Dir()+":top")
+	if digestBytes([]byte(raw)) != want {
+		t.Errorf("skopeo inspect --raw: digest %s, want %s", digestBytes([]byte(raw)), want)
+	}
+
+	served, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := serveStore(t, served, WithPushToken("tok"))
+	run(t, skopeo, "copy", "--dest-tls-verify=false", "--dest-creds", "mode:tok",
+		"oci:"+src.Dir()+":top", "docker://"+host+"/sk:top")
+	if _, _, got, err := served.Chain("top"); err != nil || got != want {
+		t.Errorf("mode serve after skopeo copy: %s, %v; want %s", got, err, want)
+	}
+	for _, l := range m.Layers {
+		sameFile(t, src.BlobPath(string(l.Digest)), served.BlobPath(string(l.Digest)))
+	}
+
+	reg := distribution(t)
+	if _, err := Push(ctx, src, "top", reg+"/mode/sk"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+reg+"/mode/sk:top", "oci:"+dir+":top")
+	copied, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, got, err := copied.Chain("top")
+	if err != nil || got != want {
+		t.Fatalf("layout written by skopeo: %s, %v; want %s", got, err, want)
+	}
+	for i, l := range ls {
+		sameFile(t, l.Path, copied.BlobPath(c.Layers[i].Digest))
 	}
 }

@@ -85,7 +85,13 @@ func parseChainManifest(raw []byte) (*ocispec.Manifest, error) {
 	case m.Config.MediaType != ConfigMediaType:
 		return nil, fmt.Errorf("%w: config media type is %q, want %s", ErrNotChain, m.Config.MediaType, ConfigMediaType)
 	}
+	titles := map[string]bool{}
 	for i, l := range m.Layers {
+		if t := l.Annotations[AnnotationTitle]; titles[t] {
+			return nil, fmt.Errorf("%w: two layers named %s", ErrNotChain, t)
+		} else {
+			titles[t] = true
+		}
 		if l.MediaType != LayerMediaType {
 			return nil, fmt.Errorf("%w: layer %d has media type %s", ErrNotChain, i, l.MediaType)
 		}

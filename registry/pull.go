@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ var manifestAccept = strings.Join([]string{
 // the store only). With WithFilter only the accepted layers are fetched and
 // the returned Chain lists only them. It returns the chain config and the
 // manifest digest.
-func Pull(ctx context.Context, ref, dir string, opts ...Option) (*Chain, string, error) {
+func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *Chain, _ string, err error) {
 	o := makeOptions(opts)
 	r, err := parseRef(ref, "", o)
 	if err != nil {
@@ -81,8 +82,13 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (*Chain, string,
 		if o.store == nil {
 			return nil, "", fmt.Errorf("pull %s: no output directory and no store", ref)
 		}
+		// Kept when the pull fails, so that the next one resumes; gc removes it after an hour.
 		work = filepath.Join(o.store.tmpDir(), "pull-"+strings.TrimPrefix(md, "sha256:")[:16])
-		defer os.RemoveAll(work)
+		defer func() {
+			if err == nil {
+				os.RemoveAll(work)
+			}
+		}()
 	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
@@ -169,11 +175,11 @@ func (p *puller) manifest(ctx context.Context, r name.Reference) ([]byte, string
 	if dr, ok := r.(name.Digest); ok && dr.DigestStr() != d {
 		return nil, "", "", fmt.Errorf("manifest %s: %w: content is %s", r, ErrDigest, d)
 	}
-	mt := resp.Header.Get("Content-Type")
-	if mt != ManifestMediaType && mt != "" {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == IndexMediaType || strings.HasPrefix(mt, "application/vnd.docker.") {
 		return nil, "", "", fmt.Errorf("%w: %s has media type %s", ErrNotChain, r, mt)
 	}
-	return raw, ManifestMediaType, d, nil
+	return raw, ManifestMediaType, d, nil // parseChainManifest checks the rest
 }
 
 // smallBlob fetches the blob desc into memory and verifies it.

@@ -81,6 +81,32 @@ func TestPullResume(t *testing.T) {
 			t.Errorf("partial files left: %v", left)
 		}
 	})
+	t.Run("store only, across pulls", func(t *testing.T) {
+		f.cut, f.gets, f.ranges = 1, 0, nil
+		s, err := OpenStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Pull(ctx, host+"/m:big", "", WithStore(s), WithRetries(0, 0)); err == nil {
+			t.Fatal("pull through a cut connection without retries succeeded")
+		}
+		storeEmpty(t, s)
+		if _, _, err := Pull(ctx, host+"/m:big", "", WithStore(s), fast); err != nil {
+			t.Fatal(err)
+		}
+		_, ranges := f.stats()
+		if len(ranges) != 2 || !strings.HasPrefix(ranges[1], "bytes=") {
+			t.Errorf("ranges %q: the second pull did not resume", ranges)
+		}
+		c, _, _, err := s.Chain("big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameFile(t, big.Path, s.BlobPath(c.Layers[1].Digest))
+		if left, _ := os.ReadDir(filepath.Join(s.Dir(), ".tmp")); len(left) != 0 {
+			t.Errorf("temporary files left: %v", left)
+		}
+	})
 	t.Run("present layers are skipped", func(t *testing.T) {
 		out := t.TempDir()
 		if _, _, err := Pull(ctx, host+"/m:big", out); err != nil {
@@ -185,7 +211,7 @@ func TestPullBadInput(t *testing.T) {
 				t.Errorf("failed pull wrote every layer: %v", sq)
 			}
 			if tt.name == "digest mismatch" {
-				if left, _ := filepath.Glob(filepath.Join(out, ".*")); len(left) != 0 {
+				if left, _ := filepath.Glob(filepath.Join(out, ".*"+layer[7:23]+".partial")); len(left) != 0 {
 					t.Errorf("tampered blob left %v", left)
 				}
 			}

@@ -35,14 +35,15 @@ func Push(ctx context.Context, s *Store, chain, ref string, opts ...Option) (str
 	if dr, ok := r.(name.Digest); ok && dr.DigestStr() != md {
 		return "", fmt.Errorf("push %s to %s: the chain's manifest digest is %s", chain, ref, md)
 	}
-	auth, err := o.authenticator(r.Context())
+	// Connect (with retries) and authenticate once; remote takes the
+	// authenticated transport as it is.
+	cl, err := o.client(ctx, r.Context(), transport.PushScope)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("push %s to %s: %w", chain, ref, err)
 	}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuth(auth),
-		remote.WithTransport(o.baseTransport()),
+		remote.WithTransport(cl.Transport),
 		remote.WithRetryBackoff(remote.Backoff{Duration: o.backoff, Factor: 2, Jitter: 0.1, Steps: o.retries + 1, Cap: maxBackoff}),
 	}
 	prog := newProgress(o.progress)

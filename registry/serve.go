@@ -20,6 +20,8 @@ import (
 // referrers. The store is a single repository: every repository name maps to
 // it. Reads are anonymous; pushes need the push token (WithPushToken) as a
 // bearer token or as the password of basic auth, and are refused without one.
+// With a push token, an anonymous GET /v2/ gets a Basic challenge so that
+// clients which authenticate only when challenged send their credentials.
 type Server struct {
 	store   *Store
 	token   string
@@ -76,6 +78,14 @@ func (sv *Server) v2(w http.ResponseWriter, r *http.Request) {
 	if p == "" {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			apiError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", r.Method+" /v2/")
+			return
+		}
+		if sv.token != "" && !sv.tokenOK(r) {
+			// The challenge makes clients that authenticate only when
+			// challenged (skopeo, docker) send their credentials; reads
+			// below need none.
+			w.Header().Set("WWW-Authenticate", `Basic realm="mode"`)
+			apiError(w, http.StatusUnauthorized, "UNAUTHORIZED", "reads need no credentials; pushes need the push token")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -210,6 +220,21 @@ func (sv *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		apiError(w, http.StatusUnauthorized, "DENIED", "pushes are disabled: start mode serve with --push-token")
 		return false
 	}
+	if !sv.tokenOK(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="mode"`)
+		msg := "push token required"
+		if r.Header.Get("Authorization") != "" {
+			msg = "wrong push token"
+		}
+		apiError(w, http.StatusUnauthorized, "UNAUTHORIZED", msg)
+		return false
+	}
+	return true
+}
+
+// tokenOK reports whether r presents the push token, as a bearer token or as
+// the password of basic auth.
+func (sv *Server) tokenOK(r *http.Request) bool {
 	var got string
 	auth := r.Header.Get("Authorization")
 	if t, ok := strings.CutPrefix(auth, "Bearer "); ok {
@@ -219,16 +244,7 @@ func (sv *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 			_, got, _ = strings.Cut(string(dec), ":")
 		}
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(sv.token)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Basic realm="mode"`)
-		msg := "push token required"
-		if auth != "" {
-			msg = "wrong push token"
-		}
-		apiError(w, http.StatusUnauthorized, "UNAUTHORIZED", msg)
-		return false
-	}
-	return true
+	return sv.token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sv.token)) == 1
 }
 
 func (sv *Server) notFound(w http.ResponseWriter, r *http.Request, code string, err error) {

@@ -16,16 +16,21 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // upload is a blob upload session: a temporary file in the store and the
 // running digest of what it holds.
 type upload struct {
-	mu   sync.Mutex
-	path string
-	size int64
-	h    hash.Hash
+	mu      sync.Mutex
+	path    string
+	size    int64
+	h       hash.Hash
+	touched time.Time // the last request; sessions idle for an hour are dropped
 }
+
+// uploadIdle is how long an upload session may stay idle.
+const uploadIdle = time.Hour
 
 // uploadRoute serves /v2/<name>/blobs/uploads/[<id>].
 func (sv *Server) uploadRoute(w http.ResponseWriter, r *http.Request, name, id string) {
@@ -49,6 +54,7 @@ func (sv *Server) uploadRoute(w http.ResponseWriter, r *http.Request, name, id s
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.touched = time.Now()
 	switch r.Method {
 	case http.MethodGet:
 		uploadStatus(w, name, id, u.size, http.StatusNoContent)
@@ -114,7 +120,16 @@ func (sv *Server) startUpload(w http.ResponseWriter, r *http.Request, name strin
 	}
 	f.Close()
 	sv.mu.Lock()
-	sv.uploads[id] = &upload{path: f.Name(), h: sha256.New()}
+	for oid, u := range sv.uploads { // drop abandoned sessions
+		if u.mu.TryLock() {
+			if time.Since(u.touched) > uploadIdle {
+				os.Remove(u.path)
+				delete(sv.uploads, oid)
+			}
+			u.mu.Unlock()
+		}
+	}
+	sv.uploads[id] = &upload{path: f.Name(), h: sha256.New(), touched: time.Now()}
 	sv.mu.Unlock()
 	uploadStatus(w, name, id, 0, http.StatusAccepted)
 }

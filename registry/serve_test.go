@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,8 +67,9 @@ func TestServeRoundTrip(t *testing.T) {
 }
 
 func TestServeHTTP(t *testing.T) {
-	s, ls := testStore(t, []string{"base"}, 64<<10)
-	host := serveStore(t, s)
+	s, _ := testStore(t, []string{"base"}, 64<<10)
+	boot := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "kernel") })
+	host := serveStore(t, s, WithHandler("/boot/", boot))
 	_, m, md, err := s.Chain("base")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +98,7 @@ func TestServeHTTP(t *testing.T) {
 		{"referrers", "GET", "/v2/x/referrers/" + md, nil, 200, map[string]string{"Content-Type": IndexMediaType}, -1},
 		{"push refused", "POST", "/v2/x/blobs/uploads/", nil, 401, nil, -1},
 		{"bad name", "GET", "/v2/X/manifests/base", nil, 400, nil, -1},
+		{"extra handler", "GET", "/boot/vmlinuz", nil, 200, nil, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,5 +125,63 @@ func TestServeHTTP(t *testing.T) {
 			}
 		})
 	}
-	_ = ls
+}
+
+func TestReferrers(t *testing.T) {
+	s, _ := testStore(t, []string{"base"}, 0)
+	_, m, md, err := s.Chain("base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A signature-like artifact about the chain: an untagged manifest with a subject.
+	ref := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"artifactType":"application/x.test.sig",`+
+		`"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":%q,"size":%d},"layers":[],`+
+		`"subject":{"mediaType":%q,"digest":%q,"size":1},"annotations":{"k":"v"}}`,
+		ManifestMediaType, m.Config.Digest, m.Config.Size, ManifestMediaType, md)
+	rd, err := s.PutManifest([]byte(ref), ManifestMediaType, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := serveStore(t, s)
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{"", 1},
+		{"?artifactType=application/x.test.sig", 1},
+		{"?artifactType=application/x.other", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			resp, err := http.Get("http://" + host + "/v2/x/referrers/" + md + tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var idx struct {
+				Manifests []struct {
+					Digest, ArtifactType string
+					Annotations          map[string]string
+				}
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
+				t.Fatal(err)
+			}
+			if len(idx.Manifests) != tt.want {
+				t.Fatalf("%d referrers, want %d", len(idx.Manifests), tt.want)
+			}
+			if tt.want == 1 {
+				got := idx.Manifests[0]
+				if got.Digest != rd || got.ArtifactType != "application/x.test.sig" || got.Annotations["k"] != "v" {
+					t.Errorf("referrer %+v, want %s", got, rd)
+				}
+			}
+		})
+	}
+	if tags, _ := s.Tags(); len(tags) != 1 {
+		t.Errorf("an untagged manifest made tags %v", tags)
+	}
+	if res, _ := s.GC(context.Background()); res.Blobs != 0 {
+		t.Errorf("gc removed %d blobs; the untagged referrer is listed in index.json", res.Blobs)
+	}
 }

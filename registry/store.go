@@ -253,12 +253,12 @@ func (s *Store) putManifestLocked(raw []byte, mediaType, tag string) (string, er
 		for _, e := range idx.Manifests {
 			name := e.Annotations[AnnotationRefName]
 			switch {
+			case tag == "" && e.Digest == desc.Digest:
+				return nil // listed already
 			case tag != "" && name == tag:
 				continue // the tag moves
 			case e.Digest == desc.Digest && name == "":
-				continue // re-listed below
-			case e.Digest == desc.Digest && name == tag:
-				continue
+				continue // untagged until now: the tagged entry replaces it
 			}
 			keep = append(keep, e)
 		}

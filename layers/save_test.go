@@ -170,6 +170,8 @@ func TestSaveChanges(t *testing.T) {
 	must(t, os.RemoveAll(r+"/opt/old"))
 	writeFile(t, r+"/opt/old/new", "replaced\n") // an opaque directory
 	writeFile(t, r+"/etc/extra.conf", "extra=2\n")
+	must(t, os.MkdirAll(r+"/srv/rich", 0o755))
+	testutil.RichTree(t, r+"/srv/rich") // every kind of entry, through both passes
 
 	before := snapshot(t, ChangesDir(s.run))
 	if !strings.Contains(before, "trusted.overlay.origin") {
@@ -211,7 +213,6 @@ func TestSaveChanges(t *testing.T) {
 	must(t, err)
 	got := map[string]Entry{}
 	for _, e := range entries {
-		t.Logf("saved: %s %s %d %v", e.Path, e.Type, e.Size, e.Xattrs)
 		got[e.Path] = e
 		for k := range e.Xattrs {
 			if strings.HasPrefix(k, "trusted.overlay.") && !(k == OpaqueXattr && e.Type == TypeDir) {
@@ -256,6 +257,9 @@ func TestSaveChanges(t *testing.T) {
 			t.Errorf("%s in the stack: want gone, got %v", p, err)
 		}
 	}
+	rich := t.TempDir()
+	testutil.RichTree(t, rich)
+	testutil.CompareTrees(t, rich, stack+"/srv/rich")
 	if err := CheckParents(append(slices.Clone(s.metas), meta)); err != nil {
 		t.Errorf("CheckParents on the chain it was saved on: %v", err)
 	}

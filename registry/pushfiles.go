@@ -29,6 +29,14 @@ func PushFiles(ctx context.Context, name string, ls []Layer, parent, ref string,
 		if err := checkFileName(l.Meta.File); err != nil {
 			return "", fmt.Errorf("push %s: %w", name, err)
 		}
+		if l.Meta.Size <= 0 {
+			// Older metadata may lack the size: the file has it.
+			fi, err := os.Stat(l.Path)
+			if err != nil {
+				return "", fmt.Errorf("push %s: layer %s: no size in its metadata and %w", name, l.Meta.File, err)
+			}
+			l.Meta.Size = fi.Size()
+		}
 		c.Layers = append(c.Layers, l.Meta)
 		paths[l.Meta.Digest] = l.Path
 	}

@@ -38,6 +38,9 @@ func saveCommand() *cli.Command {
 			if err := layers.CheckCompression(c.String("compression")); err != nil {
 				return err
 			}
+			if os.Geteuid() != 0 {
+				return fmt.Errorf("save: needs root (it reads the whole upper directory and mounts the booted layers to compare)")
+			}
 			run, name := c.String("run-dir"), c.Args().First()
 			out := c.String("out")
 			switch {

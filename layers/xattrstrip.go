@@ -3,6 +3,7 @@ package layers
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -40,7 +41,7 @@ func StripOverlayXattrs(path string) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("%s: xattr index %d: %w", path, i, err)
 		}
-		for _, name := range slices.Sorted(mapsKeys(m)) {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
 			if strings.HasPrefix(name, "trusted.overlay.") && name != opaqueXattr {
 				changed = true
 				continue
@@ -87,16 +88,6 @@ const sqfsXattrsUncompressed = 0x0100
 
 type xattrKV struct{ name, value string }
 
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 type xattrTableBytes struct {
 	data   []byte // key/value blocks, id blocks, header: written at the old start
 	header uint64 // absolute position of the header (xattr_id_table_start)
@@ -111,15 +102,16 @@ func xattrTable(lists [][]xattrKV, start uint64) xattrTableBytes {
 	refs := map[string]uint64{}
 	ids := make([]byte, 0, 16*len(lists))
 	for _, l := range lists {
-		key := fmt.Sprint(l)
-		ref, ok := refs[key]
+		var entries []byte // the list's bytes: also its unambiguous key
+		for _, x := range l {
+			entries = appendXattr(entries, x)
+		}
+		ref, ok := refs[string(entries)]
 		if !ok {
 			pos := uint64(len(kv))
 			ref = (pos/metaBlockSize*(metaBlockSize+2))<<16 | pos%metaBlockSize
-			refs[key] = ref
-			for _, x := range l {
-				kv = appendXattr(kv, x)
-			}
+			refs[string(entries)] = ref
+			kv = append(kv, entries...)
 		}
 		size := 0
 		for _, x := range l {

@@ -46,6 +46,11 @@ func TestStripOverlayXattrs(t *testing.T) {
 				"/big": {"user.big": strings.Repeat("b", 3000)},
 			}
 		}, true},
+		{"lists that print alike", func(t *testing.T, dir string) map[string]map[string]string {
+			setX(t, dir, "a", map[string]string{"user.a": "x} {user.b y", "trusted.overlay.origin": "o"})
+			setX(t, dir, "b", map[string]string{"user.a": "x", "user.b": "y", "trusted.overlay.origin": "o"})
+			return map[string]map[string]string{"/": nil, "/a": {"user.a": "x} {user.b y"}, "/b": {"user.a": "x", "user.b": "y"}}
+		}, true},
 		{"only overlay", func(t *testing.T, dir string) map[string]map[string]string {
 			setX(t, dir, "", map[string]string{"trusted.overlay.impure": "y"})
 			setX(t, dir, "a", map[string]string{"trusted.overlay.origin": "o"})

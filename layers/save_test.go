@@ -47,7 +47,7 @@ func boot(t testing.TB, trees ...string) *bootedSystem {
 				t.Error(err)
 			}
 		}
-		testutil.NoLeaks(t, tmp)
+		testutil.NoLeaksSettled(t, tmp)
 	})
 	var lowers, names []string
 	for _, tree := range trees {

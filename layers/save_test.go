@@ -47,7 +47,7 @@ func boot(t testing.TB, trees ...string) *bootedSystem {
 				t.Error(err)
 			}
 		}
-		testutil.NoLeaksSettled(t, tmp)
+		testutil.NoLeaks(t, tmp)
 	})
 	var lowers, names []string
 	for _, tree := range trees {

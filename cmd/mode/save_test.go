@@ -42,7 +42,7 @@ func TestShellSave(t *testing.T) {
 		"console", "--save", "mine", "--", "/bin/sh", "-c", "echo x > /etc/x && rm /etc/console.link && echo log >> /var/log/console.log"); err != nil {
 		t.Fatalf("shell --save: %v: %s", err, msg)
 	}
-	testutil.NoLeaksSettled(t, scratch)
+	testutil.NoLeaks(t, scratch)
 	img := filepath.Join(out, "base-essential-console-mine.sqfs")
 	var meta layers.Meta
 	data, err := os.ReadFile(filepath.Join(out, "base-essential-console-mine.json"))
@@ -102,7 +102,7 @@ func TestShellSave(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "base-essential-console-failed.sqfs")); err == nil {
 		t.Error("a failing command's layer was saved")
 	}
-	testutil.NoLeaksSettled(t, scratch)
+	testutil.NoLeaks(t, scratch)
 }
 
 // fakeRun makes a run directory whose one layer (a busybox base) is a file,
@@ -171,7 +171,7 @@ func TestSaveCommand(t *testing.T) {
 	if got, want := strings.Join(paths, " "), "/ /etc /etc/motd"; got != want {
 		t.Errorf("saved layer holds %q, want %q", got, want)
 	}
-	testutil.NoLeaksSettled(t, filepath.Dir(run))
+	testutil.NoLeaks(t, filepath.Dir(run))
 	if _, err := runModeAll(t, "save", "--run-dir", run, "--out", out); err == nil {
 		t.Error("save without a name: no error")
 	}

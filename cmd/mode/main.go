@@ -38,6 +38,7 @@ func main() {
 			packCommand(),
 			pullCommand(),
 			pushCommand(),
+			saveCommand(),
 			serveCommand(),
 			shellCommand(),
 			treeCommand(),

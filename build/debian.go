@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/debian"
@@ -17,10 +16,6 @@ import (
 
 // The Debian half of making a layer: bootstrapping a base, the apt-get steps,
 // the shared apt cache and the dpkg diff. The work is in package debian.
-
-// apts holds each Maker's apt state, so that one Maker (one build run)
-// updates each set of apt sources once.
-var apts sync.Map // *Maker → *debian.Apt
 
 // aptCache returns the shared apt cache, made if missing.
 func aptCache() (string, error) {
@@ -70,15 +65,29 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 	return r.Run(ctx, c, dir)
 }
 
-// apt runs m's remove and packages steps in the mounted root. It runs apt-get
-// as run does (a chroot of root with mk's binds) but with debian.Env and with
-// apt's stderr kept, so that errors carry apt's cause; run itself is unused.
-func (mk *Maker) apt(ctx context.Context, m *modules.Module, root string, run func(ctx context.Context, argv ...string) error) error {
-	cache, err := aptCache()
+// aptState returns the Maker's apt state, made on first use: one Maker (one
+// build run) updates each set of apt sources once.
+func (mk *Maker) aptState() (*debian.Apt, error) {
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	if mk.apt == nil {
+		cache, err := aptCache()
+		if err != nil {
+			return nil, err
+		}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry}
+	}
+	return mk.apt, nil
+}
+
+// aptSteps runs m's remove and packages steps in the mounted root: apt-get in
+// a chroot of root with mk's binds and debian.Env, its stderr kept so that
+// errors carry apt's cause.
+func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) error {
+	apt, err := mk.aptState()
 	if err != nil {
 		return err
 	}
-	v, _ := apts.LoadOrStore(mk, &debian.Apt{Cache: cache, Retry: debian.DefaultRetry})
 	// apt-get runs as run would run it, with apt's environment, and with its
 	// stderr kept too, so that a failure says why (apt's "E:" lines) and a
 	// transient fetch failure can be told from a permanent one.
@@ -97,7 +106,7 @@ func (mk *Maker) apt(ctx context.Context, m *modules.Module, root string, run fu
 		}
 		return err
 	}
-	return v.(*debian.Apt).Run(ctx, root, m.Remove, m.Packages, aptRun)
+	return apt.Run(ctx, root, m.Remove, m.Packages, aptRun)
 }
 
 // aptBinds lists the extra bind mounts of a build chroot: the shared apt

@@ -15,6 +15,7 @@ type params struct {
 	noload   *regexp.Regexp // mode.noload: no module whose name matches
 	from     string         // mode.from: DEV[:DIR] or DIR holding the layers
 	cache    string         // mode.cache: DEV[:DIR] keeping pulled layers
+	changes  string         // mode.changes: DEV[:DIR] holding a persistent upper directory
 	toram    bool           // mode.toram: copy the layers into RAM
 	init     string         // mode.init: the chain's init
 	debug    bool           // mode.debug: verbose, shell before switch_root
@@ -50,6 +51,8 @@ func parseParams(cmdline string) (params, error) {
 			p.from = v
 		case "mode.cache":
 			p.cache = v
+		case "mode.changes":
+			p.changes = v
 		case "mode.toram":
 			p.toram = !hasValue || v != "0"
 		case "mode.init":

@@ -55,7 +55,11 @@ func (b *boot) mountLayers() (string, error) {
 		b.debugf("%s", m)
 		lowers = append([]string{target}, lowers...)
 	}
-	ov := layers.Overlay(lowers, changesDir, workDir, newRoot)
+	upper, work, err := b.upper()
+	if err != nil {
+		return "", err
+	}
+	ov := layers.Overlay(lowers, upper, work, newRoot)
 	if err := ov.Mount(); err != nil {
 		return "", err
 	}
@@ -64,6 +68,39 @@ func (b *boot) mountLayers() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("mounted %d layers as overlay on %s", len(lowers), newRoot), nil
+}
+
+// changesSubdir is where mode.changes=DEV keeps the upper directory on its
+// disk, unless the parameter names a directory (DEV:DIR).
+const changesSubdir = "mode/changes"
+
+// upper returns the overlay's upper and work directories: a tmpfs's, or with
+// mode.changes a disk's, bound to /run/mode/changes so the system finds its
+// changes at the same place either way.
+func (b *boot) upper() (string, string, error) {
+	if b.p.changes == "" {
+		return changesDir, workDir, nil
+	}
+	spec := b.p.changes
+	if !strings.Contains(spec, ":") {
+		spec += ":" + changesSubdir
+	}
+	d, err := b.source(spec, true)
+	if err != nil {
+		return "", "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
+	}
+	upper, work := filepath.Join(d, "upper"), filepath.Join(d, "work")
+	for _, dir := range []string{upper, work} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
+		}
+	}
+	bind := layers.Mount{Source: upper, Target: changesDir, Flags: unix.MS_BIND}
+	if err := bind.Mount(); err != nil {
+		return "", "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
+	}
+	b.logf("changes persist in %s on %s", upper, b.p.changes)
+	return upper, work, nil
 }
 
 // checkInit makes sure init exists in root, following symbolic links inside root.

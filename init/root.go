@@ -39,6 +39,10 @@ func (b *boot) toRAM() (string, error) {
 // mountLayers loop-mounts each layer read-only under /run/mode/layers and
 // stacks them as an overlay on /newroot under a tmpfs upper directory.
 func (b *boot) mountLayers() (string, error) {
+	// A saved layer mounts only over the very layers it was saved on.
+	if err := layers.CheckParents(b.dl.metas); err != nil {
+		return "", err
+	}
 	var lowers []string // top first
 	for _, f := range b.dl.files() {
 		dev, lf, err := attachLoop(f)
@@ -129,16 +133,10 @@ func checkInit(root, init string) error {
 	return fmt.Errorf("mode.init=%s: too many symbolic links", init)
 }
 
-// chainInfo is /run/mode/chain.json: what the system runs.
-type chainInfo struct {
-	Name   string        `json:"name"`
-	Ref    string        `json:"ref"`
-	Digest string        `json:"digest,omitempty"`
-	Layers []layers.Meta `json:"layers"`
-}
-
+// writeChain writes /run/mode/chain.json (layers.Booted): what the system
+// runs, read by mode save.
 func (b *boot) writeChain() (string, error) {
-	info := chainInfo{Name: b.dl.name, Ref: b.dl.ref, Digest: b.dl.digest, Layers: b.dl.metas}
+	info := layers.Booted{Name: b.dl.name, Ref: b.dl.ref, Digest: b.dl.digest, Layers: b.dl.metas}
 	data, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return "", err

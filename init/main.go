@@ -9,10 +9,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"os/exec"
 	"runtime/debug"
 	"time"
 )
@@ -30,11 +32,17 @@ const (
 	newRoot    = "/newroot"
 )
 
+// stageEnv marks the child process that runs the boot steps (see run).
+const stageEnv = "MODE_INIT_STAGE"
+
 func main() {
 	b := &boot{out: os.Stdout, start: time.Now()}
 	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
 	log.SetFlags(0)
 	log.SetPrefix("mode-init: ")
+	if os.Getenv(stageEnv) == "steps" {
+		os.Exit(b.runSteps())
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			b.rescue("panic", fmt.Errorf("%v\n%s", r, debug.Stack()))
@@ -64,8 +72,14 @@ type step struct {
 
 func (s step) String() string { return s.name }
 
-// run runs the boot steps in order and returns the name of the one that
-// failed with its error.
+// errReported is the failure of a step that the steps' process reported.
+var errReported = errors.New("reported above")
+
+// run boots: PID 1 mounts /dev, /proc, /sys and /run and reads the command
+// line, then runs the boot steps in a child process (a panic in any of their
+// goroutines ends that process, not PID 1, so it still ends in the rescue
+// shell), then runs the debug shell and switches root itself. It returns the
+// name of the step that failed with its error.
 func (b *boot) run() (string, error) {
 	early := step{"mount", b.mountEarly}
 	if _, err := b.do(early); err != nil {
@@ -79,12 +93,44 @@ func (b *boot) run() (string, error) {
 	if p.debug {
 		log.SetOutput(b.out)
 	}
-	for _, s := range b.steps() {
-		if _, err := b.do(s); err != nil {
-			return s.name, err
+	child := exec.Command("/proc/self/exe")
+	child.Env = append(os.Environ(), stageEnv+"=steps")
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := child.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			return "", errReported
+		}
+		return "boot steps", fmt.Errorf("their process died (%v); its output is above", err)
+	}
+	if p.debug {
+		if _, err := b.do(step{"debug shell", b.debugShell}); err != nil {
+			return "debug shell", err
 		}
 	}
-	return "", nil
+	_, err = b.switchRoot()
+	return "switch_root", err
+}
+
+// runSteps runs the boot steps (in the child process) and returns its exit
+// code: 1 after reporting a failed step.
+func (b *boot) runSteps() int {
+	p, err := readParams("/proc/cmdline")
+	if err != nil {
+		b.logf("FAILED at cmdline: %v", err)
+		return 1
+	}
+	b.p = p
+	if p.debug {
+		log.SetOutput(b.out)
+	}
+	for _, s := range b.steps() {
+		if _, err := b.do(s); err != nil {
+			b.logf("FAILED at %s: %v", s.name, err)
+			return 1
+		}
+	}
+	return 0
 }
 
 // steps lists the boot steps after the early mounts, given the parameters.
@@ -93,20 +139,14 @@ func (b *boot) steps() []step {
 	if b.p.from == "" {
 		s = append(s, step{"network", b.network})
 	}
-	s = append(s,
-		step{"fetch", b.fetch},
-	)
+	s = append(s, step{"fetch", b.fetch})
 	if b.p.toram {
 		s = append(s, step{"toram", b.toRAM})
 	}
-	s = append(s,
+	return append(s,
 		step{"mount layers", b.mountLayers},
 		step{"chain.json", b.writeChain},
 	)
-	if b.p.debug {
-		s = append(s, step{"debug shell", b.debugShell})
-	}
-	return append(s, step{"switch_root", b.switchRoot})
 }
 
 // do runs one step and logs its summary with the time it took.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"syscall"
@@ -12,7 +13,9 @@ const shell = "/bin/sh"
 // rescue reports the failed step and runs a shell on the console for ever:
 // PID 1 never exits, so the kernel never panics.
 func (b *boot) rescue(stepName string, err error) {
-	b.logf("FAILED at %s: %v", stepName, err)
+	if !errors.Is(err, errReported) {
+		b.logf("FAILED at %s: %v", stepName, err)
+	}
 	b.logf("rescue shell (%s); the boot log above says what went wrong", shell)
 	for {
 		if err := b.shell("(mode rescue) # "); err != nil {

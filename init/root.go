@@ -45,18 +45,11 @@ func (b *boot) mountLayers() (string, error) {
 	}
 	var lowers []string // top first
 	for _, f := range b.dl.files() {
-		dev, lf, err := attachLoop(f)
-		if err != nil {
+		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
+		if err := layers.MountSquashfs(f, target); err != nil {
 			return "", err
 		}
-		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
-		m := layers.Mount{Type: "squashfs", Source: dev, Target: target, Flags: unix.MS_RDONLY}
-		err = m.Mount()
-		lf.Close()
-		if err != nil {
-			return "", fmt.Errorf("layer %s: %w", f, err)
-		}
-		b.debugf("%s", m)
+		b.debugf("mounted %s on %s", f, target)
 		lowers = append([]string{target}, lowers...)
 	}
 	upper, work, err := b.upper()

@@ -5,7 +5,7 @@ GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
 APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
 
-.PHONY: all build deps test test-unit demo bench lint e2e-full clean tools
+.PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian
 
 all: build
 
@@ -19,9 +19,9 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
-test: deps build tools
+test: deps build tools test-debian
 	$(GO) vet ./...
-	MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
+	MODE_E2E_OUT=$(CURDIR)/out/debian MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
 
 test-unit:
 	$(GO) test -short ./...
@@ -61,3 +61,14 @@ kernel:
 	  pkg=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
 	  apt-get download $$pkg && dpkg-deb -x $${pkg}_*.deb root; }
 test bench demo: kernel
+# test-debian builds the Debian example up to console with the CLI (about 2-3
+# minutes cold, seconds once built); TestDebianConsole (build/) then checks
+# those very layers (MODE_E2E_OUT) from their mounted stack.
+test-debian: deps build
+	./$(BIN) build --dir examples/debian --out out/debian --no-store console
+
+# e2e-full builds the whole Debian example: lightx and smtp over console.
+e2e-full: test-debian
+	./$(BIN) build --dir examples/debian --out out/debian --no-store lightx smtp
+	./$(BIN) inspect out/debian/base-essential-console-lightx.sqfs | sed -n '1,12p'
+	./$(BIN) inspect out/debian/base-essential-console-smtp.sqfs | sed -n '1,12p'

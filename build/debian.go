@@ -1,10 +1,12 @@
 package build
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
-	"sync"
 
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/debian"
@@ -14,10 +16,6 @@ import (
 
 // The Debian half of making a layer: bootstrapping a base, the apt-get steps,
 // the shared apt cache and the dpkg diff. The work is in package debian.
-
-// apts holds each Maker's apt state, so that one Maker (one build run)
-// updates each set of apt sources once.
-var apts sync.Map // *Maker → *debian.Apt
 
 // aptCache returns the shared apt cache, made if missing.
 func aptCache() (string, error) {
@@ -58,22 +56,57 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 		return err
 	}
 	mk.log().Info("bootstrap", "module", m.Name, "tool", c.Tool, "args", c.Args)
+	unlock, err := debian.LockCache(ctx, cache)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry}
 	return r.Run(ctx, c, dir)
 }
 
-// apt runs m's remove and packages steps in the mounted root through run
-// (which runs argv in a chroot of root with mk's binds and env).
-func (mk *Maker) apt(ctx context.Context, m *modules.Module, root string, run func(ctx context.Context, argv ...string) error) error {
-	cache, err := aptCache()
+// aptState returns the Maker's apt state, made on first use: one Maker (one
+// build run) updates each set of apt sources once.
+func (mk *Maker) aptState() (*debian.Apt, error) {
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	if mk.apt == nil {
+		cache, err := aptCache()
+		if err != nil {
+			return nil, err
+		}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry}
+	}
+	return mk.apt, nil
+}
+
+// aptSteps runs m's remove and packages steps in the mounted root: apt-get in
+// a chroot of root with mk's binds and debian.Env, its stderr kept so that
+// errors carry apt's cause.
+func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) error {
+	apt, err := mk.aptState()
 	if err != nil {
 		return err
 	}
-	v, _ := apts.LoadOrStore(mk, &debian.Apt{Cache: cache, Retry: debian.DefaultRetry})
-	envRun := func(ctx context.Context, argv ...string) error {
-		return run(ctx, append(append([]string{"/usr/bin/env"}, debian.Env...), argv...)...)
+	// apt-get runs as run would run it, with apt's environment, and with its
+	// stderr kept too, so that a failure says why (apt's "E:" lines) and a
+	// transient fetch failure can be told from a permanent one.
+	aptRun := func(ctx context.Context, argv ...string) error {
+		var errs bytes.Buffer
+		stderr := io.Writer(&errs)
+		if mk.Stderr != nil {
+			stderr = io.MultiWriter(mk.Stderr, &errs)
+		}
+		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
+		err := chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.Env,
+			Stdout: mk.Stdout, Stderr: stderr}, argv...)
+		var exit *chroot.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("%s exited with %d: %s", argv[0], exit.Code, debian.Cause(errs.String()))
+		}
+		return err
 	}
-	return v.(*debian.Apt).Run(ctx, root, m.Remove, m.Packages, envRun)
+	return apt.Run(ctx, root, m.Remove, m.Packages, aptRun)
 }
 
 // aptBinds lists the extra bind mounts of a build chroot: the shared apt

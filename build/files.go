@@ -197,7 +197,11 @@ func fromSource(ctx context.Context, m *modules.Module, root string) error {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if err := copyTree(h, dst); err != nil {
+		real, err := filepath.EvalSymlinks(h) // a host library is often a link: copy what it names
+		if err != nil {
+			return fmt.Errorf("%s: from host %s: %w", m.Path, h, err)
+		}
+		if err := copyTree(real, dst); err != nil {
 			return fmt.Errorf("%s: from host %s: %w", m.Path, h, err)
 		}
 	}

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/mode-build/mode/chroot"
+	"github.com/mode-build/mode/debian"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
 )
@@ -24,6 +26,9 @@ type Maker struct {
 	Stdout, Stderr io.Writer
 	// Log, when set, tells what happens.
 	Log *slog.Logger
+
+	mu  sync.Mutex
+	apt *debian.Apt // apt state of this build run, made on first use
 }
 
 var _ modules.Maker = (*Maker)(nil)
@@ -110,18 +115,15 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 	if err := copyFiles(m, root); err != nil {
 		return err
 	}
-	run := func(ctx context.Context, argv ...string) error {
-		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
-		return chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Stdout: mk.Stdout, Stderr: mk.Stderr,
-			Env: []string{"DEBIAN_FRONTEND=noninteractive"}}, argv...)
-	}
 	if len(m.Remove) > 0 || len(m.Packages) > 0 {
-		if err := mk.apt(ctx, m, root, run); err != nil {
+		if err := mk.aptSteps(ctx, m, root); err != nil {
 			return err
 		}
 	}
+	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.Env, Stdout: mk.Stdout, Stderr: mk.Stderr}
 	for i, step := range m.Run {
-		if err := run(ctx, "/bin/sh", "-ec", step); err != nil {
+		mk.log().Debug("run", "module", m.Name, "step", step)
+		if err := chroot.Run(ctx, root, opts, "/bin/sh", "-ec", step); err != nil {
 			return fmt.Errorf("%s: run step %d (%q): %w", m.Path, i+1, step, err)
 		}
 	}

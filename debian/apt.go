@@ -105,8 +105,9 @@ type Apt struct {
 
 // Run runs apt-get purge of remove, then apt-get install of packages, in the
 // chroot of root that run runs argv in (with Cache bind-mounted at
-// ChrootCache and Env set). Fetches are retried with backoff; the install
-// itself never downloads (it takes what the download fetched).
+// ChrootCache and Env set). Update and install are retried with backoff when
+// they fail transiently (see Transient: run's error should carry apt's "E:"
+// lines).
 func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, run func(ctx context.Context, argv ...string) error) error {
 	if len(remove) == 0 && len(packages) == 0 {
 		return nil
@@ -115,6 +116,11 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 	if err != nil {
 		return err
 	}
+	unlock, err := LockCache(ctx, a.Cache)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for _, d := range []string{Archives(a.Cache) + "/partial", filepath.Join(a.Cache, "lists", key, "partial")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("apt cache: %w", err)
@@ -131,21 +137,15 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 	if len(packages) == 0 {
 		return nil
 	}
-	install := func(args ...string) []string {
-		return AptGet(key, append(append(args, "install", "--no-install-recommends", "--"), packages...)...)
-	}
-	what := "packages " + strings.Join(packages, " ")
-	// A package that does not exist fails here, at once, without retries.
-	if err := run(ctx, install("-s")...); err != nil {
-		return fmt.Errorf("%s: cannot be installed: %w", what, err)
-	}
+	argv := AptGet(key, append([]string{"-y", "install", "--no-install-recommends", "--"}, packages...)...)
+	// apt fetches every package before dpkg runs, so an install whose fetch
+	// failed changed nothing and is safe to run again. A package that does not
+	// exist is no transient failure: it fails at once.
 	if err := a.Retry.Do(ctx, func() (bool, error) {
-		return true, run(ctx, install("-y", "--download-only")...)
+		err := run(ctx, argv...)
+		return err != nil && Transient(err.Error()), err
 	}); err != nil {
-		return fmt.Errorf("%s: download: %w", what, err)
-	}
-	if err := run(ctx, install("-y", "--no-download")...); err != nil {
-		return fmt.Errorf("%s: install: %w", what, err)
+		return fmt.Errorf("packages %s: %w", strings.Join(packages, " "), err)
 	}
 	return nil
 }
@@ -157,7 +157,8 @@ func (a *Apt) update(ctx context.Context, key string, run func(ctx context.Conte
 		return nil
 	}
 	if err := a.Retry.Do(ctx, func() (bool, error) {
-		return true, run(ctx, AptGet(key, "update")...)
+		err := run(ctx, AptGet(key, "update")...)
+		return err != nil && Transient(err.Error()), err
 	}); err != nil {
 		return fmt.Errorf("apt-get update: %w", err)
 	}

@@ -33,7 +33,10 @@ func (f *fakeRun) run(_ context.Context, argv ...string) error {
 	for k, n := range f.fail {
 		if strings.Contains(call, k) && n > 0 {
 			f.fail[k] = n - 1
-			return errors.New("exit status 100")
+			if strings.Contains(call, "nosuch") && !strings.Contains(call, "update") {
+				return errors.New("exit status 100: Unable to locate package nosuch")
+			}
+			return errors.New("exit status 100: Failed to fetch http://m.example.org/debian/x.deb  Could not connect")
 		}
 	}
 	return nil
@@ -50,7 +53,7 @@ func TestAptRun(t *testing.T) {
 	cache := t.TempDir()
 	a := &Apt{Cache: cache, Retry: Retry{Attempts: 3, Backoff: time.Millisecond}}
 	root := testRoot(t)
-	f := &fakeRun{fail: map[string]int{"--download-only": 1, "update": 1}}
+	f := &fakeRun{fail: map[string]int{"install": 1, "update": 1}}
 	ctx := context.Background()
 	if err := a.Run(ctx, root, []string{"e2fsprogs"}, []string{"less", "openssh-server"}, f.run); err != nil {
 		t.Fatal(err)
@@ -64,13 +67,9 @@ func TestAptRun(t *testing.T) {
 	want := []string{
 		"-q update", "-q update", // one retry, then no update again in this run
 		"-q -y purge -- e2fsprogs",
-		"-q -s install --no-install-recommends -- less openssh-server",
-		"-q -y --download-only install --no-install-recommends -- less openssh-server",
-		"-q -y --download-only install --no-install-recommends -- less openssh-server",
-		"-q -y --no-download install --no-install-recommends -- less openssh-server",
-		"-q -s install --no-install-recommends -- htop",
-		"-q -y --download-only install --no-install-recommends -- htop",
-		"-q -y --no-download install --no-install-recommends -- htop",
+		"-q -y install --no-install-recommends -- less openssh-server", // a transient failure, retried
+		"-q -y install --no-install-recommends -- less openssh-server",
+		"-q -y install --no-install-recommends -- htop",
 	}
 	if diff := cmp.Diff(want, f.calls); diff != "" {
 		t.Errorf("apt-get calls (-want +got):\n%s", diff)
@@ -85,19 +84,20 @@ func TestAptRun(t *testing.T) {
 
 func TestAptRunErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		fail  map[string]int
-		calls int
-		want  string
+		name     string
+		fail     map[string]int
+		packages string
+		calls    int
+		want     string
 	}{
-		{"unknown package: no retry", map[string]int{"-s install": 9}, 2, "packages nosuch: cannot be installed: exit status 100"},
-		{"download keeps failing: bounded", map[string]int{"--download-only": 9}, 5, "packages nosuch: download: exit status 100"},
-		{"update keeps failing", map[string]int{"update": 9}, 3, "apt-get update: exit status 100"},
+		{"unknown package: no retry", map[string]int{"install": 9}, "nosuch", 2, "packages nosuch: exit status 100: Unable to locate package nosuch"},
+		{"fetch keeps failing: bounded", map[string]int{"install": 9}, "flaky", 4, "packages flaky: exit status 100: Failed to fetch http://m.example.org/debian/x.deb  Could not connect"},
+		{"update keeps failing", map[string]int{"update": 9}, "flaky", 3, "apt-get update: exit status 100: Failed to fetch http://m.example.org/debian/x.deb  Could not connect"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &Apt{Cache: t.TempDir(), Retry: Retry{Attempts: 3, Backoff: time.Millisecond}}
 			f := &fakeRun{fail: tc.fail}
-			err := a.Run(context.Background(), testRoot(t), nil, []string{"nosuch"}, f.run)
+			err := a.Run(context.Background(), testRoot(t), nil, []string{tc.packages}, f.run)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}

@@ -166,6 +166,13 @@ func (r *Runner) Run(ctx context.Context, c *Command, target string) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap %s with %s: %w", c.Suite, c.Tool, err)
 	}
+	// Both tools copy the host's resolv.conf and hostname into the root (for
+	// their own use): a root mode makes has neither.
+	for _, p := range []string{"etc/resolv.conf", "etc/hostname"} {
+		if err := os.Remove(filepath.Join(target, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("bootstrap %s with %s: %w", c.Suite, c.Tool, err)
+		}
+	}
 	return nil
 }
 

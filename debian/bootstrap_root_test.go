@@ -47,6 +47,11 @@ func TestBootstrapBookworm(t *testing.T) {
 	if err := os.MkdirAll(Archives(cache), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	unlock, err := LockCache(context.Background(), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
 	target := t.TempDir()
 	r := &Runner{Retry: DefaultRetry}
 	start := time.Now()
@@ -78,6 +83,41 @@ func TestBootstrapBookworm(t *testing.T) {
 	sources, _ := filepath.Glob(filepath.Join(target, "etc/apt/sources.list*"))
 	if len(sources) == 0 {
 		t.Errorf("the root has no apt sources")
+	}
+}
+
+// TestBootstrapDebootstrap bootstraps bookworm minbase with debootstrap,
+// from the host's mirror, its packages in the shared cache.
+func TestBootstrapDebootstrap(t *testing.T) {
+	needsRootAndArchive(t)
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := LockCache(context.Background(), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	target := t.TempDir()
+	r := &Runner{Retry: DefaultRetry}
+	start := time.Now()
+	if err := r.Run(context.Background(), hostPlan(t, Bootstrap{Tool: "debootstrap", Suite: "bookworm"}, target, Archives(cache)), target); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("debootstrap took %s", time.Since(start).Round(time.Second))
+	testutil.NoLeaks(t, target)
+	inst, err := ReadStatus(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst["base-files:amd64"] == "" || inst["apt:amd64"] == "" {
+		t.Errorf("debootstrap's root lacks base-files or apt: %d packages", len(inst))
+	}
+	for _, p := range []string{"etc/resolv.conf", "etc/hostname"} {
+		if _, err := os.Lstat(filepath.Join(target, p)); err == nil {
+			t.Errorf("host file %s left in the root", p)
+		}
 	}
 }
 

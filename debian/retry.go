@@ -44,7 +44,8 @@ var transient = regexp.MustCompile(`(?i)` + strings.Join([]string{
 	`failed to fetch`, `unable to fetch some archives`, `some index files failed to download`,
 	`hash sum mismatch`, `file has unexpected size`, `mirror sync in progress`,
 	`503 service unavailable`, `502 bad gateway`, `504 gateway time-?out`,
-	`couldn't download`, `failed getting release file`, `undefined error`,
+	`couldn't download`, `failed getting release file`,
+	`could not get lock`, // another apt on the same cache, outside mode's lock
 }, "|"))
 
 // Transient reports whether a tool's output tells of a fetch failure worth

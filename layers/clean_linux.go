@@ -22,18 +22,78 @@ const opaqueXattr = "trusted.overlay.opaque"
 // strips overlay-internal xattrs (origin, impure, …; opaque stays), applies
 // the exclusions, empties /etc/machine-id and drops copy-ups equal to the
 // lower file. It returns what it pruned and what it excluded. Whiteouts and
-// opaque directories stay as overlayfs made them.
+// opaque directories stay as overlayfs made them. It is PlanClean, then Apply.
 func Clean(upper string, c Cleaning) (pruned, excluded Pruned, err error) {
-	cl := &cleaner{upper: upper, c: c}
+	p, err := PlanClean(upper, c)
+	if err != nil {
+		return p.Pruned, p.Excluded, err
+	}
+	if err := p.Apply(upper); err != nil {
+		return p.Pruned, p.Excluded, fmt.Errorf("clean %s: %w", upper, err)
+	}
+	return p.Pruned, p.Excluded, nil
+}
+
+// A CleanPlan is what Clean does to an upper directory, computed without
+// changing it: SquashPlan squashes a live upper through it, Apply performs it.
+type CleanPlan struct {
+	// Drop are the layer paths ("/var/log/syslog") left out, each with all
+	// below it, in walk order (a directory after its children).
+	Drop []string
+	// Empty are regular files kept, but empty.
+	Empty []string
+	// Strip maps a layer path to the overlay-internal xattrs it carries.
+	Strip map[string][]string
+	// Pruned counts the copy-ups equal to their lower file, Excluded the
+	// entries the exclusions drop and the bytes of emptied files.
+	Pruned, Excluded Pruned
+}
+
+// PlanClean walks upper (not changing it) and returns what Clean would do.
+func PlanClean(upper string, c Cleaning) (*CleanPlan, error) {
+	cl := &cleaner{upper: upper, c: c, plan: &CleanPlan{Strip: map[string][]string{}}}
 	for _, h := range c.HostFiles {
 		if b, err := os.ReadFile(h); err == nil {
 			cl.host = append(cl.host, hostFile{path: h, data: b})
 		}
 	}
 	if _, err := cl.walk("/"); err != nil {
-		return cl.pruned, cl.excluded, fmt.Errorf("clean %s: %w", upper, err)
+		return cl.plan, fmt.Errorf("clean %s: %w", upper, err)
 	}
-	return cl.pruned, cl.excluded, nil
+	return cl.plan, nil
+}
+
+// Apply performs p on upper: strips the xattrs, removes what it drops and
+// empties what it empties.
+func (p *CleanPlan) Apply(upper string) error {
+	for _, lp := range sortedKeys(p.Strip) {
+		for _, n := range p.Strip[lp] {
+			full := filepath.Join(upper, lp)
+			if err := unix.Lremovexattr(full, n); err != nil && !errors.Is(err, unix.ENODATA) {
+				return fmt.Errorf("remove xattr %s of %s: %w", n, full, err)
+			}
+		}
+	}
+	for _, lp := range p.Drop {
+		if err := os.RemoveAll(filepath.Join(upper, lp)); err != nil {
+			return err
+		}
+	}
+	for _, lp := range p.Empty {
+		if err := os.Truncate(filepath.Join(upper, lp), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 type hostFile struct {
@@ -42,14 +102,14 @@ type hostFile struct {
 }
 
 type cleaner struct {
-	upper            string
-	c                Cleaning
-	host             []hostFile
-	pruned, excluded Pruned
+	upper string
+	c     Cleaning
+	host  []hostFile
+	plan  *CleanPlan
 }
 
-// walk cleans the entry at p (a layer path) and, for a directory, all below
-// it. It reports whether the entry is gone.
+// walk plans the entry at p (a layer path) and, for a directory, all below
+// it. It reports whether the entry goes.
 func (cl *cleaner) walk(p string) (gone bool, err error) {
 	full := filepath.Join(cl.upper, p)
 	var st unix.Stat_t
@@ -58,9 +118,9 @@ func (cl *cleaner) walk(p string) (gone bool, err error) {
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if p != "/" && excludedBy(cl.c.Exclude, p) {
-		return true, cl.drop(full, &cl.excluded)
+		return true, cl.drop(p, &cl.plan.Excluded)
 	}
-	if err := stripOverlayXattrs(full, isDir); err != nil {
+	if err := cl.stripXattrs(p, isDir); err != nil {
 		return false, err
 	}
 	if !isDir {
@@ -71,6 +131,7 @@ func (cl *cleaner) walk(p string) (gone bool, err error) {
 		return false, err
 	}
 	empty := true
+	mark := len(cl.plan.Drop)
 	for _, n := range names {
 		g, err := cl.walk(filepath.Join(p, n))
 		if err != nil {
@@ -85,7 +146,15 @@ func (cl *cleaner) walk(p string) (gone bool, err error) {
 	if err != nil || !same {
 		return false, err
 	}
-	return true, os.Remove(full) // an unchanged, now empty directory copy-up
+	// An unchanged directory copy-up all of whose entries go: it goes whole.
+	cl.plan.Drop = append(cl.plan.Drop[:mark], p)
+	delete(cl.plan.Strip, p)
+	for k := range cl.plan.Strip {
+		if strings.HasPrefix(k, p+"/") {
+			delete(cl.plan.Strip, k)
+		}
+	}
+	return true, nil
 }
 
 func (cl *cleaner) file(p, full string, st *unix.Stat_t) (bool, error) {
@@ -94,12 +163,13 @@ func (cl *cleaner) file(p, full string, st *unix.Stat_t) (bool, error) {
 	}
 	if !kept(cl.c.Keep, p) {
 		if excludedBuiltin(p) || cl.leaked(p, full, st) {
-			return true, cl.drop(full, &cl.excluded)
+			return true, cl.drop(p, &cl.plan.Excluded)
 		}
-		if slices.Contains(truncated, p) && st.Size > 0 {
-			cl.excluded.Files++
-			cl.excluded.Bytes += st.Size
-			return false, os.Truncate(full, 0)
+		if slices.Contains(truncated, p) && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 {
+			cl.plan.Excluded.Files++
+			cl.plan.Excluded.Bytes += st.Size
+			cl.plan.Empty = append(cl.plan.Empty, p)
+			return false, nil
 		}
 	}
 	if cl.c.Lower == "" {
@@ -109,7 +179,8 @@ func (cl *cleaner) file(p, full string, st *unix.Stat_t) (bool, error) {
 	if err != nil || !same {
 		return false, err
 	}
-	return true, cl.drop(full, &cl.pruned)
+	delete(cl.plan.Strip, p)
+	return true, cl.drop(p, &cl.plan.Pruned)
 }
 
 // leaked reports whether the regular file at p is a copy of a host file.
@@ -126,9 +197,9 @@ func (cl *cleaner) leaked(p, full string, st *unix.Stat_t) bool {
 	return false
 }
 
-// drop removes full (with all below it) and counts it in n.
-func (cl *cleaner) drop(full string, n *Pruned) error {
-	err := filepath.WalkDir(full, func(_ string, d fs.DirEntry, err error) error {
+// drop plans the removal of p (with all below it) and counts it in n.
+func (cl *cleaner) drop(p string, n *Pruned) error {
+	err := filepath.WalkDir(filepath.Join(cl.upper, p), func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -141,7 +212,29 @@ func (cl *cleaner) drop(full string, n *Pruned) error {
 	if err != nil {
 		return err
 	}
-	return os.RemoveAll(full)
+	cl.plan.Drop = append(cl.plan.Drop, p)
+	return nil
+}
+
+// stripXattrs plans the removal of the trusted.overlay.* attributes
+// overlayfs keeps for itself, except opaque on a directory.
+func (cl *cleaner) stripXattrs(p string, isDir bool) error {
+	names, err := listXattrs(filepath.Join(cl.upper, p))
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if isOverlayPrivate(n, isDir) {
+			cl.plan.Strip[p] = append(cl.plan.Strip[p], n)
+		}
+	}
+	return nil
+}
+
+// isOverlayPrivate tells whether the xattr name is overlayfs' own and must not
+// travel in a layer: trusted.overlay.*, but opaque on a directory.
+func isOverlayPrivate(name string, isDir bool) bool {
+	return strings.HasPrefix(name, "trusted.overlay.") && !(isDir && name == opaqueXattr)
 }
 
 func isWhiteout(st *unix.Stat_t) bool {
@@ -157,24 +250,6 @@ func readDirNames(dir string) ([]string, error) {
 	names, err := f.Readdirnames(-1)
 	slices.Sort(names)
 	return names, err
-}
-
-// stripOverlayXattrs removes the trusted.overlay.* attributes overlayfs keeps
-// for itself, except opaque on a directory.
-func stripOverlayXattrs(p string, isDir bool) error {
-	names, err := listXattrs(p)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		if !strings.HasPrefix(n, "trusted.overlay.") || (isDir && n == opaqueXattr) {
-			continue
-		}
-		if err := unix.Lremovexattr(p, n); err != nil && !errors.Is(err, unix.ENODATA) {
-			return fmt.Errorf("remove xattr %s of %s: %w", n, p, err)
-		}
-	}
-	return nil
 }
 
 // sameEntry reports whether the upper entry (stat st) equals the entry at

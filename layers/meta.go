@@ -22,6 +22,9 @@ type Meta struct {
 	// ParentDigests are the digests of the layers below this one, base first.
 	// Set for saved layers: such a layer never mounts over a different chain.
 	ParentDigests []string `json:"parentDigests,omitempty"`
+	// ParentManifest is the manifest digest of the chain a layer was saved on,
+	// when that chain came from a registry.
+	ParentManifest string `json:"parentManifest,omitempty"`
 }
 
 // Pruned counts files and bytes dropped from an upper directory before squashing.

@@ -59,7 +59,7 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 		}
 		for _, host := range f.Host {
 			record(d, "host", host)
-			if err := hashTree(d, host, false); err != nil {
+			if err := hashTree(d, host, true); err != nil { // copied as what the link names
 				return "", fmt.Errorf("module %s: from host: %w", name, err)
 			}
 		}

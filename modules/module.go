@@ -34,7 +34,8 @@ type Bootstrap struct {
 // From takes a base module's root tree from something that exists: exactly one
 // of a directory, a tar archive or a squashfs image, relative to the hierarchy.
 // Host lists absolute paths of build-host files copied into the tree at the
-// same path (examples/tiny takes the host's /bin/busybox that way).
+// same path, links followed (examples/tiny takes the host's busybox-static and
+// mksquashfs with its libraries that way).
 type From struct {
 	Dir      string   `yaml:"dir,omitempty" json:"dir,omitempty"`
 	Tar      string   `yaml:"tar,omitempty" json:"tar,omitempty"`

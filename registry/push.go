@@ -49,7 +49,7 @@ func Push(ctx context.Context, s *Store, chain, ref string, opts ...Option) (str
 	prog := newProgress(o.progress)
 	defer prog.close()
 	blobs := append([]ocispec.Descriptor{m.Config}, m.Layers...)
-	if err := pushBlobs(ctx, s, r.Context(), blobs, o, prog, ropts); err != nil {
+	if err := pushBlobs(ctx, s.BlobPath, r.Context(), blobs, o, prog, ropts); err != nil {
 		return "", fmt.Errorf("push %s to %s: %w", chain, ref, err)
 	}
 	raw, err := s.ReadBlob(md)
@@ -76,8 +76,9 @@ func Push(ctx context.Context, s *Store, chain, ref string, opts ...Option) (str
 	return d, nil
 }
 
-// pushBlobs uploads the blobs descs that repo lacks, o.jobs at a time.
-func pushBlobs(ctx context.Context, s *Store, repo name.Repository, descs []ocispec.Descriptor, o *options, prog *progress, ropts []remote.Option) error {
+// pushBlobs uploads the blobs descs that repo lacks, o.jobs at a time,
+// reading each from the file pathOf(digest).
+func pushBlobs(ctx context.Context, pathOf func(digest string) string, repo name.Repository, descs []ocispec.Descriptor, o *options, prog *progress, ropts []remote.Option) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, o.jobs)
@@ -102,7 +103,7 @@ func pushBlobs(ctx context.Context, s *Store, repo name.Repository, descs []ocis
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			bp := prog.start(title, desc.Size)
-			l := &storeLayer{path: s.BlobPath(string(desc.Digest)), desc: desc, bp: bp}
+			l := &storeLayer{path: pathOf(string(desc.Digest)), desc: desc, bp: bp}
 			if err := remote.WriteLayer(repo, l, append(ropts, remote.WithContext(ctx))...); err != nil {
 				bp.done("failed")
 				mu.Lock()

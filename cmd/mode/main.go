@@ -40,6 +40,7 @@ func main() {
 			packCommand(),
 			pullCommand(),
 			pushCommand(),
+			saveCommand(),
 			serveCommand(),
 			shellCommand(),
 			treeCommand(),

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/layers"
@@ -15,14 +17,16 @@ import (
 func shellCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "shell",
-		Usage:     "an interactive shell in a module's mounted chain; changes are discarded",
-		ArgsUsage: "MODULE [COMMAND...]",
+		Usage:     "an interactive shell in a module's mounted chain; changes are discarded, or kept as a new layer with --save",
+		ArgsUsage: "MODULE [--save NAME] [--] [COMMAND...]",
 		// Flags go before MODULE; all after it is the command and its own flags.
 		StopOnNthArg: ptr(1),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` holding built layers"},
 			&cli.StringFlag{Name: "scratch", Usage: "`DIR` for the workspace (default: the system's temp dir)"},
+			&cli.StringFlag{Name: "save", Usage: "keep what was done as a new layer `NAME` on top of MODULE: OUT/<chain>-NAME.sqfs"},
+			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression of the --save layer"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() < 1 {
@@ -37,16 +41,35 @@ func shellCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			save, argv := shellArgs(c.String("save"), c.Args().Slice()[1:])
+			if save != "" {
+				if err := layers.CheckSavedName(save); err != nil {
+					return fmt.Errorf("shell --save: %w", err)
+				}
+				if err := layers.CheckCompression(c.String("compression")); err != nil {
+					return err
+				}
+				for _, n := range h.Names() {
+					if h.ChainName(n) == h.ChainName(name)+"-"+save {
+						return fmt.Errorf("shell --save %s: %s.sqfs is module %s's layer: choose another name", save, h.ChainName(n), n)
+					}
+				}
+			}
 			b := &modules.Builder{Hierarchy: h, Out: c.String("out")}
 			var files []string
+			var metas []layers.Meta
 			for _, m := range chain {
-				st, _, err := b.State(m.Name)
+				st, meta, err := b.State(m.Name)
 				if err != nil {
 					return err
 				}
 				if st == modules.Missing {
 					return fmt.Errorf("shell: layer of %s is missing in %s: run mode build %s first", m.Name, b.Out, name)
 				}
+				if save != "" && meta.Digest == "" {
+					return fmt.Errorf("shell --save: layer of %s has no metadata in %s: run mode build %s first", m.Name, b.Out, name)
+				}
+				metas = append(metas, meta)
 				files = append(files, filepath.Join(b.Out, h.FileName(m.Name)))
 			}
 			ws, err := layers.OpenWorkspace(files, c.String("scratch"))
@@ -54,18 +77,47 @@ func shellCommand() *cli.Command {
 				return err
 			}
 			defer ws.Close()
-			argv := []string{"/bin/sh", "-l"}
-			if c.Args().Len() > 1 {
-				argv = c.Args().Slice()[1:]
+			interactive := len(argv) == 0
+			if interactive {
+				argv = []string{"/bin/sh", "-l"}
 			}
 			err = chroot.Run(ctx, ws.Root, chroot.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				Env: []string{"PS1=(" + name + ") # "}}, argv...)
+			var exit *chroot.ExitError
+			if save != "" && interactive && errors.As(err, &exit) {
+				err = nil // an interactive shell's exit status is its last command's: keep the work
+			}
+			if save != "" && err == nil {
+				var meta layers.Meta
+				meta, err = layers.SaveWorkspace(ctx, ws, metas, layers.SaveOptions{Name: save, Out: b.Out,
+					Compression: c.String("compression"), HostFiles: []string{"/etc/resolv.conf", "/etc/hostname"}})
+				if err == nil {
+					fmt.Println(savedLine(b.Out, meta))
+				}
+			} else if save != "" {
+				err = fmt.Errorf("%w (nothing saved)", err)
+			}
 			if cerr := ws.Close(); err == nil {
 				err = cerr
 			}
 			return err
 		},
 	}
+}
+
+// shellArgs takes a --save NAME given right after MODULE (mode shell console
+// --save mine -- CMD...) out of the command, and a "--" before the command.
+func shellArgs(save string, rest []string) (string, []string) {
+	switch {
+	case len(rest) >= 2 && rest[0] == "--save":
+		save, rest = rest[1], rest[2:]
+	case len(rest) >= 1 && strings.HasPrefix(rest[0], "--save="):
+		save, rest = strings.TrimPrefix(rest[0], "--save="), rest[1:]
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	}
+	return save, rest
 }
 
 func ptr[T any](v T) *T { return &v }

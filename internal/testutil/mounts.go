@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // MountsUnder lists the mount points at or below dir, from /proc/self/mountinfo.
@@ -43,9 +44,17 @@ func LoopsOf(t testing.TB, dir string) []string {
 	return found
 }
 
-// NoLeaks fails t when a mount or a loop device below dir is left.
+// NoLeaks fails t when a mount or a loop device below dir is left. The
+// kernel frees an autoclear loop device asynchronously after its last
+// unmount, so loops get up to three seconds to go.
 func NoLeaks(t testing.TB, dir string) {
 	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		if len(LoopsOf(t, dir)) == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if m := MountsUnder(t, dir); len(m) > 0 {
 		t.Errorf("mounts left under %s: %v", dir, m)
 	}

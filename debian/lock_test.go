@@ -1,0 +1,28 @@
+package debian
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestLockCache(t *testing.T) {
+	cache := t.TempDir()
+	unlock, err := LockCache(context.Background(), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second holder waits: here until its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := LockCache(ctx, cache); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second LockCache while held: %v, want it to wait until the deadline", err)
+	}
+	unlock()
+	unlock2, err := LockCache(context.Background(), cache)
+	if err != nil {
+		t.Fatalf("LockCache after unlock: %v", err)
+	}
+	unlock2()
+}

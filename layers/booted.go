@@ -1,0 +1,106 @@
+package layers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// RunDir is where a booted system finds what it runs: chain.json, the layers
+// (layers/FILE.sqfs, each mounted at layers/FILE without .sqfs), the overlay
+// upper directory changes/ and the mode binary bin/mode.
+const RunDir = "/run/mode"
+
+// Booted is RunDir/chain.json: the chain a system booted, written by the
+// init. Layers are the layers mounted, base first (after mode.load and
+// mode.noload filtering).
+type Booted struct {
+	Name   string `json:"name"`             // the chain name: the top layer's file name without .sqfs
+	Ref    string `json:"ref"`              // the reference it booted, "HOST/REPO:TAG" or a local path
+	Digest string `json:"digest,omitempty"` // the chain's manifest digest, when it came from a registry
+	Layers []Meta `json:"layers"`
+}
+
+// ChainFile, ChangesDir and LayersDir name the parts of a run directory.
+func ChainFile(runDir string) string  { return filepath.Join(runDir, "chain.json") }
+func ChangesDir(runDir string) string { return filepath.Join(runDir, "changes") }
+func LayersDir(runDir string) string  { return filepath.Join(runDir, "layers") }
+
+// ReadBooted reads runDir/chain.json. It fails, naming the file, when the
+// file is missing (not a booted mode system) or holds no layers.
+func ReadBooted(runDir string) (*Booted, error) {
+	p := ChainFile(runDir)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: not found: this is not a system booted by mode (or give its run directory): %w", p, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var b Booted
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if len(b.Layers) == 0 {
+		return nil, fmt.Errorf("%s: no layers", p)
+	}
+	for i, m := range b.Layers {
+		if m.File == "" || m.Name == "" {
+			return nil, fmt.Errorf("%s: layer %d has no name or file", p, i+1)
+		}
+	}
+	return &b, nil
+}
+
+// ChainName is the name the booted chain's layers join to: the top layer's
+// file name without .sqfs ("base-essential-console").
+func (b *Booted) ChainName() string {
+	return strings.TrimSuffix(b.Layers[len(b.Layers)-1].File, ".sqfs")
+}
+
+// ErrParentMismatch is returned (wrapped, naming the layers) when a saved
+// layer would mount over a chain other than the one it was saved on.
+var ErrParentMismatch = errors.New("saved layer over a different parent chain")
+
+// CheckParents verifies every layer of metas (base first, as they would be
+// stacked) that records ParentDigests: the layers below it must be exactly
+// those, in that order. The error names the saved layer and the first parent
+// that differs, missing or extra.
+func CheckParents(metas []Meta) error {
+	for i, m := range metas {
+		if len(m.ParentDigests) == 0 {
+			continue
+		}
+		below := metas[:i]
+		for j, want := range m.ParentDigests {
+			if j >= len(below) {
+				return fmt.Errorf("layer %s: %w: parent %d of %d (digest %s) is missing below it",
+					m.File, ErrParentMismatch, j+1, len(m.ParentDigests), short(want))
+			}
+			if got := below[j]; got.Digest != want {
+				return fmt.Errorf("layer %s: %w: parent %d is %s (digest %s), it was saved on digest %s",
+					m.File, ErrParentMismatch, j+1, got.File, short(got.Digest), short(want))
+			}
+		}
+		if len(below) > len(m.ParentDigests) {
+			extra := below[len(m.ParentDigests)]
+			return fmt.Errorf("layer %s: %w: %s (digest %s) is below it, but it was saved on %d layers",
+				m.File, ErrParentMismatch, extra.File, short(extra.Digest), len(m.ParentDigests))
+		}
+	}
+	return nil
+}
+
+// short abbreviates a digest for messages: "sha256:0123456789ab".
+func short(d string) string {
+	if d == "" {
+		return "(none)"
+	}
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}

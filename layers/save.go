@@ -1,0 +1,93 @@
+package layers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// savedName is what a saved layer's name may be: a module name (no '-',
+// which joins a chain's names in its file name).
+var savedName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]*$`)
+
+// CheckSavedName returns an error naming name when it cannot name a layer.
+func CheckSavedName(name string) error {
+	if !savedName.MatchString(name) {
+		return fmt.Errorf("name %q: want lower-case letters, digits, '_' and '.', starting with a letter or digit (no '-': it joins a chain's names)", name)
+	}
+	return nil
+}
+
+// SavedMeta is the metadata of a layer named name saved on top of parents
+// (base first): its chain is theirs plus name, its file <chain>-name.sqfs,
+// and ParentDigests their digests, so it never mounts over another chain.
+// Sizes, digest and times are filled in by FinishSaved.
+func SavedMeta(parents []Meta, name string) (Meta, error) {
+	if err := CheckSavedName(name); err != nil {
+		return Meta{}, err
+	}
+	if len(parents) == 0 {
+		return Meta{}, errors.New("save: no parent layers")
+	}
+	top := parents[len(parents)-1]
+	m := Meta{Name: name, Parent: top.Name, File: strings.TrimSuffix(top.File, ".sqfs") + "-" + name + ".sqfs"}
+	for _, p := range parents {
+		if p.Digest == "" {
+			return Meta{}, fmt.Errorf("save: parent layer %s has no digest to record", p.File)
+		}
+		m.Chain = append(m.Chain, p.Name)
+		m.ParentDigests = append(m.ParentDigests, p.Digest)
+	}
+	m.Chain = append(m.Chain, name)
+	return m, nil
+}
+
+// FinishSaved completes m for the layer file at sqfs (digest, size,
+// compression, time) and writes it as the JSON file beside it
+// (base-console-mine.json), through a temporary file and a rename.
+func FinishSaved(sqfs string, m *Meta, compression string, start time.Time) error {
+	f, err := os.Open(sqfs)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", sqfs, err)
+	}
+	if compression == "" {
+		compression = Compressions[0]
+	}
+	m.Digest, m.Size, m.Compression = "sha256:"+hex.EncodeToString(h.Sum(nil)), n, compression
+	m.Built, m.Seconds = time.Now().UTC(), time.Since(start).Seconds()
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := strings.TrimSuffix(sqfs, ".sqfs") + ".json"
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return os.Rename(tmp.Name(), p)
+}

@@ -19,6 +19,8 @@ type params struct {
 	init     string         // mode.init: the chain's init
 	debug    bool           // mode.debug: verbose, shell before switch_root
 	ip       string         // ip=: network configuration
+	changes  string         // mode.changes: DEV[:DIR] keeping the upper directory
+	token    string         // mode.token: push token for mode save --push
 }
 
 // readParams parses the kernel command line in file.
@@ -58,6 +60,10 @@ func parseParams(cmdline string) (params, error) {
 			p.debug = !hasValue || v != "0"
 		case "ip":
 			p.ip = v
+		case "mode.changes":
+			p.changes = v
+		case "mode.token":
+			p.token = v
 		default:
 			continue
 		}

@@ -53,6 +53,10 @@ type boot struct {
 	start time.Time
 	p     params
 	dl    *download // what the fetch step produced
+	upper string    // the overlay's upper and work directories (mode.changes: on its disk)
+	work  string
+	// changesAt is where mode.changes keeps this chain's upper: DEV:DIR/KEY
+	changesAt string
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -98,6 +102,9 @@ func (b *boot) steps() []step {
 	)
 	if b.p.toram {
 		s = append(s, step{"toram", b.toRAM})
+	}
+	if b.p.changes != "" {
+		s = append(s, step{"changes", b.changes})
 	}
 	s = append(s,
 		step{"mount layers", b.mountLayers},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -39,6 +38,9 @@ func (b *boot) toRAM() (string, error) {
 // mountLayers loop-mounts each layer read-only under /run/mode/layers and
 // stacks them as an overlay on /newroot under a tmpfs upper directory.
 func (b *boot) mountLayers() (string, error) {
+	if err := layers.CheckParents(b.dl.metas); err != nil {
+		return "", err
+	}
 	var lowers []string // top first
 	for _, f := range b.dl.files() {
 		dev, lf, err := attachLoop(f)
@@ -55,7 +57,11 @@ func (b *boot) mountLayers() (string, error) {
 		b.debugf("%s", m)
 		lowers = append([]string{target}, lowers...)
 	}
-	ov := layers.Overlay(lowers, changesDir, workDir, newRoot)
+	upper, work := changesDir, workDir
+	if b.upper != "" {
+		upper, work = b.upper, b.work
+	}
+	ov := layers.Overlay(lowers, upper, work, newRoot)
 	if err := ov.Mount(); err != nil {
 		return "", err
 	}
@@ -92,21 +98,13 @@ func checkInit(root, init string) error {
 	return fmt.Errorf("mode.init=%s: too many symbolic links", init)
 }
 
-// chainInfo is /run/mode/chain.json: what the system runs.
-type chainInfo struct {
-	Name   string        `json:"name"`
-	Ref    string        `json:"ref"`
-	Digest string        `json:"digest,omitempty"`
-	Layers []layers.Meta `json:"layers"`
-}
-
+// writeChain writes /run/mode/chain.json (layers.Booted), and the push
+// token of mode.token for mode save --push.
 func (b *boot) writeChain() (string, error) {
-	info := chainInfo{Name: b.dl.name, Ref: b.dl.ref, Digest: b.dl.digest, Layers: b.dl.metas}
-	data, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
+	if err := writeBooted(chainFile, b.booted()); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(chainFile, append(data, '\n'), 0o644); err != nil {
+	if err := b.writeToken(); err != nil {
 		return "", err
 	}
 	return "wrote " + chainFile, nil

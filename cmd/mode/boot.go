@@ -63,11 +63,18 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 			cmdline = append(cmdline, "mode.ref="+ch)
 		}
 	} else {
-		ref, insecure, stop, err := bootRef(ctx, arg, c.String("store"))
+		token, err := newPushToken()
+		if err != nil {
+			return err
+		}
+		ref, insecure, stop, err := bootRef(ctx, arg, c.String("store"), token)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		if !registryRef(arg) { // the guest may push to the store served (mode save --push)
+			cmdline = append(cmdline, "mode.token="+token)
+		}
 		m.Network = true
 		cmdline = append(cmdline, "mode.ref="+ref)
 		if insecure || c.Bool("insecure") {

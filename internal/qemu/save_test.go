@@ -116,8 +116,8 @@ check() { "$@" || fail="$fail [$*]"; }
 check grep -qx created-by-guest /root/mine.txt
 check test ! -e /etc/group
 check grep -qx edited-by-guest /etc/essential.conf
-check grep -q '"name": "base-essential-console-extra-mine"' /run/mode/chain.json
-if [ -z "$fail" ]; then echo MODE-SAVED-OK; else echo "MODE-SAVED-FAIL:$fail"; fi
+check grep -q '"file": "base-essential-console-extra-mine.sqfs"' /run/mode/chain.json
+if [ -z "$fail" ]; then echo MODE-SAVED-OK; else echo "failed:$fail"; sleep 1; echo MODE-SAVED-FAIL; fi
 `)
 	mine := "mode.ref=" + reg + "/tiny:mine mode.insecure tiny.run=/dev/vda"
 	t.Run("boot the saved tag", func(t *testing.T) {

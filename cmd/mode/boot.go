@@ -32,6 +32,7 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "chain", Usage: "with a DIR: the chain to boot (default: the longest)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "plain HTTP to the registry (mode.insecure)"},
 			&cli.StringFlag{Name: "cache-disk", Usage: "keep pulled layers on this ext4 image `FILE` (mode.cache; made when missing)"},
+			&cli.StringFlag{Name: "changes-disk", Usage: "keep the guest's changes on this ext4 image `FILE` (mode.changes; made when missing)"},
 			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after `D`"},
 		},
@@ -89,6 +90,13 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 			m.Disks = append(m.Disks, qemu.Disk{File: cd})
 			cmdline = append(cmdline, "mode.cache=/dev/vda")
 		}
+	}
+	if cd := c.String("changes-disk"); cd != "" {
+		arg, err := changesDisk(ctx, &m, cd)
+		if err != nil {
+			return err
+		}
+		cmdline = append(cmdline, arg)
 	}
 	if err := bootFiles(ctx, c, &m, tmp); err != nil {
 		return err

@@ -84,6 +84,7 @@ if /run/mode/bin/mode save mine --push; then echo MODE-SAVE-PUSHED; else echo MO
 	if want := "pushed " + reg + "/tiny:mine sha256:"; !strings.Contains(res.Console, want) {
 		t.Errorf("console lacks %q:\n%s", want, res.Console)
 	}
+	logLines(t, res.Console, "mode save: ", "pushed ")
 
 	// The registry has tiny:mine: the booted chain plus the saved layer,
 	// holding the three changes and nothing else of note.
@@ -198,4 +199,17 @@ if test ! -e /root/persist.txt && test -e /etc/group; then echo MODE-OTHER-OK; e
 			t.Error("the blank disk was written to")
 		}
 	})
+}
+
+// logLines logs the console's lines holding one of texts.
+func logLines(t *testing.T, console string, texts ...string) {
+	t.Helper()
+	for _, l := range strings.Split(console, "\n") {
+		for _, x := range texts {
+			if strings.Contains(l, x) {
+				t.Log(strings.TrimSpace(l))
+				break
+			}
+		}
+	}
 }

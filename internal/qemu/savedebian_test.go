@@ -50,6 +50,7 @@ fi
 	if want := "pushed " + reg + "/mode:mine sha256:"; !strings.Contains(res.Console, want) {
 		t.Errorf("console lacks %q:\n%s", want, res.Console)
 	}
+	logLines(t, res.Console, "Setting up hello", "mode save: ", "pushed ")
 
 	check := scriptDisk(t, `
 exec > /dev/console 2>&1

@@ -61,6 +61,7 @@ kernel:
 	  pkg=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
 	  apt-get download $$pkg && dpkg-deb -x $${pkg}_*.deb root; }
 test bench demo: kernel
+
 # test-debian builds the Debian example up to console with the CLI (about 2-3
 # minutes cold, seconds once built); TestDebianConsole (build/) then checks
 # those very layers (MODE_E2E_OUT) from their mounted stack.

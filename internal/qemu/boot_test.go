@@ -1,7 +1,9 @@
 package qemu_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,4 +105,48 @@ func TestRescueShell(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDebugShell: mode.debug gives a shell before switch_root (fed here
+// through the serial line), where /run/mode holds the mode binary and
+// chain.json; when it exits, the boot goes on.
+func TestDebugShell(t *testing.T) {
+	testutil.RequiresRoot(t)
+	m := machine(t, "mode.from=/dev/vda mode.debug", qemu.Disk{File: tinyDisk(t), ReadOnly: true})
+	// $((40+2)): the tty echoes the command; only the shell's output says 42.
+	input := "test -x /run/mode/bin/mode && grep -q base-essential-console-extra.sqfs /run/mode/chain.json && echo CHECK-$((40+2))\nexit\n"
+	in, typist := io.Pipe()
+	defer typist.Close()
+	res, err := qemu.Run(context.Background(), m, qemu.Watch{
+		Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 90 * time.Second,
+		Stdin: in, Console: &typeAfter{prompt: "(mode debug) # ", input: input, w: typist},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mode.debug: shell before switch_root", "CHECK-42", "debug shell done"} {
+		if !strings.Contains(res.Console, want) {
+			t.Errorf("console lacks %q:\n%s", want, res.Console)
+		}
+	}
+}
+
+// typeAfter writes input to w once the console showed prompt: what is typed
+// before the shell reads its terminal may be lost.
+type typeAfter struct {
+	prompt, input string
+	w             io.Writer
+	seen          bytes.Buffer
+	done          bool
+}
+
+func (t *typeAfter) Write(p []byte) (int, error) {
+	if !t.done {
+		t.seen.Write(p)
+		if bytes.Contains(t.seen.Bytes(), []byte(t.prompt)) {
+			t.done = true
+			go io.WriteString(t.w, t.input)
+		}
+	}
+	return len(p), nil
 }

@@ -33,7 +33,7 @@ func monolithic(t testing.TB, out, top, img string) {
 	os.MkdirAll(merged, 0o755)
 	run(t, "mount", "-t", "overlay", "overlay", "-o", "ro,lowerdir="+strings.Join(lowers, ":"), merged)
 	defer exec.Command("umount", merged).Run()
-	run(t, "sh", "-ec", fmt.Sprintf("cd %s && find . | LC_ALL=C sort | cpio -o -H newc --quiet | zstd -q -19 -T0 -o %s", merged, img))
+	run(t, "sh", "-ec", fmt.Sprintf("cd %s && find . | LC_ALL=C sort | cpio -o -H newc --quiet | zstd -q -7 -T0 -o %s", merged, img))
 }
 
 func run(t testing.TB, name string, args ...string) {

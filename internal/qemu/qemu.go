@@ -144,7 +144,19 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 
 	cmd := exec.Command(bin, m.Args()...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Stdin = w.Stdin
+	// A Stdin that is not a file is copied by a goroutine of ours, not by
+	// exec's: cmd.Wait would wait for that copy, which may never end.
+	var stdin io.WriteCloser
+	if f, ok := w.Stdin.(*os.File); ok || w.Stdin == nil {
+		if ok {
+			cmd.Stdin = f
+		}
+	} else {
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, fmt.Errorf("qemu: %w", err)
+		}
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	var stderr bytes.Buffer
@@ -152,6 +164,12 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(stdin, w.Stdin)
+			stdin.Close()
+		}()
 	}
 	exited := make(chan error, 1)
 	go func() {

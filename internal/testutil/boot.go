@@ -133,12 +133,16 @@ func BuildTiny(t testing.TB, out, store string) {
 
 // BuildExample builds the chains of modules (all when none) of
 // examples/NAME with `mode build` into out, and into the store at store
-// unless it is "".
+// unless it is "". $MODE_EXAMPLES_DIR replaces the repository's examples/.
 func BuildExample(t testing.TB, name, out, store string, modules ...string) {
 	t.Helper()
 	RequiresRoot(t)
 	bins := Binaries(t)
-	args := []string{"build", "--dir", filepath.Join(RepoRoot(t), "examples", name), "--out", out}
+	examples := os.Getenv("MODE_EXAMPLES_DIR")
+	if examples == "" {
+		examples = filepath.Join(RepoRoot(t), "examples")
+	}
+	args := []string{"build", "--dir", filepath.Join(examples, name), "--out", out}
 	if store == "" {
 		args = append(args, "--no-store")
 	} else {

@@ -160,8 +160,9 @@ echo kept > /root/persist.txt
 rm /etc/group
 sync
 echo MODE-PERSIST-WRITTEN`, "MODE-PERSIST-WRITTEN", " (new) in ", "MODE-TINY-FAIL"},
-		{"second boot sees them", args, `
-if grep -qx kept /root/persist.txt && test ! -e /etc/group; then echo MODE-PERSIST-OK; else echo MODE-PERSIST-FAIL; fi`,
+		{"second boot sees them and saves them", args, `
+if grep -qx kept /root/persist.txt && test ! -e /etc/group; then echo persisted; else echo MODE-PERSIST-FAIL; fi
+if /run/mode/bin/mode save kept --out /run/mode/mnt/vdb; then echo MODE-PERSIST-OK; else echo MODE-PERSIST-FAIL; fi`,
 			"MODE-PERSIST-OK", " (kept from an earlier boot) in ", "MODE-TINY-FAIL"},
 		{"another chain does not", args + " mode.ref=console", `
 if test ! -e /root/persist.txt && test -e /etc/group; then echo MODE-OTHER-OK; else echo MODE-OTHER-FAIL; fi`,
@@ -172,6 +173,12 @@ if test ! -e /root/persist.txt && test -e /etc/group; then echo MODE-OTHER-OK; e
 				"MODE-PERSIST-FAIL", "MODE-OTHER-FAIL", tc.tinyFail)
 			if want := "mode-init: changes on /dev/vdb:mode/changes/"; !strings.Contains(res.Console, want) || !strings.Contains(res.Console, tc.console) {
 				t.Errorf("console lacks %q…%q:\n%s", want, tc.console, res.Console)
+			}
+			if tc.expect == "MODE-PERSIST-OK" { // mode save read the upper on the disk
+				if want := "saved /run/mode/mnt/vdb/base-essential-console-extra-kept.sqfs sha256:"; !strings.Contains(res.Console, want) {
+					t.Errorf("console lacks %q:\n%s", want, res.Console)
+				}
+				logLines(t, res.Console, "saved ")
 			}
 		})
 	}

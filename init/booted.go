@@ -4,14 +4,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/mode-build/mode/layers"
 )
 
-// booted is what chain.json says about the running system.
+// booted is what chain.json says about the running system. Its name is the
+// chain's, the top mounted layer's file name without .sqfs, as layers.Booted
+// says (a registry's chain config names the top module only).
 func (b *boot) booted() *layers.Booted {
+	name := b.dl.name
+	if n := len(b.dl.metas); n > 0 {
+		name = strings.TrimSuffix(b.dl.metas[n-1].File, ".sqfs")
+	}
 	return &layers.Booted{
-		Name:     b.dl.name,
+		Name:     name,
 		Ref:      b.dl.ref,
 		Digest:   b.dl.digest,
 		Insecure: b.p.insecure && b.p.from == "",

@@ -22,7 +22,7 @@ func TestChainJSON(t *testing.T) {
 		{"local media", params{from: "/dev/vda", insecure: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &boot{p: tc.p, dl: &download{name: "base", ref: tc.p.ref, digest: "sha256:d", metas: metas}}
+			b := &boot{p: tc.p, dl: &download{name: "top module", ref: tc.p.ref, digest: "sha256:d", metas: metas}}
 			if err := writeBooted(filepath.Join(dir, "chain.json"), b.booted()); err != nil {
 				t.Fatal(err)
 			}

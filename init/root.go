@@ -36,7 +36,8 @@ func (b *boot) toRAM() (string, error) {
 }
 
 // mountLayers loop-mounts each layer read-only under /run/mode/layers and
-// stacks them as an overlay on /newroot under a tmpfs upper directory.
+// stacks them as an overlay on /newroot under a tmpfs upper directory (or
+// mode.changes's), after checking that saved layers sit on their parents.
 func (b *boot) mountLayers() (string, error) {
 	if err := layers.CheckParents(b.dl.metas); err != nil {
 		return "", err

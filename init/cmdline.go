@@ -15,11 +15,11 @@ type params struct {
 	noload   *regexp.Regexp // mode.noload: no module whose name matches
 	from     string         // mode.from: DEV[:DIR] or DIR holding the layers
 	cache    string         // mode.cache: DEV[:DIR] keeping pulled layers
+	changes  string         // mode.changes: DEV[:DIR] holding a persistent upper directory
 	toram    bool           // mode.toram: copy the layers into RAM
 	init     string         // mode.init: the chain's init
 	debug    bool           // mode.debug: verbose, shell before switch_root
 	ip       string         // ip=: network configuration
-	changes  string         // mode.changes: DEV[:DIR] keeping the upper directory
 	token    string         // mode.token: push token for mode save --push
 }
 
@@ -52,6 +52,8 @@ func parseParams(cmdline string) (params, error) {
 			p.from = v
 		case "mode.cache":
 			p.cache = v
+		case "mode.changes":
+			p.changes = v
 		case "mode.toram":
 			p.toram = !hasValue || v != "0"
 		case "mode.init":
@@ -60,8 +62,6 @@ func parseParams(cmdline string) (params, error) {
 			p.debug = !hasValue || v != "0"
 		case "ip":
 			p.ip = v
-		case "mode.changes":
-			p.changes = v
 		case "mode.token":
 			p.token = v
 		default:

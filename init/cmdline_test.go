@@ -16,9 +16,9 @@ func TestParseParams(t *testing.T) {
 			func(p params) bool {
 				return p.ref == "10.0.2.2:5000/mode:console" && p.init == "/sbin/init" && !p.insecure && !p.toram && !p.debug
 			}, ""},
-		{"flags", "mode.ref=r/x:y mode.insecure mode.toram mode.debug mode.cache=/dev/vdb mode.init=/bin/sh",
+		{"flags", "mode.ref=r/x:y mode.insecure mode.toram mode.debug mode.cache=/dev/vdb mode.changes=/dev/vdc:/x mode.init=/bin/sh",
 			func(p params) bool {
-				return p.insecure && p.toram && p.debug && p.cache == "/dev/vdb" && p.init == "/bin/sh"
+				return p.insecure && p.toram && p.debug && p.cache == "/dev/vdb" && p.changes == "/dev/vdc:/x" && p.init == "/bin/sh"
 			}, ""},
 		{"flag off", "mode.ref=r/x:y mode.insecure=0", func(p params) bool { return !p.insecure }, ""},
 		{"from alone", "mode.from=/dev/vda:/layers", func(p params) bool { return p.from == "/dev/vda:/layers" && p.ref == "" }, ""},

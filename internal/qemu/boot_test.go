@@ -3,6 +3,7 @@ package qemu_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -149,4 +150,37 @@ func (t *typeAfter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestPersistentChanges: with mode.changes the upper directory lives on a
+// disk, so a file written in one boot is there in the next.
+func TestPersistentChanges(t *testing.T) {
+	testutil.RequiresRoot(t)
+	layersDisk := qemu.Disk{File: tinyDisk(t), ReadOnly: true}
+	changes := filepath.Join(t.TempDir(), "changes.img")
+	if err := qemu.EmptyDisk(context.Background(), changes, 32); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct{ input, want string }{
+		{"echo kept > /newroot/etc/note && sync && echo WROTE-$((40+2))\nexit\n", "WROTE-42"},
+		{"grep -q kept /run/mode/changes/etc/note && echo FOUND-$((40+2))\nexit\n", "FOUND-42"},
+	} {
+		t.Run(fmt.Sprint("boot ", i+1), func(t *testing.T) {
+			m := machine(t, "mode.from=/dev/vda mode.changes=/dev/vdb mode.debug", layersDisk, qemu.Disk{File: changes})
+			in, typist := io.Pipe()
+			defer typist.Close()
+			res, err := qemu.Run(context.Background(), m, qemu.Watch{
+				Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 90 * time.Second,
+				Stdin: in, Console: &typeAfter{prompt: "(mode debug) # ", input: tc.input, w: typist},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"mode-init: changes on /dev/vdb:mode/changes/", tc.want} {
+				if !strings.Contains(res.Console, want) {
+					t.Errorf("console lacks %q:\n%s", want, res.Console)
+				}
+			}
+		})
+	}
 }

@@ -19,7 +19,8 @@ func bootCommand() *cli.Command {
 		Name:  "boot",
 		Usage: "boot a chain in QEMU: a registry REF, a chain of the local store, or a DIR of layers",
 		Description: "A DIR of layers (mode build's output) becomes a disk the init reads with mode.from,\n" +
-			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest).\n" +
+			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest),\n" +
+			"taking the guest's pushes (mode save NAME --push) with a token made for the boot (mode.token).\n" +
 			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.",
 		ArgsUsage: "REF|CHAIN|DIR",
 		Flags: []cli.Flag{

@@ -21,10 +21,11 @@ func (b *boot) fetch() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
 	}
+	metas = b.filter(metas)
 	b.dl = &download{
 		name:  strings.TrimSuffix(metas[len(metas)-1].File, ".sqfs"),
 		ref:   b.p.from,
-		metas: b.filter(metas),
+		metas: metas,
 		dir:   dir,
 	}
 	return fmt.Sprintf("found %d layers of %s, %s in %s",

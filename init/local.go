@@ -18,7 +18,7 @@ import (
 // download is what the fetch step produced: a chain's layers, base first, as
 // files in dir.
 type download struct {
-	name   string        // chain name: the top layer's file name without .sqfs
+	name   string        // the top layer's file name without .sqfs
 	ref    string        // where it came from
 	digest string        // the manifest digest, when pulled
 	metas  []layers.Meta // base first

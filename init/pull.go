@@ -70,7 +70,8 @@ func (b *boot) pull() (string, error) {
 	if b.p.cache != "" {
 		unix.Sync() // the layers reach the disk even if the machine is cut off
 	}
-	b.dl = &download{name: c.Name, ref: b.p.ref, digest: digest, metas: c.Layers, dir: dir}
+	top := c.Layers[len(c.Layers)-1].File
+	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: digest, metas: c.Layers, dir: dir}
 	after := fileIDs(dir)
 	n := 0
 	for _, m := range c.Layers {
@@ -83,7 +84,7 @@ func (b *boot) pull() (string, error) {
 	if kept := len(c.Layers) - n; kept > 0 {
 		msg += fmt.Sprintf(" (%d already cached)", kept)
 	}
-	return msg + " of " + c.Name + " " + digest[:min(len(digest), 19)], nil
+	return msg + " of " + b.dl.name + " " + digest[:min(len(digest), 19)], nil
 }
 
 // fileID tells a file's versions apart: a pulled layer is a new inode.

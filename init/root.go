@@ -39,6 +39,7 @@ func (b *boot) toRAM() (string, error) {
 // stacks them as an overlay on /newroot under a tmpfs upper directory (or
 // mode.changes's), after checking that saved layers sit on their parents.
 func (b *boot) mountLayers() (string, error) {
+	// A saved layer mounts only over the very layers it was saved on.
 	if err := layers.CheckParents(b.dl.metas); err != nil {
 		return "", err
 	}

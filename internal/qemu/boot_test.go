@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,11 +18,15 @@ import (
 // These tests boot QEMU (TCG) with Debian's cloud kernel and mode's
 // initramfs; they need root (mode build) and fetch the kernel once.
 
-// tinyDisk builds examples/tiny and packs its layers as a disk image.
-func tinyDisk(t *testing.T) string {
+// tinyDisk builds examples/tiny and packs its layers as a disk image; edit
+// may change the output directory first.
+func tinyDisk(t *testing.T, edit ...func(out string)) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
 	testutil.BuildTiny(t, out, "")
+	for _, e := range edit {
+		e(out)
+	}
 	disk := filepath.Join(t.TempDir(), "layers.img")
 	if err := qemu.LayersDisk(context.Background(), out, disk); err != nil {
 		t.Fatal(err)
@@ -182,5 +187,34 @@ func TestPersistentChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSavedLayerOverAnotherChain: a saved layer (one that records its parents'
+// digests) whose parents changed stops the boot in the rescue shell.
+func TestSavedLayerOverAnotherChain(t *testing.T) {
+	testutil.RequiresRoot(t)
+	disk := tinyDisk(t, func(out string) {
+		data, err := os.ReadFile(filepath.Join(out, "base-essential.sqfs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, "base-essential-mine.sqfs"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		meta := `{"name":"mine","parent":"essential","chain":["base","essential","mine"],"file":"base-essential-mine.sqfs",` +
+			`"digest":"sha256:00","parentDigests":["sha256:1111111111111111111111","sha256:2222222222222222222222"]}`
+		if err := os.WriteFile(filepath.Join(out, "base-essential-mine.json"), []byte(meta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	m := machine(t, "mode.from=/dev/vda mode.ref=mine", qemu.Disk{File: disk, ReadOnly: true})
+	res, err := qemu.Run(context.Background(), m, qemu.Watch{Expect: "(mode rescue) # ", Fail: []string{"MODE-TINY-"}, Timeout: 90 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "mode-init: FAILED at mount layers: layer base-essential-mine.sqfs: saved layer over a different parent chain: parent 1 is base.sqfs"
+	if !strings.Contains(res.Console, want) {
+		t.Errorf("console lacks %q:\n%s", want, res.Console)
 	}
 }

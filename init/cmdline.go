@@ -20,6 +20,7 @@ type params struct {
 	init     string         // mode.init: the chain's init
 	debug    bool           // mode.debug: verbose, shell before switch_root
 	ip       string         // ip=: network configuration
+	token    string         // mode.token: push token for mode save --push
 }
 
 // readParams parses the kernel command line in file.
@@ -61,6 +62,8 @@ func parseParams(cmdline string) (params, error) {
 			p.debug = !hasValue || v != "0"
 		case "ip":
 			p.ip = v
+		case "mode.token":
+			p.token = v
 		default:
 			continue
 		}

@@ -61,6 +61,10 @@ type boot struct {
 	start time.Time
 	p     params
 	dl    *download // what the fetch step produced
+	upper string    // the overlay's upper and work directories (mode.changes: on its disk)
+	work  string
+	// changesAt is where mode.changes keeps this chain's upper: DEV:DIR/KEY
+	changesAt string
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -142,6 +146,9 @@ func (b *boot) steps() []step {
 	s = append(s, step{"fetch", b.fetch})
 	if b.p.toram {
 		s = append(s, step{"toram", b.toRAM})
+	}
+	if b.p.changes != "" {
+		s = append(s, step{"changes", b.changes})
 	}
 	return append(s,
 		step{"mount layers", b.mountLayers},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -37,7 +36,8 @@ func (b *boot) toRAM() (string, error) {
 }
 
 // mountLayers loop-mounts each layer read-only under /run/mode/layers and
-// stacks them as an overlay on /newroot under a tmpfs upper directory.
+// stacks them as an overlay on /newroot under a tmpfs upper directory (or
+// mode.changes's), after checking that saved layers sit on their parents.
 func (b *boot) mountLayers() (string, error) {
 	// A saved layer mounts only over the very layers it was saved on.
 	if err := layers.CheckParents(b.dl.metas); err != nil {
@@ -52,9 +52,9 @@ func (b *boot) mountLayers() (string, error) {
 		b.debugf("mounted %s on %s", f, target)
 		lowers = append([]string{target}, lowers...)
 	}
-	upper, work, err := b.upper()
-	if err != nil {
-		return "", err
+	upper, work := changesDir, workDir
+	if b.upper != "" {
+		upper, work = b.upper, b.work
 	}
 	ov := layers.Overlay(lowers, upper, work, newRoot)
 	if err := ov.Mount(); err != nil {
@@ -65,39 +65,6 @@ func (b *boot) mountLayers() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("mounted %d layers as overlay on %s", len(lowers), newRoot), nil
-}
-
-// changesSubdir is where mode.changes=DEV keeps the upper directory on its
-// disk, unless the parameter names a directory (DEV:DIR).
-const changesSubdir = "mode/changes"
-
-// upper returns the overlay's upper and work directories: a tmpfs's, or with
-// mode.changes a disk's, bound to /run/mode/changes so the system finds its
-// changes at the same place either way.
-func (b *boot) upper() (string, string, error) {
-	if b.p.changes == "" {
-		return changesDir, workDir, nil
-	}
-	spec := b.p.changes
-	if !strings.Contains(spec, ":") {
-		spec += ":" + changesSubdir
-	}
-	d, err := b.source(spec, true)
-	if err != nil {
-		return "", "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
-	}
-	upper, work := filepath.Join(d, "upper"), filepath.Join(d, "work")
-	for _, dir := range []string{upper, work} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
-		}
-	}
-	bind := layers.Mount{Source: upper, Target: changesDir, Flags: unix.MS_BIND}
-	if err := bind.Mount(); err != nil {
-		return "", "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
-	}
-	b.logf("changes persist in %s on %s", upper, b.p.changes)
-	return upper, work, nil
 }
 
 // checkInit makes sure init exists in root, following symbolic links inside root.
@@ -126,15 +93,13 @@ func checkInit(root, init string) error {
 	return fmt.Errorf("mode.init=%s: too many symbolic links", init)
 }
 
-// writeChain writes /run/mode/chain.json (layers.Booted): what the system
-// runs, read by mode save.
+// writeChain writes /run/mode/chain.json (layers.Booted), and the push
+// token of mode.token for mode save --push.
 func (b *boot) writeChain() (string, error) {
-	info := layers.Booted{Name: b.dl.name, Ref: b.dl.ref, Digest: b.dl.digest, Layers: b.dl.metas}
-	data, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
+	if err := writeBooted(chainFile, b.booted()); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(chainFile, append(data, '\n'), 0o644); err != nil {
+	if err := b.writeToken(); err != nil {
 		return "", err
 	}
 	return "wrote " + chainFile, nil

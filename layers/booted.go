@@ -21,13 +21,21 @@ type Booted struct {
 	Name   string `json:"name"`             // the chain name: the top layer's file name without .sqfs
 	Ref    string `json:"ref"`              // the reference it booted, "HOST/REPO:TAG" or a local path
 	Digest string `json:"digest,omitempty"` // the chain's manifest digest, when it came from a registry
-	Layers []Meta `json:"layers"`
+	// Insecure: the registry was reached over plain HTTP (mode.insecure);
+	// mode save --push to it does the same.
+	Insecure bool   `json:"insecure,omitempty"`
+	Changes  string `json:"changes,omitempty"` // where the upper directory lives with mode.changes: "/dev/vdb:mode/changes/<key>"
+	Layers   []Meta `json:"layers"`
 }
 
 // ChainFile, ChangesDir and LayersDir name the parts of a run directory.
 func ChainFile(runDir string) string  { return filepath.Join(runDir, "chain.json") }
 func ChangesDir(runDir string) string { return filepath.Join(runDir, "changes") }
 func LayersDir(runDir string) string  { return filepath.Join(runDir, "layers") }
+
+// TokenFile is where the init keeps the push token of mode.token (mode 0600),
+// which mode save --push presents when given none.
+func TokenFile(runDir string) string { return filepath.Join(runDir, "token") }
 
 // ReadBooted reads runDir/chain.json. It fails, naming the file, when the
 // file is missing (not a booted mode system) or holds no layers.

@@ -19,7 +19,8 @@ func bootCommand() *cli.Command {
 		Name:  "boot",
 		Usage: "boot a chain in QEMU: a registry REF, a chain of the local store, or a DIR of layers",
 		Description: "A DIR of layers (mode build's output) becomes a disk the init reads with mode.from,\n" +
-			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest).\n" +
+			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest),\n" +
+			"taking the guest's pushes (mode save NAME --push) with a token made for the boot (mode.token).\n" +
 			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.",
 		ArgsUsage: "REF|CHAIN|DIR",
 		Flags: []cli.Flag{
@@ -32,6 +33,7 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "chain", Usage: "with a DIR: the chain to boot (default: the longest)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "plain HTTP to the registry (mode.insecure)"},
 			&cli.StringFlag{Name: "cache-disk", Usage: "keep pulled layers on this ext4 image `FILE` (mode.cache; made when missing)"},
+			&cli.StringFlag{Name: "changes-disk", Usage: "keep the guest's changes on this ext4 image `FILE` (mode.changes; made when missing)"},
 			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after `D`"},
 		},
@@ -63,11 +65,18 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 			cmdline = append(cmdline, "mode.ref="+ch)
 		}
 	} else {
-		ref, insecure, stop, err := bootRef(ctx, arg, c.String("store"))
+		token, err := newPushToken()
+		if err != nil {
+			return err
+		}
+		ref, insecure, stop, err := bootRef(ctx, arg, c.String("store"), token)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		if !registryRef(arg) { // the guest may push to the store served (mode save --push)
+			cmdline = append(cmdline, "mode.token="+token)
+		}
 		m.Network = true
 		cmdline = append(cmdline, "mode.ref="+ref)
 		if insecure || c.Bool("insecure") {
@@ -82,6 +91,13 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 			m.Disks = append(m.Disks, qemu.Disk{File: cd})
 			cmdline = append(cmdline, "mode.cache=/dev/vda")
 		}
+	}
+	if cd := c.String("changes-disk"); cd != "" {
+		arg, err := changesDisk(ctx, &m, cd)
+		if err != nil {
+			return err
+		}
+		cmdline = append(cmdline, arg)
 	}
 	if err := bootFiles(ctx, c, &m, tmp); err != nil {
 		return err

@@ -18,10 +18,11 @@ const guestHost = "10.0.2.2"
 // bootRef returns the reference the guest pulls for arg and whether it needs
 // plain HTTP. A registry reference (HOST[:PORT]/REPO…) is used as it is, with
 // a loopback host rewritten to the guest's view of it; anything else is a
-// chain of the local store at storeDir, served on 127.0.0.1 until stop.
-func bootRef(ctx context.Context, arg, storeDir string) (ref string, insecure bool, stop func(), err error) {
-	host, _, hasSlash := strings.Cut(arg, "/")
-	if hasSlash && (strings.ContainsAny(host, ".:") || host == "localhost") {
+// chain of the local store at storeDir, served on 127.0.0.1 until stop,
+// accepting pushes with pushToken.
+func bootRef(ctx context.Context, arg, storeDir, pushToken string) (ref string, insecure bool, stop func(), err error) {
+	if registryRef(arg) {
+		host, _, _ := strings.Cut(arg, "/")
 		for _, lo := range []string{"localhost", "127.0.0.1"} {
 			if host == lo || strings.HasPrefix(host, lo+":") {
 				return guestHost + strings.TrimPrefix(arg, lo), true, func() {}, nil
@@ -40,7 +41,7 @@ func bootRef(ctx context.Context, arg, storeDir string) (ref string, insecure bo
 	if err != nil {
 		return "", false, nil, err
 	}
-	srv := &http.Server{Handler: registry.NewServer(s).Handler(), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: registry.NewServer(s, registry.WithPushToken(pushToken)).Handler(), ReadHeaderTimeout: 30 * time.Second}
 	go srv.Serve(ln)
 	port := ln.Addr().(*net.TCPAddr).Port
 	fmt.Fprintf(os.Stderr, "boot: serving the store %s on %s\n", storeDir, ln.Addr())

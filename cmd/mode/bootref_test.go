@@ -23,7 +23,7 @@ func TestBootRef(t *testing.T) {
 		{"10.0.2.2:5000/x@sha256:00", "10.0.2.2:5000/x@sha256:00", false},
 	} {
 		t.Run(tc.arg, func(t *testing.T) {
-			ref, insecure, stop, err := bootRef(context.Background(), tc.arg, t.TempDir())
+			ref, insecure, stop, err := bootRef(context.Background(), tc.arg, t.TempDir(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,7 @@ func TestBootRef(t *testing.T) {
 
 func TestBootRefLocalChain(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	if _, _, _, err := bootRef(context.Background(), "console", dir); err == nil ||
+	if _, _, _, err := bootRef(context.Background(), "console", dir, ""); err == nil ||
 		!strings.Contains(err.Error(), "not a registry reference nor a chain of the store") {
 		t.Fatalf("error %v", err)
 	}
@@ -53,7 +53,7 @@ func TestBootRefLocalChain(t *testing.T) {
 	if _, err := s.AddChain(context.Background(), "base", []registry.Layer{{Path: layer, Meta: meta}}); err != nil {
 		t.Fatal(err)
 	}
-	ref, insecure, stop, err := bootRef(context.Background(), "base", dir)
+	ref, insecure, stop, err := bootRef(context.Background(), "base", dir, "tok")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +70,20 @@ func TestBootRefLocalChain(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("the served store answered %s for the chain's manifest", resp.Status)
+	}
+	// Pushes (mode save --push in the guest) need the boot's token.
+	for token, want := range map[string]int{"tok": http.StatusAccepted, "": http.StatusUnauthorized, "wrong": http.StatusUnauthorized} {
+		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+strings.TrimPrefix(host, "10.0.2.2:")+"/v2/mode/blobs/uploads/", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("upload start with token %q: %s, want %d", token, resp.Status, want)
+		}
 	}
 }

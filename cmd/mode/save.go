@@ -89,7 +89,11 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 		ls = append(ls, registry.Layer{Path: filepath.Join(layers.LayersDir(run), m.File), Meta: m})
 	}
 	ls = append(ls, registry.Layer{Path: file, Meta: meta})
-	d, err := registry.PushFiles(ctx, meta.Name, ls, b.Digest, ref, transferOptions(c)...)
+	opts, err := bootedPushOptions(c, run, b)
+	if err != nil {
+		return err
+	}
+	d, err := registry.PushFiles(ctx, meta.Name, ls, b.Digest, ref, opts...)
 	if err != nil {
 		return err
 	}

@@ -205,9 +205,19 @@ func TestSavePush(t *testing.T) {
 	if err := os.WriteFile(layers.ChainFile(run), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct{ name, ref string }{{"default ref", ""}, {"given ref", host + "/other:v1"}} {
+	for _, tt := range []struct {
+		name, ref string
+		bootToken bool // the token comes from the boot (mode.token: RUN/token), not --token
+	}{{"default ref", "", false}, {"given ref", host + "/other:v1", false}, {"token from the boot", host + "/other:v2", true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			args := []string{"save", "--run-dir", run, "--push", "--token", "tok", "mine"}
+			if tt.bootToken {
+				args = []string{"save", "--run-dir", run, "--push", "mine"}
+				if err := os.WriteFile(layers.TokenFile(run), []byte("tok\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Remove(layers.TokenFile(run))
+			}
 			want := host + "/tiny:mine"
 			if tt.ref != "" {
 				args, want = append(args, tt.ref), tt.ref

@@ -181,7 +181,7 @@ func TestPersistentChanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"changes persist in /run/mode/mnt/vdb/mode/changes/upper on /dev/vdb", tc.want} {
+			for _, want := range []string{"mode-init: changes on /dev/vdb:mode/changes/", tc.want} {
 				if !strings.Contains(res.Console, want) {
 					t.Errorf("console lacks %q:\n%s", want, res.Console)
 				}

@@ -21,7 +21,7 @@ deps:
 
 test: deps build tools test-debian
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(CURDIR)/out/debian MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
 
 test-unit:
 	$(GO) test -short ./...
@@ -63,13 +63,15 @@ kernel:
 test bench demo: kernel
 
 # test-debian builds the Debian example up to console with the CLI (about 2-3
-# minutes cold, seconds once built); TestDebianConsole (build/) then checks
-# those very layers (MODE_E2E_OUT) from their mounted stack.
+# minutes cold, seconds once built) into $(E2E); TestDebianConsole (build/)
+# checks those very layers (MODE_E2E_OUT) from their mounted stack, and the
+# QEMU tests boot that very store: one Debian build serves them all.
+E2E := $(CACHE)/e2e/debian
 test-debian: deps build
-	./$(BIN) build --dir examples/debian --out out/debian --no-store console
+	./$(BIN) build --dir examples/debian --out $(E2E)/out --store $(E2E)/store console
 
 # e2e-full builds the whole Debian example: lightx and smtp over console.
 e2e-full: test-debian
-	./$(BIN) build --dir examples/debian --out out/debian --no-store lightx smtp
-	./$(BIN) inspect out/debian/base-essential-console-lightx.sqfs | sed -n '1,12p'
-	./$(BIN) inspect out/debian/base-essential-console-smtp.sqfs | sed -n '1,12p'
+	./$(BIN) build --dir examples/debian --out $(E2E)/out --store $(E2E)/store lightx smtp
+	./$(BIN) inspect $(E2E)/out/base-essential-console-lightx.sqfs | sed -n '1,12p'
+	./$(BIN) inspect $(E2E)/out/base-essential-console-smtp.sqfs | sed -n '1,12p'

@@ -22,13 +22,16 @@ func (b *boot) fetch() (string, error) {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
 	}
 	metas = b.filter(metas)
+	if err := verifyLocal(dir, metas); err != nil {
+		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
+	}
 	b.dl = &download{
 		name:  strings.TrimSuffix(metas[len(metas)-1].File, ".sqfs"),
 		ref:   b.p.from,
 		metas: metas,
 		dir:   dir,
 	}
-	return fmt.Sprintf("found %d layers of %s, %s in %s",
+	return fmt.Sprintf("found %d layers of %s, %s in %s, digests verified",
 		len(b.dl.metas), b.dl.name, mib(b.dl.size()), b.p.from), nil
 }
 

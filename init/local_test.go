@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -106,5 +108,22 @@ func TestCheckInit(t *testing.T) {
 				t.Errorf("checkInit(%s) = %v, want %q", tc.init, err, tc.err)
 			}
 		})
+	}
+}
+
+// TestVerifyLocal: a local layer whose bytes differ from its metadata's
+// digest is refused, naming the file; an intact one passes.
+func TestVerifyLocal(t *testing.T) {
+	dir := t.TempDir()
+	data := []byte("pretend squashfs")
+	os.WriteFile(filepath.Join(dir, "base.sqfs"), data, 0o644)
+	sum := sha256.Sum256(data)
+	good := []layers.Meta{{File: "base.sqfs", Digest: "sha256:" + hex.EncodeToString(sum[:])}}
+	if err := verifyLocal(dir, good); err != nil {
+		t.Fatalf("intact layer: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "base.sqfs"), []byte("tampered squashfs"), 0o644)
+	if err := verifyLocal(dir, good); err == nil || !strings.Contains(err.Error(), "layer base.sqfs: digest") {
+		t.Fatalf("tampered layer: err = %v", err)
 	}
 }

@@ -106,7 +106,8 @@ func (m Machine) Args() []string {
 		if f == "" {
 			f = "raw"
 		}
-		spec := fmt.Sprintf("file=%s,format=%s,if=virtio,index=%d", d.File, f, i)
+		// QEMU splits options on commas; a comma in a file name is doubled.
+		spec := fmt.Sprintf("file=%s,format=%s,if=virtio,index=%d", strings.ReplaceAll(d.File, ",", ",,"), f, i)
 		if d.ReadOnly {
 			spec += ",readonly=on"
 		}

@@ -30,6 +30,8 @@ func TestArgs(t *testing.T) {
 		{"netboot", qemu.Machine{BootURL: "http://10.0.2.2:1/boot/boot.ipxe", Accel: "tcg"},
 			[]string{"-boot n", "-netdev user,id=n0,bootfile=http://10.0.2.2:1/boot/boot.ipxe"},
 			[]string{"-kernel"}},
+		{"comma in a disk's name", qemu.Machine{Kernel: "k", Initrd: "i", Disks: []qemu.Disk{{File: "/tmp/a,b.img"}}},
+			[]string{"-drive file=/tmp/a,,b.img,format=raw"}, nil},
 		{"kvm", qemu.Machine{Kernel: "k", Initrd: "i", Accel: "kvm"}, []string{"-accel kvm", "-cpu host"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

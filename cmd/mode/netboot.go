@@ -14,9 +14,12 @@ import (
 )
 
 // netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
-// fetched and built on the first request, not before.
-func netbootHandler(c *cli.Command) http.Handler {
+// fetched and built on the first request, not before. The initramfs it builds
+// lives in a temporary directory, which cleanup removes.
+func netbootHandler(c *cli.Command) (h http.Handler, cleanup func()) {
 	kernel, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
+	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
+	cleanup = func() { os.RemoveAll(tmp) }
 	fetched := netboot.Lazy(func(ctx context.Context) (string, error) {
 		k, err := qemu.FetchKernel(ctx, kernelDir(), "")
 		if err != nil {
@@ -56,11 +59,10 @@ func netbootHandler(c *cli.Command) http.Handler {
 		if err != nil {
 			return "", err
 		}
-		dir, err := os.MkdirTemp("", "mode-netboot-*")
-		if err != nil {
-			return "", err
+		if tmpErr != nil {
+			return "", tmpErr
 		}
-		out := filepath.Join(dir, "initrd.img")
+		out := filepath.Join(tmp, "initrd.img")
 		res, err := initramfs.BuildFile(ctx, opts, out)
 		if err != nil {
 			return "", err
@@ -68,5 +70,5 @@ func netbootHandler(c *cli.Command) http.Handler {
 		reportInitramfs(res)
 		return out, nil
 	})
-	return netboot.Handler(cfg)
+	return netboot.Handler(cfg), cleanup
 }

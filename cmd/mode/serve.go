@@ -39,8 +39,10 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			boot, cleanup := netbootHandler(c)
+			defer cleanup()
 			sv := registry.NewServer(s, registry.WithPushToken(c.String("push-token")), registry.WithServerLogger(slog.Default()),
-				registry.WithHandler("/boot/", netbootHandler(c)))
+				registry.WithHandler("/boot/", boot))
 			return serve(ctx, ln, sv.Handler())
 		},
 	}

@@ -38,11 +38,14 @@ bench: deps build tools
 TOOLS := $(CACHE)/bin
 DISTRIBUTION_VERSION := v3.1.2
 CRANE_VERSION := v0.22.1
-tools: $(TOOLS)/registry $(TOOLS)/crane
+ORAS_VERSION := v1.3.6
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/oras
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DISTRIBUTION_VERSION)
 $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+$(TOOLS)/oras:
+	GOBIN=$(TOOLS) $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read _)

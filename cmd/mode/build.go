@@ -27,6 +27,9 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
+			if err := needRoot("build"); err != nil {
+				return err
+			}
 			if err := layers.CheckCompression(c.String("compression")); err != nil {
 				return err
 			}

@@ -29,6 +29,9 @@ func shellCommand() *cli.Command {
 			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression of the --save layer"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
+			if err := needRoot("shell"); err != nil {
+				return err
+			}
 			if c.Args().Len() < 1 {
 				return fmt.Errorf("shell: name a module")
 			}

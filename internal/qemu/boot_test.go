@@ -3,6 +3,8 @@ package qemu_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -202,8 +204,9 @@ func TestSavedLayerOverAnotherChain(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(out, "base-essential-mine.sqfs"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		sum := sha256.Sum256(data) // its own digest is right: the init checks that first
 		meta := `{"name":"mine","parent":"essential","chain":["base","essential","mine"],"file":"base-essential-mine.sqfs",` +
-			`"digest":"sha256:00","parentDigests":["sha256:1111111111111111111111","sha256:2222222222222222222222"]}`
+			`"digest":"sha256:` + hex.EncodeToString(sum[:]) + `","parentDigests":["sha256:1111111111111111111111","sha256:2222222222222222222222"]}`
 		if err := os.WriteFile(filepath.Join(out, "base-essential-mine.json"), []byte(meta), 0o644); err != nil {
 			t.Fatal(err)
 		}

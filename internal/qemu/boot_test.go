@@ -63,6 +63,8 @@ func TestBootTinyFromDisk(t *testing.T) {
 			[]string{"mode-init: copied 4 layers"}},
 		{"noload leaves a layer out", "mode.from=/dev/vda mode.noload=^extra$", "MODE-TINY-FAIL: [test -f /etc/extra.conf]", "MODE-TINY-OK",
 			[]string{"layer base-essential-console-extra.sqfs left out"}},
+		{"load keeps only the named layers", "mode.from=/dev/vda mode.load=^(essential|console)$", "MODE-TINY-FAIL: [test -f /etc/extra.conf]", "MODE-TINY-OK",
+			[]string{"layer base-essential-console-extra.sqfs left out"}},
 		{"a shorter chain by name", "mode.from=/dev/vda mode.ref=essential", "MODE-TINY-FAIL: [test -f /etc/console.conf] [test -f /etc/extra.conf]", "MODE-TINY-OK",
 			[]string{"found 2 layers of base-essential,"}},
 	} {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,25 +75,11 @@ func chainKey(d *download) (string, error) {
 		dg := m.Digest
 		if dg == "" {
 			var err error
-			if dg, err = fileDigest(filepath.Join(d.dir, m.File)); err != nil {
+			if dg, _, err = layers.FileDigest(filepath.Join(d.dir, m.File)); err != nil {
 				return "", err
 			}
 		}
 		fmt.Fprintln(h, dg)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// fileDigest is "sha256:…" of a file's bytes.
-func fileDigest(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", file, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -43,7 +43,7 @@ func TestChainKey(t *testing.T) {
 		}
 	}
 	// The hashed base is the file's own digest: the same key as when recorded.
-	d, err := fileDigest(filepath.Join(dir, "base.sqfs"))
+	d, _, err := layers.FileDigest(filepath.Join(dir, "base.sqfs"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/mode-build/mode/layers"
@@ -20,17 +16,11 @@ func verifyLocal(dir string, metas []layers.Meta) error {
 		if m.Digest == "" {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, m.File))
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, f)
-		f.Close()
+		got, _, err := layers.FileDigest(filepath.Join(dir, m.File))
 		if err != nil {
 			return fmt.Errorf("layer %s: %w", m.File, err)
 		}
-		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != m.Digest {
+		if got != m.Digest {
 			return fmt.Errorf("layer %s: digest %s, but its metadata says %s", m.File, got, m.Digest)
 		}
 	}

@@ -1,14 +1,8 @@
 package layers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -54,40 +48,14 @@ func SavedMeta(parents []Meta, name string) (Meta, error) {
 // compression, time) and writes it as the JSON file beside it
 // (base-console-mine.json), through a temporary file and a rename.
 func FinishSaved(sqfs string, m *Meta, compression string, start time.Time) error {
-	f, err := os.Open(sqfs)
+	d, n, err := FileDigest(sqfs)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", sqfs, err)
 	}
 	if compression == "" {
 		compression = Compressions[0]
 	}
-	m.Digest, m.Size, m.Compression = "sha256:"+hex.EncodeToString(h.Sum(nil)), n, compression
+	m.Digest, m.Size, m.Compression = d, n, compression
 	m.Built, m.Seconds = time.Now().UTC(), time.Since(start).Seconds()
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	p := strings.TrimSuffix(sqfs, ".sqfs") + ".json"
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	return os.Rename(tmp.Name(), p)
+	return WriteMeta(strings.TrimSuffix(sqfs, ".sqfs")+".json", *m)
 }

@@ -3,12 +3,10 @@ package modules
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -174,7 +172,7 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	digest, size, err := digestFile(dst)
+	digest, size, err := layers.FileDigest(dst)
 	if err != nil {
 		return Result{}, fmt.Errorf("layer made by the maker: %w", err)
 	}
@@ -202,7 +200,7 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 	if err := os.Rename(dst, sqfs); err != nil {
 		return Result{}, err
 	}
-	if err := writeJSON(metaPath, r.Meta); err != nil {
+	if err := layers.WriteMeta(metaPath, r.Meta); err != nil {
 		return Result{}, err
 	}
 	return r, nil
@@ -213,46 +211,4 @@ func random() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// digestFile returns "sha256:<hex>" and the size of the file at p.
-func digestFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	d := sha256.New()
-	n, err := io.Copy(d, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return "sha256:" + hex.EncodeToString(d.Sum(nil)), n, nil
-}
-
-// writeJSON writes v as indented JSON to p through a temporary file and a rename.
-func writeJSON(p string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	return os.Rename(tmp.Name(), p)
 }

@@ -84,21 +84,6 @@ func (s *Store) putBlobFile(path, want string) (string, error) {
 	return d, nil
 }
 
-// fileDigest returns the sha256 digest and size of the file at path.
-func fileDigest(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
 // blobSize returns the size of the file at path.
 func blobSize(path string) (int64, error) {
 	fi, err := os.Stat(path)

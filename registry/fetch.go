@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mode-build/mode/layers"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -24,7 +25,7 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string,
 	dst := filepath.Join(dir, file)
 	want := string(desc.Digest)
 	bp := prog.start(file, desc.Size)
-	if d, n, err := fileDigest(dst); err == nil && d == want && n == desc.Size {
+	if d, n, err := layers.FileDigest(dst); err == nil && d == want && n == desc.Size {
 		bp.done("present")
 		return nil
 	}

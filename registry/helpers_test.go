@@ -77,11 +77,11 @@ func memRegistry(t testing.TB) string {
 // sameFile fails unless files a and b hold the same bytes.
 func sameFile(t testing.TB, a, b string) {
 	t.Helper()
-	da, _, err := fileDigest(a)
+	da, _, err := layers.FileDigest(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, _, err := fileDigest(b)
+	db, _, err := layers.FileDigest(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mode-build/mode/layers"
 )
 
 func TestAddChain(t *testing.T) {
@@ -38,7 +39,7 @@ func TestAddChain(t *testing.T) {
 		t.Errorf("manifest artifactType %q, chain %q", m.ArtifactType, m.Annotations[AnnotationChain])
 	}
 	for i, l := range ls {
-		d, n, err := fileDigest(l.Path)
+		d, n, err := layers.FileDigest(l.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +143,7 @@ func TestGC(t *testing.T) {
 	ctx := context.Background()
 	s, old := testStore(t, []string{"base", "top"}, 0)
 	_, _, oldTop, _ := s.Chain("top")
-	oldLayer, _, _ := fileDigest(old[1].Path)
+	oldLayer, _, _ := layers.FileDigest(old[1].Path)
 	// Rebuild top on the same base: the old top layer, config and manifest become garbage.
 	rebuilt := testChain(t, []string{"base", "top"}, 1024)
 	if _, err := s.AddChain(ctx, "top", []Layer{old[0], rebuilt[1]}); err != nil {

@@ -28,10 +28,15 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
+require github.com/sigstore/sigstore v1.10.3
+
 require (
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.3 // indirect
+	github.com/secure-systems-lab/go-securesystemslib v0.9.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
+	golang.org/x/crypto v0.45.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/term v0.37.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )

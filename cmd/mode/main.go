@@ -37,14 +37,17 @@ func main() {
 			gcCommand(),
 			initramfsCommand(),
 			inspectCommand(),
+			keyCommand(),
 			packCommand(),
 			pullCommand(),
 			pushCommand(),
 			saveCommand(),
 			serveCommand(),
 			shellCommand(),
+			signCommand(),
 			treeCommand(),
 			unpackCommand(),
+			verifyCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mode-build/mode/trust"
+	"github.com/urfave/cli/v3"
+)
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check that a chain in a registry is signed by a trusted key",
+		ArgsUsage: "HOST[:PORT]/REPO:TAG|@sha256:…",
+		Description: "Resolves REF to its manifest digest, reads the signatures stored for it (cosign's\n" +
+			"tag sha256-<hex>.sig and the referrers API) and checks them against the public keys, as\n" +
+			"the init does before it mounts anything. Prints REPO@DIGEST and the key ID that signed it;\n" +
+			"exits non-zero saying which keys were tried and why each signature failed otherwise.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "key", Usage: "a trusted public `KEY.pub` (repeatable)", Required: true},
+			insecureFlag(), tokenFlag(),
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if c.Args().Len() != 1 {
+				return fmt.Errorf("verify: want one REF, got %d arguments", c.Args().Len())
+			}
+			keys, err := trust.LoadPublicKeys(c.StringSlice("key")...)
+			if err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
+			r := trustRemote(c)
+			ref := c.Args().First()
+			d, _, err := r.Resolve(ctx, ref)
+			if err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
+			sigs, looked, err := r.Signatures(ctx, d)
+			if err != nil {
+				return fmt.Errorf("verify %s: %w", ref, err)
+			}
+			k, err := trust.Verify(keys, d.DigestStr(), sigs)
+			if err != nil {
+				if ve, ok := err.(*trust.VerifyError); ok {
+					ve.Looked = looked
+				}
+				return fmt.Errorf("verify %s: %w", ref, err)
+			}
+			fmt.Printf("%s signed by %s\n", d, k)
+			return nil
+		},
+	}
+}

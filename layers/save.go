@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mode-build/mode/trust/verity"
 )
 
 // savedName is what a saved layer's name may be: a module name (no '-',
@@ -44,10 +46,16 @@ func SavedMeta(parents []Meta, name string) (Meta, error) {
 	return m, nil
 }
 
-// FinishSaved completes m for the layer file at sqfs (digest, size,
+// FinishSaved appends the verity hash tree to the layer file at sqfs and
+// completes m for it (verity parameters, digest, size,
 // compression, time) and writes it as the JSON file beside it
 // (base-console-mine.json), through a temporary file and a rename.
 func FinishSaved(sqfs string, m *Meta, compression string, start time.Time) error {
+	vp, err := verity.Append(sqfs)
+	if err != nil {
+		return err
+	}
+	m.Verity = vp
 	d, n, err := FileDigest(sqfs)
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ func initramfsCommand() *cli.Command {
 			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
 			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
 			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "boot only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
+			&cli.BoolFlag{Name: "allow-weaker-verify", Usage: "with --trust: let mode.verify=warn|off on the kernel line weaken the check"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			opts, err := initramfsOptions(c.String("init"), c.String("kernel-modules"), c.StringSlice("module"))
@@ -28,6 +30,11 @@ func initramfsCommand() *cli.Command {
 				return err
 			}
 			opts.Compress = c.String("compress")
+			tf, err := initramfs.TrustFiles(c.StringSlice("trust"), c.Bool("allow-weaker-verify"))
+			if err != nil {
+				return err
+			}
+			opts.Files = append(opts.Files, tf...)
 			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
 			if err != nil {
 				return err

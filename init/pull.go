@@ -42,7 +42,7 @@ func (b *boot) pull() (string, error) {
 	ref := b.p.ref
 	var signed *registry.Chain // the chain's config, read through the verified manifest
 	skip := map[string]bool{}
-	if b.pol.mode != verifyOff {
+	if b.pol.checks() {
 		pinned, c, err := b.verifyRef(ctx)
 		if err != nil {
 			return "", err

@@ -44,9 +44,9 @@ func (b *boot) mountLayers() (string, error) {
 		return "", err
 	}
 	var lowers []string // top first
-	for _, f := range b.dl.files() {
+	for i, f := range b.dl.files() {
 		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
-		if err := layers.MountSquashfs(f, target); err != nil {
+		if err := b.mountLayer(i, b.dl.metas[i], f, target); err != nil {
 			return "", err
 		}
 		b.debugf("mounted %s on %s", f, target)

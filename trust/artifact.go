@@ -55,6 +55,17 @@ func payloadEntry(s *Signature) entry {
 	}
 }
 
+// addEntry adds the layer of signature s to es unless es has it already.
+func addEntry(es []entry, s *Signature) ([]entry, entry, bool) {
+	ne := payloadEntry(s)
+	for _, e := range es {
+		if e.desc.Digest == ne.desc.Digest && e.desc.Annotations[SignatureAnnotation] == s.Base64 {
+			return es, ne, false
+		}
+	}
+	return append(es, ne), ne, true
+}
+
 // signatureManifest is the manifest holding signature layers es about
 // subject, and its config blob: the image config cosign writes (each
 // payload a layer whose diff ID is its digest), so that cosign and the

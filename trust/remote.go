@@ -91,13 +91,10 @@ func (r Remote) Attach(ctx context.Context, subject name.Digest, desc *ocispec.D
 	default:
 		return fmt.Errorf("signatures of %s at %s: %w", subject.DigestStr(), tag, err)
 	}
-	ne := payloadEntry(s)
-	for _, e := range es {
-		if e.desc.Digest == ne.desc.Digest && e.desc.Annotations[SignatureAnnotation] == s.Base64 {
-			return nil // already there
-		}
+	es, ne, added := addEntry(es, s)
+	if !added {
+		return nil // already there
 	}
-	es = append(es, ne)
 	if err := remote.WriteLayer(subject.Context(), static.NewLayer(ne.payload, types.MediaType(SimpleSigningMediaType)), opts...); err != nil {
 		return fmt.Errorf("signature payload to %s: %w", subject.Context(), err)
 	}

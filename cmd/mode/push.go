@@ -39,6 +39,9 @@ func pushCommand() *cli.Command {
 			if err := signPushed(ctx, trustRemote(c), key, c.Args().Get(1), d); err != nil {
 				return err
 			}
+			if err := pushStoreSignatures(ctx, c, s, d); err != nil {
+				return err
+			}
 			fmt.Println(d)
 			return nil
 		},

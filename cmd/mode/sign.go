@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry"
 	"github.com/mode-build/mode/trust"
 	"github.com/urfave/cli/v3"
 )
@@ -17,19 +19,21 @@ func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
 		Usage:     "sign a chain in a registry (cosign's key-based format)",
-		ArgsUsage: "HOST[:PORT]/REPO:TAG|@sha256:…",
+		ArgsUsage: "HOST[:PORT]/REPO:TAG|@sha256:…|CHAIN",
 		Description: "Signs the manifest digest REF names now and stores the signature beside it as cosign\n" +
 			"does (tag sha256-<hex>.sig, listed by the referrers API where the registry has it), so\n" +
 			"`cosign verify --key KEY.pub` and `mode verify` accept it. The private key may be cosign's\n" +
-			"encrypted format ($COSIGN_PASSWORD) or plain PKCS#8/SEC 1 PEM. Prints REPO@DIGEST.",
+			"encrypted format ($COSIGN_PASSWORD) or plain PKCS#8/SEC 1 PEM. Prints REPO@DIGEST.\n" +
+			"A CHAIN of the local store (no \"/\") is signed in the store: mode serve serves the\n" +
+			"signature and mode push carries it along to any registry.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "key", Usage: "the private `KEY` file (mode key generate, cosign generate-key-pair)", Required: true},
 			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "`KEY=VALUE` for the payload's optional part (repeatable)"},
-			insecureFlag(), tokenFlag(),
+			insecureFlag(), tokenFlag(), storeFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
-				return fmt.Errorf("sign: want one REF, got %d arguments", c.Args().Len())
+				return fmt.Errorf("sign: want one REF or CHAIN, got %d arguments", c.Args().Len())
 			}
 			key, err := trust.LoadSigner(c.String("key"), trust.PasswordFromEnv())
 			if err != nil {
@@ -38,6 +42,19 @@ func signCommand() *cli.Command {
 			ann, err := annotations(c.StringSlice("annotation"))
 			if err != nil {
 				return err
+			}
+			if ref := c.Args().First(); !strings.Contains(ref, "/") {
+				s, err := registry.OpenStore(c.String("store"))
+				if err != nil {
+					return err
+				}
+				d, err := trust.SignStore(s, ref, key, ann)
+				if err != nil {
+					return fmt.Errorf("sign %s: %w", ref, err)
+				}
+				fmt.Fprintf(os.Stderr, "signed %s (%s) in the store with key %s\n", ref, d, trust.KeyID(key.Public()))
+				fmt.Println(d)
+				return nil
 			}
 			d, err := signRef(ctx, trustRemote(c), key, c.Args().First(), ann)
 			if err != nil {
@@ -119,14 +136,19 @@ func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref, d s
 	if key == nil {
 		return nil
 	}
+	_, err := signRef(ctx, r, key, pinnedRef(ref, d), nil)
+	return err
+}
+
+// pinnedRef is ref's repository at digest d: REPO@DIGEST.
+func pinnedRef(ref, d string) string {
 	repo := ref
 	if i := strings.Index(repo, "@"); i >= 0 {
 		repo = repo[:i]
 	} else if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 		repo = repo[:i]
 	}
-	_, err := signRef(ctx, r, key, repo+"@"+d, nil)
-	return err
+	return repo + "@" + d
 }
 
 // bootedTrustRemote is the registry access of mode save --push --sign: the
@@ -143,4 +165,40 @@ func bootedTrustRemote(c *cli.Command, run string, b *layers.Booted) trust.Remot
 		}
 	}
 	return r
+}
+
+// pushSignatures carries the store's signatures of chain (manifest digest
+// md there) to ref, where the push gave it digest d.
+func pushSignatures(ctx context.Context, r trust.Remote, s *registry.Store, chain, ref, md, d string) error {
+	if d != md {
+		if sigs, _ := trust.StoreSignatures(s, md); len(sigs) > 0 {
+			fmt.Fprintf(os.Stderr, "mode push: the registry took %s's manifest without its artifactType (%s, not %s): the store's signatures do not apply; sign it there with mode sign\n", chain, d, md)
+		}
+		return nil
+	}
+	pinned, err := r.ParseRef(pinnedRef(ref, d))
+	if err != nil {
+		return err
+	}
+	n, err := r.PushStoreSignatures(ctx, s, md, pinned.(name.Digest))
+	if err != nil {
+		return fmt.Errorf("push %s: signatures: %w", chain, err)
+	}
+	if n > 0 {
+		fmt.Fprintf(os.Stderr, "pushed %d signature(s) of %s from the store\n", n, chain)
+	}
+	return nil
+}
+
+// pushStoreSignatures is pushSignatures for mode push's arguments.
+func pushStoreSignatures(ctx context.Context, c *cli.Command, s *registry.Store, d string) error {
+	chain, ref := c.Args().Get(0), c.Args().Get(1)
+	_, _, md, err := s.Chain(chain)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(ref, "@") && !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") {
+		ref += ":" + chain
+	}
+	return pushSignatures(ctx, trustRemote(c), s, chain, ref, md, d)
 }

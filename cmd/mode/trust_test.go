@@ -98,6 +98,41 @@ func TestSignVerifyInterop(t *testing.T) {
 	}
 }
 
+// TestSignStoreChain signs a chain in the local store: mode verify and mode
+// tree see it, mode push carries the signature to a registry, cosign
+// accepts it there.
+func TestSignStoreChain(t *testing.T) {
+	cosign := interopTool(t, "cosign")
+	dir, store := t.TempDir(), t.TempDir()
+	trustChains(t, store)
+	if _, e, err := runMode3("key", "generate", filepath.Join(dir, "k")); err != nil {
+		t.Fatalf("key generate: %v: %s", err, e)
+	}
+	key, pub := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
+	if _, e, err := runMode3("verify", "--store", store, "--key", pub, "top"); err == nil || !strings.Contains(e, "no signature found") {
+		t.Errorf("verify before signing: %v: %s", err, e)
+	}
+	if got := signedMark(store)("top"); got != "" {
+		t.Errorf("mode tree marks an unsigned chain %q", got)
+	}
+	d, e, err := runMode3("sign", "--store", store, "--key", key, "top")
+	if err != nil {
+		t.Fatalf("sign: %v: %s", err, e)
+	}
+	if o, e, err := runMode3("verify", "--store", store, "--key", pub, "top"); err != nil || !strings.Contains(o, "top "+d+" signed by "+keyID(t, pub)) {
+		t.Errorf("verify: %q %v: %s", o, err, e)
+	}
+	if got := signedMark(store)("top"); got != "signed (1)" {
+		t.Errorf("mode tree marks the signed chain %q", got)
+	}
+	reg := distributionFor(t)
+	pd, e, err := runMode3("push", "--store", store, "top", reg+"/signed")
+	if err != nil || pd != d || !strings.Contains(e, "pushed 1 signature(s) of top from the store") {
+		t.Fatalf("push: %q %v: %s", pd, err, e)
+	}
+	cosignRun(t, cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", reg+"/signed@"+d)
+}
+
 // trustChains adds the chains base and top (two tiny squashfs layers) to the store at dir.
 func trustChains(t *testing.T, dir string) {
 	t.Helper()

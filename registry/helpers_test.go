@@ -13,6 +13,7 @@ import (
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/squashfs"
 )
 
 // testChain builds squashfs layers for the modules names (base first) under
@@ -38,7 +39,7 @@ func testChain(t testing.TB, names []string, random int) []Layer {
 		chain := names[:i+1]
 		file := strings.Join(chain, "-") + ".sqfs"
 		dst := filepath.Join(out, file)
-		if err := layers.Squash(ctx, src, dst, "gzip"); err != nil {
+		if err := squashfs.Squash(ctx, src, dst, "gzip"); err != nil {
 			t.Fatal(err)
 		}
 		meta := layers.Meta{Name: n, Chain: append([]string(nil), chain...), File: file, Compression: "gzip"}

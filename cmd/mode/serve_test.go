@@ -13,6 +13,7 @@ import (
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/squashfs"
 )
 
 // TestServePushPullCommands runs mode serve, push, pull and gc as a user
@@ -32,7 +33,7 @@ func TestServePushPullCommands(t *testing.T) {
 		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)
 		file := strings.Join([]string{"base", "top"}[:i+1], "-") + ".sqfs"
 		p := filepath.Join(t.TempDir(), file)
-		if err := layers.Squash(ctx, src, p, "gzip"); err != nil {
+		if err := squashfs.Squash(ctx, src, p, "gzip"); err != nil {
 			t.Fatal(err)
 		}
 		ls = append(ls, registry.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})

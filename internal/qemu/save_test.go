@@ -13,8 +13,8 @@ import (
 
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/squashfs"
 )
 
 // scriptDisk writes script on a raw disk image for tiny.run=DEV (tiny's rcS
@@ -97,7 +97,7 @@ if /run/mode/bin/mode save mine --push; then echo MODE-SAVE-PUSHED; else echo MO
 	if len(c.Layers) != 5 || top.File != "base-essential-console-extra-mine.sqfs" || len(top.ParentDigests) != 4 {
 		t.Fatalf("tiny:mine: %d layers, top %+v", len(c.Layers), top)
 	}
-	entries, err := layers.Inspect(filepath.Join(dir, top.File))
+	entries, err := squashfs.Inspect(filepath.Join(dir, top.File))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,12 +115,13 @@ func (s *Store) GC(ctx context.Context, grace time.Duration) (GCResult, error) {
 			res.Bytes += fi.Size()
 		}
 	}
-	// Temporary files older than the grace period belong to no running
-	// pull or upload (mode serve expires its uploads sooner).
+	// Temporary files untouched for an hour (or the grace period, if
+	// longer) belong to no running pull or upload: mode serve expires its
+	// idle uploads sooner, and a pull writes its partial files as it goes.
 	tmps, _ := os.ReadDir(s.TempDir())
 	for _, e := range tmps {
 		fi, err := e.Info()
-		if err != nil || time.Since(fi.ModTime()) < max(grace, time.Minute) {
+		if err != nil || time.Since(fi.ModTime()) < max(grace, DefaultGrace) {
 			continue
 		}
 		if os.RemoveAll(filepath.Join(s.TempDir(), e.Name())) == nil {

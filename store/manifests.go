@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -48,6 +49,9 @@ func (s *Store) putManifestLocked(repo, ref string, raw []byte, mediaType string
 	}
 	refs := append(append(probe.Layers, probe.Manifests...), probe.Config)
 	for _, r := range refs {
+		if nonDistributable(r) {
+			continue // the spec lets a registry take it without the blob
+		}
 		if r.Digest != "" && !s.HasBlob(r.Digest, r.Size) {
 			return "", fmt.Errorf("manifest references %s (%d bytes), not in the store: %w", r.Digest, r.Size, ErrNotFound)
 		}
@@ -142,4 +146,12 @@ func (s *Store) DeleteManifest(repo string, d digest.Digest) error {
 		return fmt.Errorf("%s@%s: %w", repo, d, ErrNotFound)
 	}
 	return err
+}
+
+// nonDistributable reports whether a layer is one a registry need not hold:
+// non-distributable media types (image-spec, docker foreign layers) and
+// layers fetched from their URLs.
+func nonDistributable(d ocispec.Descriptor) bool {
+	return len(d.URLs) > 0 || strings.Contains(d.MediaType, ".nondistributable.") ||
+		strings.Contains(d.MediaType, ".foreign.")
 }

@@ -151,4 +151,3 @@ func TestMaxUploads(t *testing.T) {
 	c.expect(http.StatusNoContent, "DELETE", locs[0], "")
 	c.expect(http.StatusAccepted, "POST", "/v2/many/blobs/uploads/", "")
 }
-

@@ -28,9 +28,13 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require github.com/sigstore/sigstore v1.10.3
+require (
+	github.com/cyphar/filepath-securejoin v0.7.0
+	github.com/sigstore/sigstore v1.10.3
+)
 
 require (
+	cyphar.com/go-pathrs v0.2.5 // indirect
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.3 // indirect
 	github.com/secure-systems-lab/go-securesystemslib v0.9.1 // indirect

@@ -10,7 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +41,7 @@ func (b *boot) pull() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	ref := b.p.ref
-	var signed *registry.Chain // the chain's config, read through the verified manifest
+	var signed *store.Chain // the chain's config, read through the verified manifest
 	skip := map[string]bool{}
 	if b.pol.checks() {
 		pinned, c, err := b.verifyRef(ctx)
@@ -64,15 +65,15 @@ func (b *boot) pull() (string, error) {
 		kept[module] = ok
 		return ok && !skip[module]
 	}
-	opts := []registry.Option{
-		registry.WithInsecure(b.p.insecure),
-		registry.WithFilter(keep),
-		registry.WithRetries(3, 500*time.Millisecond),
+	opts := []remote.Option{
+		remote.WithInsecure(b.p.insecure),
+		remote.WithFilter(keep),
+		remote.WithRetries(3, 500*time.Millisecond),
 	}
 	if b.p.debug {
-		opts = append(opts, registry.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
+		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
 	}
-	c, digest, err := registry.Pull(ctx, ref, dir, opts...)
+	c, digest, err := remote.Pull(ctx, ref, dir, opts...)
 	if err != nil {
 		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
 	}
@@ -91,7 +92,7 @@ func (b *boot) pull() (string, error) {
 		unix.Sync() // the layers reach the disk even if the machine is cut off
 	}
 	top := c.Layers[len(c.Layers)-1].File
-	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: digest, metas: c.Layers, dir: dir}
+	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: string(digest), metas: c.Layers, dir: dir}
 	after := fileIDs(dir)
 	n := 0
 	for _, m := range c.Layers {
@@ -106,7 +107,7 @@ func (b *boot) pull() (string, error) {
 	} else if kept > 0 {
 		msg += fmt.Sprintf(" (%d already cached)", kept)
 	}
-	return msg + " of " + b.dl.name + " " + digest[:min(len(digest), 19)], nil
+	return msg + " of " + b.dl.name + " " + string(digest)[:min(len(digest), 19)], nil
 }
 
 // fileID tells a file's versions apart: a pulled layer is a new inode.

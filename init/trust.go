@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
 )
 
@@ -122,7 +122,7 @@ func (b *boot) failf(format string, args ...any) error {
 // signatures stored for it against the trusted keys. It returns the ref
 // pinned to that digest (what is pulled: a tag moved meanwhile changes
 // nothing) and the chain's config, read through that manifest.
-func (b *boot) verifyRef(ctx context.Context) (string, *registry.Chain, error) {
+func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 	r := trust.Remote{Insecure: b.p.insecure}
 	d, _, err := r.Resolve(ctx, b.p.ref)
 	if err != nil {
@@ -163,7 +163,7 @@ func (b *boot) verifyRef(ctx context.Context) (string, *registry.Chain, error) {
 // chainConfig reads the config of the chain manifest d: its digest is in
 // the manifest, so a verified manifest vouches for it and for every layer's
 // verity root hash in it.
-func chainConfig(ctx context.Context, r trust.Remote, d name.Digest) (*registry.Chain, error) {
+func chainConfig(ctx context.Context, r trust.Remote, d name.Digest) (*store.Chain, error) {
 	opts := []remote.Option{remote.WithContext(ctx)}
 	desc, err := remote.Get(d, opts...)
 	if err != nil {
@@ -197,7 +197,7 @@ func chainConfig(ctx context.Context, r trust.Remote, d name.Digest) (*registry.
 	if err != nil {
 		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
-	var c registry.Chain
+	var c store.Chain
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
@@ -215,7 +215,7 @@ func chainConfig(ctx context.Context, r trust.Remote, d name.Digest) (*registry.
 // cachedVerity returns the layers of c already in dir with their size and
 // with verity data: they are not read whole again, dm-verity checks each
 // block of them as it is read.
-func cachedVerity(dir string, c *registry.Chain) map[string]bool {
+func cachedVerity(dir string, c *store.Chain) map[string]bool {
 	ok := map[string]bool{}
 	for _, m := range c.Layers {
 		if m.Verity == nil {

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mode-build/mode/trust/verity"
@@ -53,4 +55,17 @@ type Package struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	From    string `json:"from,omitempty"`
+}
+
+// Compressions are the squashfs compressors mode accepts; the first is the default.
+var Compressions = []string{"zstd", "gzip", "xz", "lz4"}
+
+// CheckCompression returns an error naming c when it is not one of Compressions.
+func CheckCompression(c string) error {
+	for _, ok := range Compressions {
+		if c == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("compression %q: want one of %s", c, strings.Join(Compressions, ", "))
 }

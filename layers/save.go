@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
-
-	"github.com/mode-build/mode/trust/verity"
 )
 
 // savedName is what a saved layer's name may be: a module name (no '-',
@@ -44,26 +41,4 @@ func SavedMeta(parents []Meta, name string) (Meta, error) {
 	}
 	m.Chain = append(m.Chain, name)
 	return m, nil
-}
-
-// FinishSaved appends the verity hash tree to the layer file at sqfs and
-// completes m for it (verity parameters, digest, size,
-// compression, time) and writes it as the JSON file beside it
-// (base-console-mine.json), through a temporary file and a rename.
-func FinishSaved(sqfs string, m *Meta, compression string, start time.Time) error {
-	vp, err := verity.Append(sqfs)
-	if err != nil {
-		return err
-	}
-	m.Verity = vp
-	d, n, err := FileDigest(sqfs)
-	if err != nil {
-		return err
-	}
-	if compression == "" {
-		compression = Compressions[0]
-	}
-	m.Digest, m.Size, m.Compression = d, n, compression
-	m.Built, m.Seconds = time.Now().UTC(), time.Since(start).Seconds()
-	return WriteMeta(strings.TrimSuffix(sqfs, ".sqfs")+".json", *m)
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
+	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v3"
 )
 
@@ -44,15 +45,15 @@ func signCommand() *cli.Command {
 				return err
 			}
 			if ref := c.Args().First(); !strings.Contains(ref, "/") {
-				s, err := registry.OpenStore(c.String("store"))
+				s, err := store.Open(c.String("store"))
 				if err != nil {
 					return err
 				}
-				d, err := trust.SignStore(s, ref, key, ann)
+				repo, d, err := trust.SignStore(s, ref, key, ann)
 				if err != nil {
 					return fmt.Errorf("sign %s: %w", ref, err)
 				}
-				fmt.Fprintf(os.Stderr, "signed %s (%s) in the store with key %s\n", ref, d, trust.KeyID(key.Public()))
+				fmt.Fprintf(os.Stderr, "signed %s (%s@%s) in the store with key %s\n", ref, repo, d, trust.KeyID(key.Public()))
 				fmt.Println(d)
 				return nil
 			}
@@ -132,11 +133,11 @@ func signerOf(c *cli.Command) (crypto.Signer, error) {
 }
 
 // signPushed signs the manifest digest d just pushed to ref.
-func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref, d string) error {
+func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref string, d digest.Digest) error {
 	if key == nil {
 		return nil
 	}
-	_, err := signRef(ctx, r, key, pinnedRef(ref, d), nil)
+	_, err := signRef(ctx, r, key, pinnedRef(ref, string(d)), nil)
 	return err
 }
 
@@ -167,20 +168,26 @@ func bootedTrustRemote(c *cli.Command, run string, b *layers.Booted) trust.Remot
 	return r
 }
 
-// pushSignatures carries the store's signatures of chain (manifest digest
-// md there) to ref, where the push gave it digest d.
-func pushSignatures(ctx context.Context, r trust.Remote, s *registry.Store, chain, ref, md, d string) error {
+// pushSignatures carries the store's signatures of the chain at repo:ref
+// to pushRef, where the push gave it digest d.
+func pushSignatures(ctx context.Context, r trust.Remote, s *store.Store, repo, ref, pushRef string, d digest.Digest) error {
+	chain := repo + ":" + ref
+	desc, err := s.Resolve(repo, ref)
+	if err != nil {
+		return err
+	}
+	md := desc.Digest
 	if d != md {
-		if sigs, _ := trust.StoreSignatures(s, md); len(sigs) > 0 {
+		if sigs, _ := trust.StoreSignatures(s, repo, md); len(sigs) > 0 {
 			fmt.Fprintf(os.Stderr, "mode push: the registry took %s's manifest without its artifactType (%s, not %s): the store's signatures do not apply; sign it there with mode sign\n", chain, d, md)
 		}
 		return nil
 	}
-	pinned, err := r.ParseRef(pinnedRef(ref, d))
+	pinned, err := r.ParseRef(pinnedRef(pushRef, string(d)))
 	if err != nil {
 		return err
 	}
-	n, err := r.PushStoreSignatures(ctx, s, md, pinned.(name.Digest))
+	n, err := r.PushStoreSignatures(ctx, s, repo, md, pinned.(name.Digest))
 	if err != nil {
 		return fmt.Errorf("push %s: signatures: %w", chain, err)
 	}
@@ -188,17 +195,4 @@ func pushSignatures(ctx context.Context, r trust.Remote, s *registry.Store, chai
 		fmt.Fprintf(os.Stderr, "pushed %d signature(s) of %s from the store\n", n, chain)
 	}
 	return nil
-}
-
-// pushStoreSignatures is pushSignatures for mode push's arguments.
-func pushStoreSignatures(ctx context.Context, c *cli.Command, s *registry.Store, d string) error {
-	chain, ref := c.Args().Get(0), c.Args().Get(1)
-	_, _, md, err := s.Chain(chain)
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(ref, "@") && !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") {
-		ref += ":" + chain
-	}
-	return pushSignatures(ctx, trustRemote(c), s, chain, ref, md, d)
 }

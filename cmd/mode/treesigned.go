@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
 )
 
@@ -17,16 +17,20 @@ func signedMark(dir string) func(string) string {
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
 		return none // no store: mode tree creates none
 	}
-	s, err := registry.OpenStore(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		return none
 	}
 	return func(module string) string {
-		_, _, d, err := s.Chain(module)
+		repo, ref, err := s.Find(module)
 		if err != nil {
 			return ""
 		}
-		sigs, err := trust.StoreSignatures(s, d)
+		_, _, d, err := s.Chain(repo, ref)
+		if err != nil {
+			return ""
+		}
+		sigs, err := trust.StoreSignatures(s, repo, d)
 		switch {
 		case err != nil:
 			return "signature unreadable: " + err.Error()

@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
 )
 
@@ -127,7 +128,7 @@ func TestSignStoreChain(t *testing.T) {
 	}
 	reg := distributionFor(t)
 	pd, e, err := runMode3("push", "--store", store, "top", reg+"/signed")
-	if err != nil || pd != d || !strings.Contains(e, "pushed 1 signature(s) of top from the store") {
+	if err != nil || pd != d || !strings.Contains(e, "pushed 1 signature(s) of mode:top from the store") {
 		t.Fatalf("push: %q %v: %s", pd, err, e)
 	}
 	cosignRun(t, cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", reg+"/signed@"+d)
@@ -137,21 +138,21 @@ func TestSignStoreChain(t *testing.T) {
 func trustChains(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := registry.OpenStore(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ls []registry.Layer
+	var ls []store.Layer
 	for i, name := range []string{"base", "top"} {
 		src := t.TempDir()
 		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)
 		file := strings.Join([]string{"base", "top"}[:i+1], "-") + ".sqfs"
 		p := filepath.Join(t.TempDir(), file)
-		if err := layers.Squash(ctx, src, p, "gzip"); err != nil {
+		if err := squashfs.Squash(ctx, src, p, "gzip"); err != nil {
 			t.Fatal(err)
 		}
-		ls = append(ls, registry.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})
-		if _, err := s.AddChain(ctx, name, ls); err != nil {
+		ls = append(ls, store.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})
+		if _, err := s.AddChain(ctx, "mode", name, ls); err != nil {
 			t.Fatal(err)
 		}
 	}

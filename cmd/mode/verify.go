@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
 	"github.com/urfave/cli/v3"
 )
@@ -59,23 +59,27 @@ func verifyCommand() *cli.Command {
 }
 
 // verifyStore checks the signatures of the chain tagged chain in the store.
-func verifyStore(store, chain string, keys []*trust.PublicKey) error {
-	s, err := registry.OpenStore(store)
+func verifyStore(dir, chain string, keys []*trust.PublicKey) error {
+	s, err := store.Open(dir)
 	if err != nil {
 		return err
 	}
-	_, _, d, err := s.Chain(chain)
+	repo, ref, err := s.Find(chain)
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", chain, err)
 	}
-	sigs, err := trust.StoreSignatures(s, d)
+	_, _, d, err := s.Chain(repo, ref)
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", chain, err)
 	}
-	k, err := trust.Verify(keys, d, sigs)
+	sigs, err := trust.StoreSignatures(s, repo, d)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", chain, err)
+	}
+	k, err := trust.Verify(keys, string(d), sigs)
 	if err != nil {
 		if ve, ok := err.(*trust.VerifyError); ok {
-			ve.Looked = "tag " + trust.SignatureTag(d) + " of the store"
+			ve.Looked = "tag " + trust.SignatureTag(string(d)) + " of the store"
 		}
 		return fmt.Errorf("verify %s: %w", chain, err)
 	}

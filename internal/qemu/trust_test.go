@@ -18,8 +18,9 @@ import (
 	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/mount"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
 	"golang.org/x/sys/unix"
 )
@@ -33,13 +34,13 @@ import (
 func TestBootTrust(t *testing.T) {
 	testutil.RequiresRoot(t)
 	ctx := context.Background()
-	store := filepath.Join(t.TempDir(), "store")
-	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), store)
-	s, err := registry.OpenStore(store)
+	dir := filepath.Join(t.TempDir(), "store")
+	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.NewServer(s, registry.WithPushToken("t0ken")).Handler())
+	srv := httptest.NewServer(serve.New(s, serve.WithPushToken("t0ken")).Handler())
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	host, guest := u.Host, "10.0.2.2:"+u.Port()
@@ -176,7 +177,7 @@ func trustInitramfs(t *testing.T, pubs ...string) string {
 // changeOnDisk flips the first bytes of file in the ext4 image, keeping its size.
 func changeOnDisk(t *testing.T, image, file string) {
 	t.Helper()
-	loop, err := layers.AttachLoop(image, false)
+	loop, err := mount.AttachLoop(image, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func changeOnDisk(t *testing.T, image, file string) {
 		t.Fatal(err)
 	}
 	defer func() {
-		if err := layers.Unmount(mnt); err != nil {
+		if err := mount.Unmount(mnt); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -13,9 +13,9 @@ import (
 
 	"github.com/mode-build/mode/clean"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/trust/verity"
 	"github.com/mode-build/mode/mount"
 	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/trust/verity"
 	"golang.org/x/sys/unix"
 )
 

@@ -134,6 +134,28 @@ func TestSignStoreChain(t *testing.T) {
 	cosignRun(t, cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", reg+"/signed@"+d)
 }
 
+// TestSaveSignBadKey: mode save --push --sign with a bad key stops before
+// it saves or pushes anything, naming the key.
+func TestSaveSignBadKey(t *testing.T) {
+	dir := t.TempDir()
+	if _, e, err := runMode3("key", "generate", filepath.Join(dir, "k")); err != nil {
+		t.Fatalf("key generate: %v: %s", err, e)
+	}
+	run := t.TempDir() // no booted system: the key is refused before it is looked at
+	for _, tc := range []struct{ key, want string }{
+		{filepath.Join(dir, "k.pub"), "--sign: private key " + filepath.Join(dir, "k.pub") + ": a public key, not a private key"},
+		{filepath.Join(dir, "absent.key"), "absent.key: no such file"},
+	} {
+		_, e, err := runMode3("save", "mine", "--push", "--sign", tc.key, "--run-dir", run, "--out", t.TempDir())
+		if err == nil || !strings.Contains(e, tc.want) {
+			t.Errorf("save --sign %s: %v, stderr %q, want %q", filepath.Base(tc.key), err, e, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(run); len(entries) != 0 {
+		t.Errorf("the run directory got %d entries", len(entries))
+	}
+}
+
 // trustChains adds the chains base and top (two tiny squashfs layers) to the store at dir.
 func trustChains(t *testing.T, dir string) {
 	t.Helper()

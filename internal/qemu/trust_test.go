@@ -129,7 +129,7 @@ func TestBootTrust(t *testing.T) {
 }
 
 // trustKey writes a key pair NAME.key, NAME.pub into dir.
-func trustKey(t *testing.T, dir, name string) (crypto.Signer, *trust.PublicKey) {
+func trustKey(t testing.TB, dir, name string) (crypto.Signer, *trust.PublicKey) {
 	t.Helper()
 	keyFile, pubFile, err := trust.WriteKeyPair(filepath.Join(dir, name), nil)
 	if err != nil {
@@ -147,7 +147,7 @@ func trustKey(t *testing.T, dir, name string) (crypto.Signer, *trust.PublicKey) 
 }
 
 // trustInitramfs builds mode's initramfs trusting the public keys.
-func trustInitramfs(t *testing.T, pubs ...string) string {
+func trustInitramfs(t testing.TB, pubs ...string) string {
 	t.Helper()
 	bins := testutil.Binaries(t)
 	files, err := initramfs.TrustFiles(pubs, false)

@@ -228,12 +228,46 @@ func cachedVerity(dir string, c *store.Chain) map[string]bool {
 	return ok
 }
 
-// checkLocal applies the policy to a chain on local media: its layers'
-// metadata carries no signature mode can check.
-func (b *boot) checkLocal(metas []layers.Meta) error {
-	if !b.pol.checks() {
-		return nil
+// signedLocal applies the policy to a chain found on local media (its
+// layers' metadata, base first): with keys, the signed chain file beside its
+// top layer (trust.SignedSuffix) must carry a signature by one of them, and
+// the chain config it signs, with every layer's digest and verity root hash,
+// replaces the metadata files, which nothing signs.
+func (b *boot) signedLocal(dir string, metas []layers.Meta) ([]layers.Meta, error) {
+	if !b.pol.checks() || len(b.pol.keys) == 0 {
+		return metas, nil
 	}
-	return b.failf("mode.from=%s: chain %s: layers on local media carry no signature mode checks yet (docs/trust.md); keys tried: %s",
-		b.p.from, metas[len(metas)-1].File, b.pol.ids())
+	stem := strings.TrimSuffix(metas[len(metas)-1].File, ".sqfs")
+	what := fmt.Sprintf("mode.from=%s: chain %s", b.p.from, stem)
+	file := filepath.Join(dir, stem+trust.SignedSuffix)
+	sg, err := trust.ReadSigned(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return metas, b.failf("%s refused: no signed chain %s beside its layers (mode sign CHAIN --key KEY --out DIR writes it); keys tried: %s",
+			what, filepath.Base(file), b.pol.ids())
+	} else if err != nil {
+		return metas, b.failf("%s refused: %w", what, err)
+	}
+	d, c, k, err := sg.Verify(b.pol.keys)
+	if err != nil {
+		var ve *trust.VerifyError
+		if errors.As(err, &ve) {
+			ve.Looked = filepath.Base(file)
+		}
+		return metas, b.failf("%s refused: %w", what, err)
+	}
+	if len(c.Layers) != len(metas) {
+		return metas, b.failf("%s refused: the signed chain has %d layers, the medium %d", what, len(c.Layers), len(metas))
+	}
+	for i := range metas {
+		if c.Layers[i].File != metas[i].File {
+			return metas, b.failf("%s refused: layer %d is %s in the signed chain, %s on the medium", what, i, c.Layers[i].File, metas[i].File)
+		}
+		if c.Layers[i].Verity == nil {
+			if err := b.failf("%s: layer %s has no dm-verity data (built before mode had it; rebuild it, or boot it with mode.verify=warn)", what, c.Layers[i].File); err != nil {
+				return metas, err
+			}
+		}
+	}
+	b.logf("chain %s %s: signed by key %s", stem, string(d)[:19], k.ID)
+	return c.Layers, nil
 }

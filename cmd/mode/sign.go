@@ -31,6 +31,7 @@ func signCommand() *cli.Command {
 			&cli.StringFlag{Name: "key", Usage: "the private `KEY` file (mode key generate, cosign generate-key-pair)", Required: true},
 			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "`KEY=VALUE` for the payload's optional part (repeatable)"},
 			insecureFlag(), tokenFlag(), storeFlag(),
+			&cli.StringFlag{Name: "out", Usage: "with a store CHAIN: also write the signed chain as `DIR`/<chain>.signed.json, beside its layers, for local media (mode.from)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
@@ -54,8 +55,18 @@ func signCommand() *cli.Command {
 					return fmt.Errorf("sign %s: %w", ref, err)
 				}
 				fmt.Fprintf(os.Stderr, "signed %s (%s@%s) in the store with key %s\n", ref, repo, d, trust.KeyID(key.Public()))
+				if out := c.String("out"); out != "" {
+					file, err := trust.WriteSigned(s, repo, string(d), out)
+					if err != nil {
+						return fmt.Errorf("sign %s: %w", ref, err)
+					}
+					fmt.Fprintf(os.Stderr, "wrote %s\n", file)
+				}
 				fmt.Println(d)
 				return nil
+			}
+			if c.String("out") != "" {
+				return fmt.Errorf("sign: --out writes a store CHAIN's signed file; %s is a registry reference", c.Args().First())
 			}
 			d, err := signRef(ctx, trustRemote(c), key, c.Args().First(), ann)
 			if err != nil {

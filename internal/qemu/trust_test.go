@@ -128,6 +128,57 @@ func TestBootTrust(t *testing.T) {
 	})
 }
 
+// TestBootTrustLocal boots tiny from a disk of layers with an initramfs
+// that trusts one key: with the signed chain file beside the layers (mode
+// sign CHAIN --out) it boots; without it, it stops in the rescue shell.
+func TestBootTrustLocal(t *testing.T) {
+	testutil.RequiresRoot(t)
+	ctx := context.Background()
+	out, dir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "store")
+	testutil.BuildTiny(t, out, dir)
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, pub := trustKey(t, t.TempDir(), "site")
+	repo, d, err := trust.SignStore(s, "tiny:extra", signer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := filepath.Join(t.TempDir(), "unsigned.img")
+	if err := qemu.LayersDisk(ctx, out, unsigned); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.WriteSigned(s, repo, string(d), out); err != nil {
+		t.Fatal(err)
+	}
+	signed := filepath.Join(t.TempDir(), "signed.img")
+	if err := qemu.LayersDisk(ctx, out, signed); err != nil {
+		t.Fatal(err)
+	}
+	initrd := trustInitramfs(t, pub.Source)
+	for _, tc := range []struct{ name, disk, expect, want string }{
+		{"signed", signed, "MODE-TINY-OK", "mode-init: chain base-essential-console-extra " + string(d)[:19] + ": signed by key " + pub.ID},
+		{"unsigned", unsigned, "(mode rescue) # ", "mode-init: FAILED at fetch: mode.from=/dev/vda: chain base-essential-console-extra refused: no signed chain base-essential-console-extra.signed.json beside its layers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := machine(t, "mode.from=/dev/vda", qemu.Disk{File: tc.disk, ReadOnly: true})
+			m.Initrd = initrd
+			fail := []string{"MODE-TINY-"}
+			if tc.expect == "MODE-TINY-OK" {
+				fail = []string{"MODE-TINY-FAIL", "mode-init: FAILED"}
+			}
+			res, err := qemu.Run(ctx, m, qemu.Watch{Expect: tc.expect, Fail: fail, Timeout: 2 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(res.Console, tc.want) {
+				t.Errorf("console lacks %q:\n%s", tc.want, res.Console)
+			}
+		})
+	}
+}
+
 // trustKey writes a key pair NAME.key, NAME.pub into dir.
 func trustKey(t testing.TB, dir, name string) (crypto.Signer, *trust.PublicKey) {
 	t.Helper()

@@ -24,6 +24,9 @@ import (
 // tools) and checks each with the other, on mode serve and on the CNCF
 // distribution registry; bad keys push nothing.
 func TestSignVerifyInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs cosign and the distribution registry (make tools)")
+	}
 	cosign := interopTool(t, "cosign")
 	dir := t.TempDir()
 	store := t.TempDir()
@@ -103,6 +106,9 @@ func TestSignVerifyInterop(t *testing.T) {
 // tree see it, mode push carries the signature to a registry, cosign
 // accepts it there.
 func TestSignStoreChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs cosign and the distribution registry (make tools)")
+	}
 	cosign := interopTool(t, "cosign")
 	dir, store := t.TempDir(), t.TempDir()
 	trustChains(t, store)

@@ -32,6 +32,9 @@ import (
 // to other content (with the signature copied beside it) each stop in the
 // rescue shell saying which chain, which key and why.
 func TestBootTrust(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs root and QEMU")
+	}
 	testutil.RequiresRoot(t)
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "store")
@@ -132,6 +135,9 @@ func TestBootTrust(t *testing.T) {
 // that trusts one key: with the signed chain file beside the layers (mode
 // sign CHAIN --out) it boots; without it, it stops in the rescue shell.
 func TestBootTrustLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs root and QEMU")
+	}
 	testutil.RequiresRoot(t)
 	ctx := context.Background()
 	out, dir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "store")

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/mode-build/mode/trust/verity"
 )
 
 // Meta is a layer's metadata. It travels beside the layer: as FILE.json next to
@@ -33,7 +31,7 @@ type Meta struct {
 	ParentManifest string `json:"parentManifest,omitempty"`
 	// Verity opens the layer through dm-verity: its hash tree follows the
 	// squashfs data in the file (docs/trust.md). Empty for older layers.
-	Verity *verity.Params `json:"verity,omitempty"`
+	Verity *Verity `json:"verity,omitempty"`
 }
 
 // Pruned counts files and bytes dropped from an upper directory before squashing.

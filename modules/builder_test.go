@@ -129,7 +129,7 @@ func TestBuild(t *testing.T) {
 	}
 	if onDisk.Verity == nil {
 		t.Error("console json has no verity data")
-	} else if err := onDisk.Verity.Check(sqfs); err != nil {
+	} else if err := verity.Check(onDisk.Verity, sqfs); err != nil {
 		t.Error(err)
 	}
 	if diff := cmp.Diff(want, onDisk); diff != "" {

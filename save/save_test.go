@@ -20,6 +20,7 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/mount"
 	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/trust/verity"
 )
 
 // bootedSystem is a simulated booted system: a run directory laid out as the
@@ -162,7 +163,7 @@ func TestSaveChanges(t *testing.T) {
 	must(t, json.Unmarshal(data, &onDisk))
 	if meta.Verity == nil || onDisk.Verity == nil {
 		t.Error("the saved layer has no verity data")
-	} else if err := meta.Verity.Check(img); err != nil {
+	} else if err := verity.Check(meta.Verity, img); err != nil {
 		t.Error(err)
 	}
 	for _, m := range []layers.Meta{meta, onDisk} {

@@ -46,7 +46,7 @@ func Open(name, dev string, p *Params) (*Device, error) {
 	if len(name) >= dmNameLen || name == "" {
 		return nil, fmt.Errorf("verity: device name %q: want 1 to %d bytes", name, dmNameLen-1)
 	}
-	sectors, params, err := p.Table(dev)
+	sectors, params, err := Table(p, dev)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/mode-build/mode/layers"
 )
 
 // BlockSize is the data and hash block size.
@@ -17,17 +19,9 @@ const BlockSize = 4096
 // Algorithm is the only hash algorithm written.
 const Algorithm = "sha256"
 
-// Params is what opening a file through dm-verity needs: the file holds
-// DataBlocks blocks of data, then the hash tree at HashOffset. It travels
-// in a layer's metadata (layers.Meta.Verity), inside the signed chain config.
-type Params struct {
-	Algorithm  string `json:"algorithm"`  // sha256
-	BlockSize  int    `json:"blockSize"`  // data and hash block size: 4096
-	DataBlocks uint64 `json:"dataBlocks"` // blocks of data checked
-	HashOffset int64  `json:"hashOffset"` // byte offset of the hash tree in the file
-	Salt       string `json:"salt"`       // hex
-	RootHash   string `json:"rootHash"`   // hex
-}
+// Params are a layer's verity parameters, as its metadata carries them
+// (inside the signed chain config).
+type Params = layers.Verity
 
 // ErrNoTree is returned by Check for a file whose size does not match Params.
 var ErrNoTree = errors.New("no verity hash tree of these parameters")
@@ -141,8 +135,8 @@ func TreeSize(dataBlocks uint64) int64 {
 
 // Check recomputes the tree of the file at path and compares it and the
 // root hash with p: what the kernel would find, without the kernel.
-func (p *Params) Check(path string) error {
-	if err := p.validate(); err != nil {
+func Check(p *Params, path string) error {
+	if err := validate(p); err != nil {
 		return err
 	}
 	f, err := os.Open(path)
@@ -176,7 +170,7 @@ func (p *Params) Check(path string) error {
 }
 
 // validate checks p's fields before they reach the kernel.
-func (p *Params) validate() error {
+func validate(p *Params) error {
 	switch {
 	case p.Algorithm != Algorithm:
 		return fmt.Errorf("verity: algorithm %q, want %s", p.Algorithm, Algorithm)
@@ -196,8 +190,8 @@ func (p *Params) validate() error {
 // Table is the device-mapper table line of a verity target over dev (the
 // file's block device, holding data and tree): its length in 512-byte
 // sectors, then the target's parameters.
-func (p *Params) Table(dev string) (sectors uint64, params string, err error) {
-	if err := p.validate(); err != nil {
+func Table(p *Params, dev string) (sectors uint64, params string, err error) {
+	if err := validate(p); err != nil {
 		return 0, "", err
 	}
 	hashStart := uint64(p.HashOffset / BlockSize)

@@ -62,14 +62,14 @@ func TestAppendMatchesVeritysetup(t *testing.T) {
 			if !bytes.Equal(all[p.HashOffset:], want) {
 				t.Errorf("tree of %d bytes differs from veritysetup's %d", len(all)-int(p.HashOffset), len(want))
 			}
-			if err := p.Check(file); err != nil {
+			if err := Check(p, file); err != nil {
 				t.Error(err)
 			}
 			// One changed data byte: the root hash no longer matches.
 			f, _ := os.OpenFile(file, os.O_RDWR, 0)
 			f.WriteAt([]byte{all[size/2] ^ 0xff}, size/2)
 			f.Close()
-			if err := p.Check(file); err == nil || !strings.Contains(err.Error(), "the data changed") {
+			if err := Check(p, file); err == nil || !strings.Contains(err.Error(), "the data changed") {
 				t.Errorf("changed data: %v", err)
 			}
 		})
@@ -79,7 +79,7 @@ func TestAppendMatchesVeritysetup(t *testing.T) {
 func TestTable(t *testing.T) {
 	p := &Params{Algorithm: "sha256", BlockSize: 4096, DataBlocks: 10, HashOffset: 40960,
 		Salt: strings.Repeat("ab", 32), RootHash: strings.Repeat("cd", 32)}
-	n, params, err := p.Table("/dev/loop3")
+	n, params, err := Table(p, "/dev/loop3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestTable(t *testing.T) {
 		{Algorithm: "sha256", BlockSize: 4096, DataBlocks: 10, HashOffset: 40960, Salt: "zz", RootHash: p.RootHash},
 		{Algorithm: "sha256", BlockSize: 4096, DataBlocks: 10, HashOffset: 40960, Salt: p.Salt, RootHash: p.RootHash + " x"},
 	} {
-		if _, s, err := bad.Table("/dev/loop3"); err == nil {
+		if _, s, err := Table(&bad, "/dev/loop3"); err == nil {
 			t.Errorf("%+v gave table %q", bad, s)
 		}
 	}

@@ -146,7 +146,7 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 			b.logf("chain %s %s: signed by key %s", b.p.ref, d.DigestStr()[:19], k.ID)
 		}
 	}
-	c, err := chainConfig(ctx, r, d)
+	c, err := chainConfig(ctx, d)
 	if err != nil {
 		return "", nil, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
 	}
@@ -163,7 +163,7 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 // chainConfig reads the config of the chain manifest d: its digest is in
 // the manifest, so a verified manifest vouches for it and for every layer's
 // verity root hash in it.
-func chainConfig(ctx context.Context, r trust.Remote, d name.Digest) (*store.Chain, error) {
+func chainConfig(ctx context.Context, d name.Digest) (*store.Chain, error) {
 	opts := []remote.Option{remote.WithContext(ctx)}
 	desc, err := remote.Get(d, opts...)
 	if err != nil {

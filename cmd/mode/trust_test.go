@@ -98,6 +98,21 @@ func TestSignVerifyInterop(t *testing.T) {
 			if _, e, err := runMode3("verify", "--key", modePub, reg.host+"/chains:base"); err == nil || !strings.Contains(e, "no signature found") {
 				t.Errorf("verify of an unsigned chain: %v: %s", err, e)
 			}
+			// cosign's OCI 1.1 mode: a referrer only (the referrers API, or its tag
+			// fallback where the registry has none), no .sig tag.
+			desc, e, err := runMode3(append([]string{"push", "--store", store, "base", reg.host + "/chains:base"}, reg.auth...)...)
+			if err != nil {
+				t.Fatalf("push base again: %v: %s", err, e)
+			}
+			cmd := cosignCmd(t, cosign, append([]string{"sign", "--key", cosignKey, "--tlog-upload=false", "--allow-http-registry", "--yes",
+				"--registry-referrers-mode=oci-1-1"}, append(reg.cosignAuth, reg.host+"/chains@"+desc)...)...)
+			cmd.Env = append(cmd.Env, "COSIGN_EXPERIMENTAL=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cosign sign (OCI 1.1 referrers): %v\n%s", err, out)
+			}
+			if o, e, err := runMode3("verify", "--key", cosignPub, reg.host+"/chains:base"); err != nil {
+				t.Errorf("mode verify of cosign's referrer signature: %q %v: %s", o, err, e)
+			}
 		})
 	}
 }

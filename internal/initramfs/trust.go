@@ -24,7 +24,7 @@ func TrustFiles(keys []string, allowWeaker bool) ([]File, error) {
 	var files []File
 	for i, k := range keys {
 		if _, err := trust.LoadPublicKeys(k); err != nil {
-			return nil, fmt.Errorf("initramfs --trust: %w", err)
+			return nil, fmt.Errorf("--trust: %w", err)
 		}
 		base := strings.TrimSuffix(filepath.Base(k), ".pub")
 		base = strings.Map(func(r rune) rune {

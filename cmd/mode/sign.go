@@ -207,3 +207,26 @@ func pushSignatures(ctx context.Context, r trust.Remote, s *store.Store, repo, r
 	}
 	return nil
 }
+
+// pullSignatures keeps the signatures the registry holds for the manifest d
+// just pulled from ref in the store, beside the chain, so that mode serve
+// serves them and mode push carries them on.
+func pullSignatures(ctx context.Context, r trust.Remote, s *store.Store, ref string, d digest.Digest) error {
+	n, err := r.ParseRef(pinnedRef(ref, string(d)))
+	if err != nil {
+		return err
+	}
+	pinned := n.(name.Digest)
+	sigs, _, err := r.Signatures(ctx, pinned)
+	if err != nil {
+		return fmt.Errorf("pull %s: signatures: %w", ref, err)
+	}
+	kept, err := trust.AddStoreSignatures(s, pinned.Context().RepositoryStr(), d, sigs)
+	if err != nil {
+		return fmt.Errorf("pull %s: signatures: %w", ref, err)
+	}
+	if kept > 0 {
+		fmt.Fprintf(os.Stderr, "kept %d signature(s) of %s in the store\n", kept, d)
+	}
+	return nil
+}

@@ -22,9 +22,22 @@ deps:
 test: deps build tools test-debian
 	$(GO) vet ./...
 	MODE_E2E_OUT=$(E2E)/out MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
+	$(MAKE) fuzz-short
 
 test-unit:
 	$(GO) test -short ./...
+
+# fuzz-short runs each fuzz test for FUZZTIME (make test: 15 s each); make
+# fuzz runs them longer. A crash is written by go test to the package's
+# testdata/fuzz/FUZZNAME/: commit it, it becomes a regression input.
+FUZZTIME ?= 15s
+FUZZ := FuzzInspect:./squashfs FuzzLoad:./modules FuzzParseParams:./init FuzzChainManifest:./registry
+.PHONY: fuzz fuzz-short
+fuzz-short:
+	@for f in $(FUZZ); do echo "fuzz $${f%%:*} $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${f%%:*}$$" -fuzztime $(FUZZTIME) $${f#*:} || exit 1; done
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=5m
 
 demo: deps build
 	./scripts/demo.sh

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -37,6 +38,13 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string,
 		}
 	}
 	err := p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	if errors.Is(err, errBadPartial) {
+		// What an earlier pull left was corrupt, not the registry's blob:
+		// it is gone, fetch the whole blob once more before blaming the registry.
+		p.o.logger.Warn("discarded a corrupt partial download", "layer", file, "digest", want)
+		bp.set(0)
+		err = p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	}
 	if err != nil {
 		bp.done("failed")
 		return fmt.Errorf("layer %s (%s): %w", file, want, err)
@@ -61,6 +69,7 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 	if err != nil {
 		return permanent{err}
 	}
+	resumed := off > 0 && off <= desc.Size
 	if off > desc.Size {
 		if off, err = restart(f, h); err != nil {
 			return err
@@ -79,8 +88,12 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		defer resp.Body.Close()
 		switch resp.StatusCode {
 		case http.StatusRequestedRangeNotSatisfiable:
-			restart(f, h)
-			return fmt.Errorf("range %d- not satisfiable: starting again", off)
+			// The registry's blob is shorter than the off bytes we hold,
+			// themselves fewer than the manifest says: no try can fix it.
+			f.Close()
+			os.Remove(part)
+			return permanent{fmt.Errorf("the registry's blob is shorter than %d bytes (Range %d- not satisfiable), the manifest says %d: %w",
+				off, off, desc.Size, ErrDigest)}
 		case http.StatusOK:
 			if off > 0 {
 				p.o.logger.Debug("registry ignored Range: starting again", "digest", desc.Digest)
@@ -102,6 +115,13 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		if err != nil {
 			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)
 		}
+		if off < desc.Size && resp.ContentLength >= 0 {
+			// The registry sent all it declared, and it is not the whole
+			// blob: its copy is short, not our connection.
+			f.Close()
+			os.Remove(part)
+			return permanent{fmt.Errorf("the registry's blob ends at %d of the manifest's %d bytes: %w", off, desc.Size, ErrDigest)}
+		}
 	}
 	switch {
 	case off > desc.Size:
@@ -113,6 +133,9 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != string(desc.Digest) {
 		f.Close()
 		os.Remove(part)
+		if resumed {
+			return permanent{errBadPartial}
+		}
 		return permanent{fmt.Errorf("%w: content is %s (blob tampered with or corrupt)", ErrDigest, got)}
 	}
 	if err := f.Sync(); err != nil {
@@ -120,6 +143,10 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 	}
 	return f.Close()
 }
+
+// errBadPartial: a download resumed from a partial file failed its digest;
+// the partial is removed and the blob fetched again from its start.
+var errBadPartial = errors.New("the partial download failed verification")
 
 // restart empties the partial file f and resets h.
 func restart(f *os.File, h hash.Hash) (int64, error) {

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
 	"github.com/mode-build/mode/save"
+	"github.com/mode-build/mode/store"
+	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v3"
 )
 
@@ -85,16 +87,21 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 			return err
 		}
 	}
-	var ls []registry.Layer
+	var ls []store.Layer
 	for _, m := range b.Layers {
-		ls = append(ls, registry.Layer{Path: filepath.Join(layers.LayersDir(run), m.File), Meta: m})
+		ls = append(ls, store.Layer{Path: filepath.Join(layers.LayersDir(run), m.File), Meta: m})
 	}
-	ls = append(ls, registry.Layer{Path: file, Meta: meta})
-	opts, err := bootedPushOptions(c, run, b)
+	ls = append(ls, store.Layer{Path: file, Meta: meta})
+	src, err := store.NewFiles(meta.Name, ls, digest.Digest(b.Digest))
 	if err != nil {
 		return err
 	}
-	d, err := registry.PushFiles(ctx, meta.Name, ls, b.Digest, ref, opts...)
+	opts, done, err := bootedPushOptions(c, run, b)
+	if err != nil {
+		return err
+	}
+	defer done()
+	d, err := remote.Push(ctx, src, ref, opts...)
 	if err != nil {
 		return err
 	}

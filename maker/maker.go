@@ -43,6 +43,11 @@ var hostFiles = []string{"/etc/resolv.conf", "/etc/hostname"}
 // any other module by running its steps over its mounted parent chain and
 // squashing only the upper diff.
 func (mk *Maker) Make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
+	meta, err := mk.make(ctx, m, parents, dst)
+	return meta, explainNoSpace(err, mk.scratch(), filepath.Dir(dst))
+}
+
+func (mk *Maker) make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
 	if m.Parent == "" {
 		return mk.base(ctx, m, dst)
 	}
@@ -120,14 +125,18 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 	}
 	if len(m.Remove) > 0 || len(m.Packages) > 0 {
 		if err := mk.aptSteps(ctx, m, root); err != nil {
-			return err
+			key := "packages"
+			if len(m.Packages) == 0 {
+				key = "remove"
+			}
+			return fmt.Errorf("%s: %s: %w", m.At(key), key, err)
 		}
 	}
 	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.Env, Stdout: mk.Stdout, Stderr: mk.Stderr}
 	for i, step := range m.Run {
 		mk.log().Debug("run", "module", m.Name, "step", step)
 		if err := chroot.Run(ctx, root, opts, "/bin/sh", "-ec", step); err != nil {
-			return fmt.Errorf("%s: run step %d (%q): %w", m.Path, i+1, step, err)
+			return fmt.Errorf("%s: run step %d (%q): %w", m.At(fmt.Sprintf("run[%d]", i)), i+1, step, err)
 		}
 	}
 	return nil

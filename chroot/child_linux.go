@@ -89,6 +89,9 @@ func setup(j *job) error {
 	if err := unix.Mount(r, r, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s on itself: %w", r, err)
 	}
+	if err := noDev(r, false); err != nil {
+		return err
+	}
 	mounts := []struct {
 		target, fstype, data string
 		flags                uintptr
@@ -112,6 +115,9 @@ func setup(j *job) error {
 	}
 	if err := restrictProc(filepath.Join(r, "proc"), filepath.Join(r, "dev/null")); err != nil {
 		return err
+	}
+	if err := unix.Mount("", filepath.Join(r, "dev"), "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID, "mode=755,size=64k"); err != nil {
+		return fmt.Errorf("/dev read-only: %w", err)
 	}
 	if !j.NoResolv {
 		if err := bindResolv(r, j.Resolv); err != nil {
@@ -224,12 +230,7 @@ func bindFile(src, dst string, readOnly bool) error {
 	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind %s on %s: %w", src, dst, err)
 	}
-	if readOnly {
-		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("bind %s read-only: %w", dst, err)
-		}
-	}
-	return nil
+	return noDev(dst, readOnly)
 }
 
 // bind makes b.Source appear at b.Target inside root.

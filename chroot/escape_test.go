@@ -55,7 +55,8 @@ find /dev -type b | sed 's/^/block /'
 echo x > /proc/sys/kernel/hostname 2>/dev/null && echo wrote-sysctl
 echo h > /proc/sysrq-trigger 2>/dev/null && echo wrote-sysrq
 mount -t tmpfs t /mnt 2>/dev/null && echo mounted
-mknod /tmp/sda b 8 0 2>/dev/null && echo mknod
+mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda >/dev/null 2>&1 && echo read-block-device
+mknod /dev/sdb b 8 16 2>/dev/null && echo mknod-in-dev
 echo "ipc-ns $(readlink /proc/self/ns/ipc)"
 true`
 	must(t, os.MkdirAll(filepath.Join(root, "mnt"), 0o755))
@@ -63,14 +64,14 @@ true`
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	got := out.String()
-	for _, bad := range []string{"block ", "wrote-sysctl", "wrote-sysrq", "mounted", "mknod"} {
+	for _, bad := range []string{"block ", "wrote-sysctl", "wrote-sysrq", "mounted", "read-block-device", "mknod-in-dev"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("the step could do %q:\n%s", bad, got)
 		}
 	}
 	// keptCaps: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
-	// NET_BIND_SERVICE SYS_CHROOT AUDIT_WRITE SETFCAP.
-	for _, want := range []string{"NoNewPrivs:\t1", "CapBnd:\t00000000a00405fb", "CapEff:\t00000000a00405fb", "ipc-ns ipc:["} {
+	// NET_BIND_SERVICE SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+	for _, want := range []string{"NoNewPrivs:\t1", "CapBnd:\t00000000a80405fb", "CapEff:\t00000000a80405fb", "ipc-ns ipc:["} {
 		if !strings.Contains(got, want) {
 			t.Errorf("status lacks %q:\n%s", want, got)
 		}

@@ -14,20 +14,25 @@ import (
 // old root detached, so no chroot(2) escape finds the host's tree; the
 // command runs with no_new_privs and with only the capabilities a package
 // install uses (keptCaps); /proc's knobs that reach the host are read-only or
-// masked; /dev is a fresh tmpfs with a few character devices and no block
-// device.
+// masked; /dev is a fresh read-only tmpfs with a few character devices and
+// no block device; every other writable mount (the root, /run, binds) is
+// nodev.
 
 // keptCaps are the capabilities a step keeps in its bounding set: root's
 // file work (own, read and write any file, set modes and file capabilities
 // as dpkg and setcap in maintainer scripts do), switching users (apt's _apt
-// sandbox, adduser, su), signals within the step, binding low ports and
-// chroot(2) (harmless once the root is pivoted). Everything else goes:
-// loading modules, rebooting, setting the clock, raw I/O and mknod (no block
-// device can be made, or mounted), mount and the rest of CAP_SYS_ADMIN,
-// network administration of the host's network namespace, raw sockets,
-// ptrace, open_by_handle_at (CAP_DAC_READ_SEARCH), audit and MAC control.
+// sandbox, adduser, su), signals within the step, binding low ports,
+// chroot(2) (harmless once the root is pivoted) and mknod, because a layer
+// may ship device nodes (examples/tiny's /etc/tiny-null): every writable
+// mount of the sandbox is nodev and its /dev read-only, so a node a step
+// makes is data for the layer, never a way to a host device. Everything
+// else goes: loading modules, rebooting, setting the clock, raw I/O, mount
+// and the rest of CAP_SYS_ADMIN (no block device can be mounted, no devtmpfs
+// or /dev remounted), network administration of the host's network
+// namespace, raw sockets, ptrace, open_by_handle_at (CAP_DAC_READ_SEARCH),
+// audit and MAC control.
 var keptCaps = []uintptr{
-	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER, unix.CAP_FSETID, unix.CAP_SETFCAP,
+	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER, unix.CAP_FSETID, unix.CAP_SETFCAP, unix.CAP_MKNOD,
 	unix.CAP_SETUID, unix.CAP_SETGID, unix.CAP_SETPCAP, unix.CAP_KILL,
 	unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_CHROOT, unix.CAP_AUDIT_WRITE,
 }
@@ -104,6 +109,19 @@ func lockDown() error {
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	return nil
+}
+
+// noDev remounts the bind mount at target nodev (and read-only with ro):
+// device nodes made below it cannot be opened.
+func noDev(target string, ro bool) error {
+	flags := uintptr(unix.MS_REMOUNT | unix.MS_BIND | unix.MS_NODEV | unix.MS_NOSUID)
+	if ro {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("", target, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s nodev: %w", target, err)
 	}
 	return nil
 }

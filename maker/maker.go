@@ -32,6 +32,7 @@ type Maker struct {
 
 	mu  sync.Mutex
 	apt *debian.Apt // apt state of this build run, made on first use
+	sweep sync.Once // the scratch directory swept of what killed builds left, once
 }
 
 var _ modules.Maker = (*Maker)(nil)
@@ -48,10 +49,17 @@ func (mk *Maker) Make(ctx context.Context, m *modules.Module, parents []string, 
 }
 
 func (mk *Maker) make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
+	mk.sweep.Do(func() {
+		if removed, err := sweepScratch(mk.scratch()); err != nil {
+			mk.log().Warn("scratch", "err", err)
+		} else if len(removed) > 0 {
+			mk.log().Info("removed what killed builds left", "dirs", removed)
+		}
+	})
 	if m.Parent == "" {
 		return mk.base(ctx, m, dst)
 	}
-	ws, err := mount.OpenWorkspace(parents, mk.scratch())
+	ws, err := mount.OpenWorkspace(parents, mk.scratch(), scratchPrefix("ws"))
 	if err != nil {
 		return layers.Meta{}, err
 	}
@@ -85,7 +93,7 @@ func (mk *Maker) layer(ctx context.Context, m *modules.Module, ws *mount.Stack, 
 
 // base makes a base module's tree in a scratch directory and squashes it.
 func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta layers.Meta, err error) {
-	dir, err := os.MkdirTemp(mk.scratch(), "base-")
+	dir, err := os.MkdirTemp(mk.scratch(), scratchPrefix("base"))
 	if err != nil {
 		return meta, err
 	}

@@ -30,9 +30,9 @@ type Maker struct {
 	// Log, when set, tells what happens.
 	Log *slog.Logger
 
-	mu  sync.Mutex
-	apt *debian.Apt // apt state of this build run, made on first use
-	sweep sync.Once // the scratch directory swept of what killed builds left, once
+	mu    sync.Mutex
+	apt   *debian.Apt // apt state of this build run, made on first use
+	sweep sync.Once   // the scratch directory swept of what killed builds left, once
 }
 
 var _ modules.Maker = (*Maker)(nil)

@@ -77,7 +77,7 @@ kernel:
 test bench demo: kernel
 
 # test-debian builds the Debian example up to console with the CLI (about 2-3
-# minutes cold, seconds once built) into $(E2E); TestDebianConsole (build/)
+# minutes cold, seconds once built) into $(E2E); TestDebianConsole (maker/)
 # checks those very layers (MODE_E2E_OUT) from their mounted stack, and the
 # QEMU tests boot that very store: one Debian build serves them all.
 E2E := $(CACHE)/e2e/debian

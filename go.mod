@@ -28,7 +28,10 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
+require github.com/cyphar/filepath-securejoin v0.7.0
+
 require (
+	cyphar.com/go-pathrs v0.2.5 // indirect
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.3 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect

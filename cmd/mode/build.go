@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/build"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/maker"
 	"github.com/mode-build/mode/modules"
 	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
@@ -44,7 +44,7 @@ func buildCommand() *cli.Command {
 				Out:         c.String("out"),
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
-				Maker: &build.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
+				Maker: &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
 					Stdout: os.Stderr, Stderr: os.Stderr},
 				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
 			}

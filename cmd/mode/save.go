@@ -9,6 +9,7 @@ import (
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/save"
 	"github.com/mode-build/mode/store"
 	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v3"
@@ -56,10 +57,10 @@ func saveCommand() *cli.Command {
 			case out == "":
 				out = "."
 			}
-			if layers.OnTmpfs(out) {
+			if save.OnTmpfs(out) {
 				fmt.Fprintf(os.Stderr, "mode save: note: %s is in RAM (tmpfs): the compressed layer takes RAM until it is pushed or moved (the changes themselves are not copied)\n", out)
 			}
-			meta, err := layers.SaveChanges(ctx, run, layers.SaveOptions{Name: name, Out: out, Compression: c.String("compression")})
+			meta, err := save.SaveChanges(ctx, run, save.Options{Name: name, Out: out, Compression: c.String("compression")})
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/remote"
 	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/squashfs"
 	"github.com/mode-build/mode/store"
 )
 
@@ -73,13 +74,13 @@ func TestShellSave(t *testing.T) {
 	if err := layers.CheckParents(append(parents, meta)); err != nil {
 		t.Errorf("CheckParents over the chain it was saved on: %v", err)
 	}
-	entries, err := layers.Inspect(img)
+	entries, err := squashfs.Inspect(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var paths []string
 	for _, e := range entries {
-		if e.Type != layers.TypeDir {
+		if e.Type != squashfs.TypeDir {
 			paths = append(paths, e.Path)
 		}
 	}
@@ -121,7 +122,7 @@ func fakeRun(t *testing.T, ref, manifest string) (run, base string) {
 		}
 	}
 	base = filepath.Join(layers.LayersDir(run), "base.sqfs")
-	if err := layers.Squash(context.Background(), tree, base, "zstd"); err != nil {
+	if err := squashfs.Squash(context.Background(), tree, base, "zstd"); err != nil {
 		t.Fatal(err)
 	}
 	for p, content := range map[string]string{"/etc/motd": "saved\n", "/tmp/junk": "junk\n"} {
@@ -161,7 +162,7 @@ func TestSaveCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("save: %v: %s", err, stdout)
 	}
-	entries, err := layers.Inspect(filepath.Join(out, "base-mine.sqfs"))
+	entries, err := squashfs.Inspect(filepath.Join(out, "base-mine.sqfs"))
 	if err != nil {
 		t.Fatal(err)
 	}

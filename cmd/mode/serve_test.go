@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/squashfs"
 	"github.com/mode-build/mode/store"
 )
 
@@ -32,7 +33,7 @@ func TestServePushPullCommands(t *testing.T) {
 		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)
 		file := strings.Join([]string{"base", "top"}[:i+1], "-") + ".sqfs"
 		p := filepath.Join(t.TempDir(), file)
-		if err := layers.Squash(ctx, src, p, "gzip"); err != nil {
+		if err := squashfs.Squash(ctx, src, p, "gzip"); err != nil {
 			t.Fatal(err)
 		}
 		ls = append(ls, store.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})

@@ -14,6 +14,7 @@ import (
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/squashfs"
 	"github.com/mode-build/mode/store"
 )
 
@@ -40,7 +41,7 @@ func Chain(t testing.TB, names []string, random int) []store.Layer {
 		chain := names[:i+1]
 		file := strings.Join(chain, "-") + ".sqfs"
 		dst := filepath.Join(out, file)
-		if err := layers.Squash(ctx, src, dst, "gzip"); err != nil {
+		if err := squashfs.Squash(ctx, src, dst, "gzip"); err != nil {
 			t.Fatal(err)
 		}
 		meta := layers.Meta{Name: n, Chain: append([]string(nil), chain...), File: file, Compression: "gzip"}

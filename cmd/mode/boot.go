@@ -11,6 +11,7 @@ import (
 
 	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/serve"
 	"github.com/urfave/cli/v3"
 )
 
@@ -32,6 +33,7 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "append", Usage: "more kernel command line `ARGS`"},
 			&cli.StringFlag{Name: "chain", Usage: "with a DIR: the chain to boot (default: the longest)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "plain HTTP to the registry (mode.insecure)"},
+			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (default with a loopback HTTPS registry: STORE/tls/ca.crt)"},
 			&cli.StringFlag{Name: "cache-disk", Usage: "keep pulled layers on this ext4 image `FILE` (mode.cache; made when missing)"},
 			&cli.StringFlag{Name: "changes-disk", Usage: "keep the guest's changes on this ext4 image `FILE` (mode.changes; made when missing)"},
 			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`"},
@@ -74,6 +76,14 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 			return err
 		}
 		defer stop()
+		if registryRef(arg) && insecure && speaksTLS(arg) {
+			// A loopback mode serve --tls: HTTPS, trusting its site CA.
+			if insecure = false; c.String("ca") == "" {
+				if ca := filepath.Join(c.String("store"), "tls", serve.CACertFile); fileExists(ca) {
+					c.Set("ca", ca)
+				}
+			}
+		}
 		if !registryRef(arg) { // the guest may push to the store served (mode save --push)
 			cmdline = append(cmdline, "mode.token="+token)
 		}
@@ -140,6 +150,13 @@ func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string)
 	opts, err := initramfsOptions("", kmods, nil)
 	if err != nil {
 		return err
+	}
+	if ca := c.String("ca"); ca != "" {
+		cleanup, err := addSiteCA(&opts, ca)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 	m.Initrd = filepath.Join(tmp, "initrd.img")
 	res, err := initramfs.BuildFile(ctx, opts, m.Initrd)

@@ -21,6 +21,7 @@ func initramfsCommand() *cli.Command {
 			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
 			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
 			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
+			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			opts, err := initramfsOptions(c.String("init"), c.String("kernel-modules"), c.StringSlice("module"))
@@ -28,6 +29,13 @@ func initramfsCommand() *cli.Command {
 				return err
 			}
 			opts.Compress = c.String("compress")
+			if ca := c.String("ca"); ca != "" {
+				cleanup, err := addSiteCA(&opts, ca)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+			}
 			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
 			if err != nil {
 				return err

@@ -35,6 +35,7 @@ func main() {
 			bootCommand(),
 			buildCommand(),
 			gcCommand(),
+			imageCommand(),
 			initramfsCommand(),
 			inspectCommand(),
 			packCommand(),

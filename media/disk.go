@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	diskfs "github.com/diskfs/go-diskfs"
-	"github.com/diskfs/go-diskfs/filesystem"
 	"github.com/diskfs/go-diskfs/partition/gpt"
 )
 
@@ -20,10 +19,10 @@ import (
 //	2  ESP        FAT32   /EFI/BOOT/BOOTX64.EFI, /boot/{vmlinuz,initrd.img,grub/}
 //	3  data       ext4    /mode/*.sqfs and *.json; /mode/changes/ (mode.changes)
 //
-// go-diskfs writes the GPT and the FAT32 ESP; mke2fs writes the ext4 data
-// partition into the image at its offset (go-diskfs's ext4 writer is not
-// complete); the MBR boot code and core.img's block list are patched here as
-// grub-bios-setup would.
+// go-diskfs writes the GPT; mkfs.fat and mtools the FAT32 ESP, and mke2fs
+// the ext4 data partition, each at its offset in the image (go-diskfs's FAT
+// writers fail fsck.fat and its ext4 writer is incomplete); the MBR boot code
+// and core.img's block list are patched here as grub-bios-setup would.
 const (
 	sector      = 512
 	firstLBA    = 2048 // 1 MiB: partitions aligned to 1 MiB
@@ -88,6 +87,7 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 	esp, _ := im.espSize()
 	espStart := uint64(firstLBA + biosBootLen/sector)
 	dataStart := espStart + uint64(esp/sector)
+	espEnd := dataStart - 1
 	dataEnd := uint64(size/sector) - 34 - 1 // the backup GPT: 33 sectors, and one spare
 	dataEnd = (dataEnd+1)/(mib/sector)*(mib/sector) - 1
 	table := &gpt.Table{
@@ -95,7 +95,7 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 		GUID: guid(id, "disk"),
 		Partitions: []*gpt.Partition{
 			{Index: 1, Start: firstLBA, End: espStart - 1, Type: gpt.BIOSBoot, Name: "BIOS boot", GUID: guid(id, "bios")},
-			{Index: 2, Start: espStart, End: dataStart - 1, Type: gpt.EFISystemPartition, Name: "EFI system", GUID: guid(id, "esp")},
+			{Index: 2, Start: espStart, End: espEnd, Type: gpt.EFISystemPartition, Name: "EFI system", GUID: guid(id, "esp")},
 			{Index: 3, Start: dataStart, End: dataEnd, Type: gpt.LinuxFilesystem, Name: "mode", GUID: guid(id, "data")},
 		},
 	}
@@ -104,10 +104,25 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.Partition(table); err != nil {
+	err = d.Partition(table)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("GPT: %w", err)
 	}
+	if err := im.espPartition(ctx, out, work, id, label, int64(espStart)*sector, int64(espEnd-espStart+1)*sector); err != nil {
+		return err
+	}
+	if err := im.dataPartition(ctx, out, work, label, id, int64(dataStart)*sector, int64(dataEnd-dataStart+1)*sector); err != nil {
+		return err
+	}
+	return biosBoot(ctx, out, work, id, firstLBA, espStart-firstLBA)
+}
+
+// espPartition writes the FAT32 ESP: GRUB for UEFI, the kernel, the
+// initramfs and grub.cfg.
+func (im *Image) espPartition(ctx context.Context, image, work, id, label string, offset, size int64) error {
 	files, err := bootFiles(ctx, im, work, id, "mode.from=LABEL="+label+":/mode mode.changes=LABEL="+label)
 	if err != nil {
 		return err
@@ -117,16 +132,10 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 		return err
 	}
 	files["/EFI/BOOT/BOOTX64.EFI"] = efi
-	if err := writeFAT(d, 2, filesystem.TypeFat32, "MODE_ESP", files, im.Epoch()); err != nil {
+	if err := writeFAT(ctx, image, offset, size, true, "MODE_ESP", files, im.Epoch(), work); err != nil {
 		return fmt.Errorf("ESP: %w", err)
 	}
-	if err := d.Close(); err != nil {
-		return err
-	}
-	if err := im.dataPartition(ctx, out, work, label, id, int64(dataStart)*sector, int64(dataEnd-dataStart+1)*sector); err != nil {
-		return err
-	}
-	return biosBoot(ctx, out, work, id, firstLBA, espStart-firstLBA)
+	return nil
 }
 
 // dataPartition writes the ext4 file system of partition 3, holding the

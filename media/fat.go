@@ -1,81 +1,74 @@
 package media
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
-
-	"github.com/diskfs/go-diskfs/disk"
-	"github.com/diskfs/go-diskfs/filesystem"
 )
 
-// epochMu guards SOURCE_DATE_EPOCH, which go-diskfs reads for the dates it
-// writes into FAT directory entries.
-var epochMu sync.Mutex
-
-// writeFAT makes a FAT file system on partition part of d (0: the whole
-// image) labelled label, holding files (path on the medium → source),
-// every date set to epoch. go-diskfs writes it: no root, no loop device,
-// no mtools.
-func writeFAT(d *disk.Disk, part int, typ filesystem.Type, label string, files map[string]string, epoch time.Time) error {
-	epochMu.Lock()
-	defer epochMu.Unlock()
-	old, had := os.LookupEnv("SOURCE_DATE_EPOCH")
-	os.Setenv("SOURCE_DATE_EPOCH", strconv.FormatInt(epoch.Unix(), 10))
-	defer func() {
-		if had {
-			os.Setenv("SOURCE_DATE_EPOCH", old)
-		} else {
-			os.Unsetenv("SOURCE_DATE_EPOCH")
-		}
-	}()
-	fs, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: part, FSType: typ, VolumeLabel: label, Reproducible: true})
-	if err != nil {
-		return fmt.Errorf("FAT: %w", err)
+// writeFAT makes a FAT file system of size bytes at offset in image,
+// (FAT32 when fat32, else what suits the size) labelled label, holding files (path on the medium → source), every date
+// set to epoch. dosfstools and mtools write it, without root or loop
+// devices: go-diskfs v1.9.4's FAT writers fail fsck.fat (see docs/media.md).
+// An image at offset 0 is created; at another offset it must exist.
+func writeFAT(ctx context.Context, image string, offset, size int64, fat32 bool, label string, files map[string]string, epoch time.Time, work string) error {
+	e := strconv.FormatInt(epoch.Unix(), 10)
+	env := []string{"SOURCE_DATE_EPOCH=" + e, "MTOOLS_SKIP_CHECK=1"}
+	volid := fmt.Sprintf("%08x", uint32(epoch.Unix()))
+	args := []string{"--invariant", "-i", volid, "-n", label}
+	if fat32 {
+		// One sector per cluster: mkfs.fat would size clusters by the
+		// whole image file, too few for FAT32 in a 64 MiB partition.
+		args = append(args, "-F", "32", "-s", "1")
 	}
+	if offset == 0 {
+		args = append(args, "-C", image)
+	} else {
+		args = append(args, "--offset="+strconv.FormatInt(offset/sector, 10), image)
+	}
+	args = append(args, strconv.FormatInt(size/1024, 10))
+	if err := runEnv(ctx, env, "mkfs.fat", args...); err != nil {
+		return fmt.Errorf("FAT: %w (install dosfstools)", err)
+	}
+	img := image + "@@" + strconv.FormatInt(offset, 10)
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	made := map[string]bool{"/": true}
+	stage := filepath.Join(work, "fat-"+label)
 	for _, n := range names {
-		if dir := path.Dir(n); !made[dir] {
-			if err := fs.Mkdir(dir); err != nil {
-				return fmt.Errorf("FAT: mkdir %s: %w", dir, err)
-			}
-			for d := dir; d != "/" && !made[d]; d = path.Dir(d) {
-				made[d] = true
+		var dirs []string
+		for d := path.Dir(n); !made[d]; d = path.Dir(d) {
+			dirs = append([]string{d}, dirs...)
+			made[d] = true
+		}
+		for _, d := range dirs {
+			if err := runEnv(ctx, env, "mmd", "-i", img, "::"+d); err != nil {
+				return fmt.Errorf("FAT: %w (install mtools)", err)
 			}
 		}
-		if err := fatFile(fs, n, files[n]); err != nil {
+		// mcopy -m keeps the source's date: a copy dated epoch.
+		src := filepath.Join(stage, strings.TrimPrefix(n, "/"))
+		if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func fatFile(fs filesystem.FileSystem, name, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := fs.OpenFile(name, os.O_CREATE|os.O_RDWR)
-	if err != nil {
-		return fmt.Errorf("FAT: %s: %w", name, err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("FAT: write %s: %w", name, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("FAT: write %s: %w", name, err)
+		if err := copyFile(files[n], src); err != nil {
+			return err
+		}
+		if err := os.Chtimes(src, epoch, epoch); err != nil {
+			return err
+		}
+		if err := runEnv(ctx, env, "mcopy", "-m", "-i", img, src, "::"+n); err != nil {
+			return fmt.Errorf("FAT: %w (install mtools)", err)
+		}
 	}
 	return nil
 }

@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-
-	diskfs "github.com/diskfs/go-diskfs"
-	"github.com/diskfs/go-diskfs/filesystem"
 )
 
 // The ISO 9660 image: El Torito with a BIOS entry (GRUB's i386-pc-eltorito
@@ -101,12 +98,7 @@ func efiImage(ctx context.Context, im *Image, work, id string) (string, error) {
 		return "", err
 	}
 	img := filepath.Join(work, "efi.img")
-	d, err := diskfs.Create(img, roundMiB(n+n/8+256<<10), diskfs.SectorSizeDefault)
-	if err != nil {
-		return "", fmt.Errorf("EFI image: %w", err)
-	}
-	defer d.Close()
-	if err := writeFAT(d, 0, filesystem.TypeFat12, "MODE_EFI", files, im.Epoch()); err != nil {
+	if err := writeFAT(ctx, img, 0, roundMiB(n+n/8+256<<10), false, "MODE_EFI", files, im.Epoch(), work); err != nil {
 		return "", fmt.Errorf("EFI image: %w", err)
 	}
 	return img, nil

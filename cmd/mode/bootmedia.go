@@ -15,6 +15,7 @@ func mediaBootFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "uefi", Usage: "boot through UEFI firmware (OVMF) instead of BIOS (SeaBIOS)"},
 		&cli.BoolFlag{Name: "usb", Usage: "with FILE.iso or FILE.img: attach it as a USB stick (default: an ISO as a CD-ROM, an image as a disk)"},
+		&cli.StringFlag{Name: "as", Usage: "with FILE.iso or FILE.img: attach it as `KIND`: cdrom, disk (IDE) or usb"},
 		&cli.StringFlag{Name: "pxe", Usage: "boot by PXE from the TFTP root `DIR` made by mode netboot"},
 		&cli.BoolFlag{Name: "persist", Usage: "with FILE.img: let the guest write to it (its changes and saved layers stay); default read-only"},
 	}
@@ -58,6 +59,13 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 		}
 		if c.Bool("usb") {
 			as = "usb"
+		}
+		switch a := c.String("as"); a {
+		case "":
+		case "cdrom", "disk", "usb":
+			as = a
+		default:
+			return m, true, fmt.Errorf("boot: --as %q: want cdrom, disk or usb", a)
 		}
 		m.Medium = &qemu.Medium{File: arg, As: as, Writable: c.Bool("persist")}
 		return m, true, nil

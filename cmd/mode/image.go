@@ -101,20 +101,15 @@ func isDir(d string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// storeImage is the chain of the store at dir as a media.Image: its layers
-// are the store's blobs.
+// storeImage is the chain of the store at dir as a media.Image.
 func storeImage(dir, chain string) (*media.Image, error) {
 	s, err := registry.OpenStore(dir)
 	if err != nil {
 		return nil, err
 	}
-	ch, _, _, err := s.Chain(chain)
+	im, err := media.FromStore(s, chain)
 	if err != nil {
-		return nil, fmt.Errorf("image: chain %q of the store %s: %w", chain, dir, err)
-	}
-	im := &media.Image{Chain: chain}
-	for _, m := range ch.Layers {
-		im.Layers = append(im.Layers, media.Layer{Path: s.BlobPath(m.Digest), Meta: m})
+		return nil, fmt.Errorf("image: %w", err)
 	}
 	return im, nil
 }

@@ -12,7 +12,8 @@ const OVMF = "/usr/share/ovmf/OVMF.fd"
 type Medium struct {
 	File string
 	As   string // "cdrom" (IDE CD-ROM, /dev/sr0), "disk" (IDE disk, /dev/sda) or "usb" (USB stick on xHCI)
-	// Writable lets the guest write to it (a disk keeping changes); else read-only.
+	// Writable lets the guest write to it (a disk keeping changes); else its
+	// writes are discarded.
 	Writable bool
 }
 
@@ -39,7 +40,7 @@ func (m Machine) firmwareArgs() []string {
 		return append(args, "-boot", "n")
 	}
 	md := m.Medium
-	ro := ",readonly=on"
+	ro := ",snapshot=on" // the guest's writes go to a temporary file (IDE disks cannot be read-only)
 	if md.Writable {
 		ro = ""
 	}

@@ -50,7 +50,9 @@ func writeISO(ctx context.Context, im *Image, out, work string) error {
 	}
 	sort.Strings(names)
 	os.Remove(out) // xorriso refuses to overwrite a file that is not an ISO
+	epoch := strconv.FormatInt(im.Epoch().Unix(), 10)
 	args := []string{"-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", "-graft-points",
+		"--set_all_file_dates", "=" + epoch, // the boot catalog too
 		"-b", "boot/grub/bios.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
 		"--grub2-boot-info", "--grub2-mbr", filepath.Join(grubPC, "boot_hybrid.img"),
 		"-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
@@ -59,7 +61,7 @@ func writeISO(ctx context.Context, im *Image, out, work string) error {
 	for _, n := range names {
 		args = append(args, n[1:]+"="+files[n])
 	}
-	env := []string{"SOURCE_DATE_EPOCH=" + strconv.FormatInt(im.Epoch().Unix(), 10)}
+	env := []string{"SOURCE_DATE_EPOCH=" + epoch}
 	if err := runEnv(ctx, env, "xorriso", args...); err != nil {
 		return fmt.Errorf("%w (install xorriso)", err)
 	}

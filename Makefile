@@ -5,7 +5,7 @@ GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
 APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
 
-.PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian
+.PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance
 
 all: build
 
@@ -19,7 +19,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
-test: deps build tools test-debian
+test: deps build tools test-debian conformance
 	$(GO) vet ./...
 	MODE_E2E_OUT=$(E2E)/out MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
 
@@ -39,13 +39,24 @@ TOOLS := $(CACHE)/bin
 DISTRIBUTION_VERSION := v3.1.2
 CRANE_VERSION := v0.22.1
 ORAS_VERSION := v1.3.6
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/oras
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/oras $(TOOLS)/conformance.test
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DISTRIBUTION_VERSION)
 $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 $(TOOLS)/oras:
 	GOBIN=$(TOOLS) $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
+# The OCI distribution-spec conformance suite (v1.1.1, read-only beside the
+# repository), built once; `make conformance` runs it against mode serve.
+CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance/distribution-spec-v1.1.1/conformance
+$(TOOLS)/conformance.test:
+	mkdir -p $(TOOLS) && cd $(CONFORMANCE_SRC) && GOWORK=off $(GO) test -c -o $@ .
+
+# conformance runs the suite against mode serve (cmd/mode TestConformance)
+# and prints its summary; make test runs it again with everything else.
+conformance: tools
+	@out=$$(MODE_TOOLS=$(TOOLS) $(GO) test -count=1 -run '^TestConformance$$' -v ./cmd/mode 2>&1); rc=$$?; \
+	  echo "$$out" | grep -E '^(--- |ok|FAIL)|conformance_test'; exit $$rc
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read _)
@@ -66,7 +77,7 @@ kernel:
 test bench demo: kernel
 
 # test-debian builds the Debian example up to console with the CLI (about 2-3
-# minutes cold, seconds once built) into $(E2E); TestDebianConsole (build/)
+# minutes cold, seconds once built) into $(E2E); TestDebianConsole (maker/)
 # checks those very layers (MODE_E2E_OUT) from their mounted stack, and the
 # QEMU tests boot that very store: one Debian build serves them all.
 E2E := $(CACHE)/e2e/debian

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +55,7 @@ func (b *boot) changes() (string, error) {
 			return "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
 		}
 	}
-	bind := layers.Mount{Source: upper, Target: changesDir, Flags: unix.MS_BIND}
+	bind := mount.Mount{Source: upper, Target: changesDir, Flags: unix.MS_BIND}
 	if err := bind.Mount(); err != nil {
 		return "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -213,7 +214,7 @@ func mountAny(dev, target string, rw bool) error {
 		if typ == "" || typ == "fuseblk" {
 			continue
 		}
-		m := layers.Mount{Type: typ, Source: dev, Target: target, Flags: flags}
+		m := mount.Mount{Type: typ, Source: dev, Target: target, Flags: flags}
 		if err := m.Mount(); err == nil {
 			return nil
 		}

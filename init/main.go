@@ -17,20 +17,23 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"time"
+
+	"github.com/mode-build/mode/layers"
 )
 
 // Paths of the running system. /run moves into the new root, so the booted
 // system sees them at the same place.
-const (
-	runDir     = "/run/mode"
-	layersDir  = "/run/mode/layers"
-	changesDir = "/run/mode/changes"
-	workDir    = "/run/mode/.work"
-	mountsDir  = "/run/mode/mnt"
-	chainFile  = "/run/mode/chain.json"
-	binDir     = "/run/mode/bin"
-	newRoot    = "/newroot"
+var (
+	runDir     = layers.RunDir
+	layersDir  = layers.LayersDir(runDir)
+	changesDir = layers.ChangesDir(runDir)
+	workDir    = layers.WorkDir(runDir)
+	mountsDir  = layers.MountsDir(runDir)
+	chainFile  = layers.ChainFile(runDir)
+	binDir     = layers.BinDir(runDir)
 )
+
+const newRoot = "/newroot"
 
 // stageEnv marks the child process that runs the boot steps (see run).
 const stageEnv = "MODE_INIT_STAGE"

@@ -178,4 +178,4 @@ func linkMedium(dir string) {
 }
 
 // mediumLink is the link linkMedium makes.
-const mediumLink = runDir + "/medium"
+var mediumLink = runDir + "/medium"

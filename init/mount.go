@@ -6,14 +6,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/mount"
 	"golang.org/x/sys/unix"
 )
 
 // mountEarly mounts /dev, /proc, /sys and /run, and copies the mode binary
 // to /run/mode/bin so the booted system has it.
 func (b *boot) mountEarly() (string, error) {
-	for _, m := range []layers.Mount{
+	for _, m := range []mount.Mount{
 		{Type: "devtmpfs", Source: "devtmpfs", Target: "/dev", Flags: unix.MS_NOSUID},
 		{Type: "proc", Source: "proc", Target: "/proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
 		{Type: "sysfs", Source: "sysfs", Target: "/sys", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,17 +50,17 @@ func (b *boot) pull() (string, error) {
 		}
 		return ok
 	}
-	opts := []registry.Option{
-		registry.WithInsecure(b.p.insecure),
-		registry.WithFilter(keep),
-		registry.WithRetries(3, 500*time.Millisecond),
+	opts := []remote.Option{
+		remote.WithInsecure(b.p.insecure),
+		remote.WithFilter(keep),
+		remote.WithRetries(3, 500*time.Millisecond),
 	}
 	if b.p.debug {
-		opts = append(opts, registry.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
+		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	c, digest, err := registry.Pull(ctx, b.p.ref, dir, opts...)
+	c, digest, err := remote.Pull(ctx, b.p.ref, dir, opts...)
 	if err != nil {
 		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
 	}
@@ -71,7 +71,7 @@ func (b *boot) pull() (string, error) {
 		unix.Sync() // the layers reach the disk even if the machine is cut off
 	}
 	top := c.Layers[len(c.Layers)-1].File
-	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: digest, metas: c.Layers, dir: dir}
+	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: string(digest), metas: c.Layers, dir: dir}
 	after := fileIDs(dir)
 	n := 0
 	for _, m := range c.Layers {
@@ -84,7 +84,7 @@ func (b *boot) pull() (string, error) {
 	if kept := len(c.Layers) - n; kept > 0 {
 		msg += fmt.Sprintf(" (%d already cached)", kept)
 	}
-	return msg + " of " + b.dl.name + " " + digest[:min(len(digest), 19)], nil
+	return msg + " of " + b.dl.name + " " + string(digest)[:min(len(digest), 19)], nil
 }
 
 // fileID tells a file's versions apart: a pulled layer is a new inode.

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/u-root/u-root/pkg/mount"
+	"github.com/mode-build/mode/mount"
+	urmount "github.com/u-root/u-root/pkg/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,28 +44,27 @@ func (b *boot) mountLayers() (string, error) {
 	if err := layers.CheckParents(b.dl.metas); err != nil {
 		return "", err
 	}
-	var lowers []string // top first
+	var ls []mount.Layer
 	for _, f := range b.dl.files() {
-		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
-		if err := layers.MountSquashfs(f, target); err != nil {
-			return "", err
-		}
-		b.debugf("mounted %s on %s", f, target)
-		lowers = append([]string{target}, lowers...)
+		ls = append(ls, mount.Layer{File: f, Target: filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))})
 	}
 	upper, work := changesDir, workDir
 	if b.upper != "" {
 		upper, work = b.upper, b.work
 	}
-	ov := layers.Overlay(lowers, upper, work, newRoot)
-	if err := ov.Mount(); err != nil {
+	plan := mount.Root(ls, upper, work, newRoot)
+	for _, m := range plan.Mounts() {
+		b.debugf("%s", m)
+	}
+	// The stack is never closed: its mounts become the booted system's
+	// (/run/mode/layers, the root). On failure Open has undone its mounts.
+	if _, err := mount.Open(plan); err != nil {
 		return "", err
 	}
-	b.debugf("%s", ov)
 	if err := checkInit(newRoot, b.p.init); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("mounted %d layers as overlay on %s", len(lowers), newRoot), nil
+	return fmt.Sprintf("mounted %d layers as overlay on %s", len(ls), newRoot), nil
 }
 
 // checkInit makes sure init exists in root, following symbolic links inside root.
@@ -108,7 +108,7 @@ func (b *boot) writeChain() (string, error) {
 // switchRoot makes the overlay the root and execs the chain's init.
 func (b *boot) switchRoot() (string, error) {
 	b.logf("switching root to %s after %s", b.p.init, seconds(time.Since(b.start)))
-	if err := mount.SwitchRoot(newRoot, b.p.init); err != nil {
+	if err := urmount.SwitchRoot(newRoot, b.p.init); err != nil {
 		return "", err
 	}
 	return "", errors.New("switch_root returned")

@@ -33,6 +33,13 @@ func ChainFile(runDir string) string  { return filepath.Join(runDir, "chain.json
 func ChangesDir(runDir string) string { return filepath.Join(runDir, "changes") }
 func LayersDir(runDir string) string  { return filepath.Join(runDir, "layers") }
 
+// WorkDir is the overlay work directory of the changes when they are a
+// tmpfs (the init's), MountsDir where the init mounts media (mode.from,
+// mode.cache), BinDir where it keeps the mode binary for the booted system.
+func WorkDir(runDir string) string   { return filepath.Join(runDir, ".work") }
+func MountsDir(runDir string) string { return filepath.Join(runDir, "mnt") }
+func BinDir(runDir string) string    { return filepath.Join(runDir, "bin") }
+
 // TokenFile is where the init keeps the push token of mode.token (mode 0600),
 // which mode save --push presents when given none.
 func TokenFile(runDir string) string { return filepath.Join(runDir, "token") }

@@ -1,7 +1,7 @@
-// Package layers handles squashfs layers: mounts as values, loop and overlay
-// mounting of a chain, squashing an overlay upper directory with mksquashfs
-// (whiteouts and opaque directories kept, no-op copy-ups pruned), saving a
-// running system's live upper without changing or copying it (PlanClean,
-// SquashPlan, SaveChanges), and reading layers without mounting. Meta is the
-// metadata that travels beside a layer; Booted is what a booted system runs.
+// Package layers is the data every part of mode shares about layers: a
+// layer's metadata (Meta, written beside it by WriteMeta, digested by
+// FileDigest), the chain a system booted (Booted) and the /run/mode paths
+// where it lives, the parent check of saved layers (CheckParents, SavedMeta).
+// It does no mounting and builds on any GOOS; mounting is package mount,
+// reading and writing squashfs images package squashfs.
 package layers

@@ -1,6 +1,10 @@
 package layers
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Meta is a layer's metadata. It travels beside the layer: as FILE.json next to
 // FILE.sqfs in an output directory, inside the chain config in a registry, and in
@@ -46,4 +50,17 @@ type Package struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	From    string `json:"from,omitempty"`
+}
+
+// Compressions are the squashfs compressors mode accepts; the first is the default.
+var Compressions = []string{"zstd", "gzip", "xz", "lz4"}
+
+// CheckCompression returns an error naming c when it is not one of Compressions.
+func CheckCompression(c string) error {
+	for _, ok := range Compressions {
+		if c == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("compression %q: want one of %s", c, strings.Join(Compressions, ", "))
 }

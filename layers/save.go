@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 )
 
 // savedName is what a saved layer's name may be: a module name (no '-',
@@ -42,20 +41,4 @@ func SavedMeta(parents []Meta, name string) (Meta, error) {
 	}
 	m.Chain = append(m.Chain, name)
 	return m, nil
-}
-
-// FinishSaved completes m for the layer file at sqfs (digest, size,
-// compression, time) and writes it as the JSON file beside it
-// (base-console-mine.json), through a temporary file and a rename.
-func FinishSaved(sqfs string, m *Meta, compression string, start time.Time) error {
-	d, n, err := FileDigest(sqfs)
-	if err != nil {
-		return err
-	}
-	if compression == "" {
-		compression = Compressions[0]
-	}
-	m.Digest, m.Size, m.Compression = d, n, compression
-	m.Built, m.Seconds = time.Now().UTC(), time.Since(start).Seconds()
-	return WriteMeta(strings.TrimSuffix(sqfs, ".sqfs")+".json", *m)
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/media"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 )
 
 // These tests build examples/tiny (root), write it as every kind of medium
@@ -25,9 +25,9 @@ import (
 func tinyImage(t *testing.T, appendArgs string) *media.Image {
 	t.Helper()
 	testutil.RequiresQEMU(t)
-	store := filepath.Join(t.TempDir(), "store")
-	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), store)
-	s, err := registry.OpenStore(store)
+	storeDir := filepath.Join(t.TempDir(), "store")
+	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), storeDir)
+	s, err := store.Open(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,26 @@ package media
 
 import (
 	"fmt"
+	"github.com/opencontainers/go-digest"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 )
 
-// FromStore is the chain tagged chain in the store s as an Image: its
-// layers are the store's blobs, its name the chain's.
-func FromStore(s *registry.Store, chain string) (*Image, error) {
-	ch, _, _, err := s.Chain(chain)
+// FromStore is the chain name ("REPO:TAG", "REPO@DIGEST", or a tag of one
+// repository) of the store s as an Image: its layers are the store's
+// blobs.
+func FromStore(s *store.Store, name string) (*Image, error) {
+	repo, ref, err := s.Find(name)
 	if err != nil {
-		return nil, fmt.Errorf("chain %q of the store %s: %w", chain, s.Dir(), err)
+		return nil, fmt.Errorf("chain %q of the store %s: %w", name, s.Dir(), err)
 	}
-	im := &Image{Chain: chain}
+	ch, _, _, err := s.Chain(repo, ref)
+	if err != nil {
+		return nil, fmt.Errorf("chain %q of the store %s: %w", name, s.Dir(), err)
+	}
+	im := &Image{Chain: ref}
 	for _, m := range ch.Layers {
-		im.Layers = append(im.Layers, Layer{Path: s.BlobPath(m.Digest), Meta: m})
+		im.Layers = append(im.Layers, Layer{Path: s.BlobPath(digest.Digest(m.Digest)), Meta: m})
 	}
 	return im, nil
 }

@@ -98,8 +98,10 @@ func TestLoadBad(t *testing.T) {
 			[]string{`console.yaml:4: files[0]: src "link": escapes the hierarchy directory`}},
 		{"files src absolute outside", map[string]string{"console.yaml": "name: console\nparent: base\nfiles:\n  - {src: " + filepath.Join(outside, "secret") + ", dst: /x}\n"},
 			[]string{`console.yaml:4: files[0]: src "` + filepath.Join(outside, "secret") + `": want a path relative to the hierarchy directory`}},
-		{"from absolute", map[string]string{"base.yaml": "name: base\nfrom:\n  dir: " + outside + "\n"},
-			[]string{`base.yaml:3: from dir "` + outside + `": want a path relative`}},
+		{"from escapes by ..", map[string]string{"base.yaml": "name: base\nfrom:\n  dir: rootfs/../..\n"},
+			[]string{`base.yaml:3: from dir "rootfs/../..": escapes the hierarchy directory`, `must be written as an absolute path`}},
+		{"from escapes by symlink", map[string]string{"out": "->" + outside, "base.yaml": "name: base\nfrom: {dir: out}\n"},
+			[]string{`base.yaml:2: from dir "out": escapes the hierarchy directory`}},
 		{"from host relative", map[string]string{"base.yaml": "name: base\nfrom:\n  dir: rootfs\n  host: [/bin/sh, bin/sh]\n"},
 			[]string{`base.yaml:4: from host "bin/sh": want an absolute path`}},
 		{"from host missing", map[string]string{"base.yaml": "name: base\nfrom:\n  dir: rootfs\n  host:\n    - /nosuch/busybox\n"},
@@ -152,6 +154,23 @@ func TestLoadBad(t *testing.T) {
 				t.Errorf("error %v: want an *Error with a line", err)
 			}
 		})
+	}
+}
+
+// TestLoadFromAbsolute: a from source outside the hierarchy is fine when
+// written as an absolute path, on purpose.
+func TestLoadFromAbsolute(t *testing.T) {
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{"rootfs/etc/hostname": "x\n"})
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"base.yaml": "name: base\nfrom: {dir: " + filepath.Join(outside, "rootfs") + "}\n"})
+	h, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h.Modules["base"]
+	if got := m.Source(m.From.Dir); got != filepath.Join(outside, "rootfs") {
+		t.Errorf("Source = %s, want the absolute path as written", got)
 	}
 }
 

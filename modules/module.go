@@ -32,7 +32,8 @@ type Bootstrap struct {
 }
 
 // From takes a base module's root tree from something that exists: exactly one
-// of a directory, a tar archive or a squashfs image, relative to the hierarchy.
+// of a directory, a tar archive or a squashfs image, relative to the hierarchy
+// (and inside it), or, written so on purpose, an absolute path.
 // Host lists absolute paths of build-host files copied into the tree at the
 // same path, links followed (examples/tiny takes the host's busybox-static and
 // mksquashfs with its libraries that way).

@@ -1,7 +1,9 @@
 package modules
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -78,9 +80,15 @@ func (p *parsed) checkFrom(f *From) []error {
 	key, src := "from."+set[0], f.Dir+f.Tar+f.Squashfs
 	errs := p.checkHost(f.Host)
 	fi, err := os.Stat(resolve(p.m.Dir, src))
+	if !filepath.IsAbs(src) {
+		if werr := within(p.m.Dir, src); werr != nil {
+			err = werr
+			if !errors.Is(werr, fs.ErrNotExist) {
+				err = fmt.Errorf("%w; a source outside the hierarchy must be written as an absolute path", werr)
+			}
+		}
+	}
 	switch {
-	case filepath.IsAbs(src):
-		errs = append(errs, p.errorf(key, "from %s %q: want a path relative to the hierarchy directory", set[0], src))
 	case err != nil:
 		errs = append(errs, p.errorf(key, "from %s %q: %v", set[0], src, unwrapPath(err)))
 	case set[0] == "dir" && !fi.IsDir():
@@ -129,11 +137,18 @@ func (p *parsed) checkFile(i int, f File) []error {
 	return errs
 }
 
-// resolve returns p relative to the hierarchy directory dir, as the build
-// package does (absolute paths are refused by Load).
+// resolve returns the host path of p, relative to the hierarchy directory
+// dir unless absolute (only a from source may be: Load refuses the others).
 func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
 	return filepath.Join(dir, p)
 }
+
+// Source returns the host path of p, a files src or from source of m:
+// relative to the hierarchy directory, or absolute (from only).
+func (m *Module) Source(p string) string { return resolve(m.Dir, p) }
 
 // within reports an error when src does not exist or, after cleaning and
 // resolving symlinks, lies outside the hierarchy directory dir.

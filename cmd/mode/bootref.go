@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/store"
 )
 
 // guestHost is the host's loopback as QEMU user networking shows it to the guest.
@@ -30,18 +30,19 @@ func bootRef(ctx context.Context, arg, storeDir, pushToken string) (ref string, 
 		}
 		return arg, false, func() {}, nil
 	}
-	s, err := registry.OpenStore(storeDir)
+	s, err := store.Open(storeDir)
 	if err != nil {
 		return "", false, nil, err
 	}
-	if _, err := s.Resolve(arg); err != nil {
+	repo, ref, err := s.Find(arg)
+	if err != nil {
 		return "", false, nil, fmt.Errorf("boot %s: not a registry reference nor a chain of the store %s: %w", arg, storeDir, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", false, nil, err
 	}
-	srv := &http.Server{Handler: registry.NewServer(s, registry.WithPushToken(pushToken)).Handler(), ReadHeaderTimeout: 30 * time.Second}
+	srv := serve.New(s, serve.WithPushToken(pushToken)).HTTPServer()
 	go srv.Serve(ln)
 	port := ln.Addr().(*net.TCPAddr).Port
 	fmt.Fprintf(os.Stderr, "boot: serving the store %s on %s\n", storeDir, ln.Addr())
@@ -50,11 +51,9 @@ func bootRef(ctx context.Context, arg, storeDir, pushToken string) (ref string, 
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}
-	tag := arg
-	if !strings.ContainsAny(arg, ":@") {
-		tag = ":" + arg
-	} else if strings.HasPrefix(arg, "sha256:") {
-		tag = "@" + arg
+	tag := ":" + ref
+	if strings.Contains(ref, ":") {
+		tag = "@" + ref
 	}
-	return fmt.Sprintf("%s:%d/mode%s", guestHost, port, tag), true, stop, nil
+	return fmt.Sprintf("%s:%d/%s%s", guestHost, port, repo, tag), true, stop, nil
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 )
 
 func TestBootRef(t *testing.T) {
@@ -41,7 +41,7 @@ func TestBootRefLocalChain(t *testing.T) {
 		!strings.Contains(err.Error(), "not a registry reference nor a chain of the store") {
 		t.Fatalf("error %v", err)
 	}
-	s, err := registry.OpenStore(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestBootRefLocalChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	meta := layers.Meta{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Compression: "zstd"}
-	if _, err := s.AddChain(context.Background(), "base", []registry.Layer{{Path: layer, Meta: meta}}); err != nil {
+	if _, err := s.AddChain(context.Background(), "mode", "base", []store.Layer{{Path: layer, Meta: meta}}); err != nil {
 		t.Fatal(err)
 	}
 	ref, insecure, stop, err := bootRef(context.Background(), "base", dir, "tok")

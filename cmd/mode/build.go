@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
-	"github.com/mode-build/mode/build"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/maker"
 	"github.com/mode-build/mode/modules"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -23,7 +24,8 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even the layers that are up to date"},
 			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
 			&cli.StringFlag{Name: "scratch", Usage: "`DIR` for workspaces while building (default: the system's temp dir)"},
-			&cli.StringFlag{Name: "store", Value: registry.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
+			&cli.StringFlag{Name: "store", Value: store.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
+			&cli.StringFlag{Name: "repo", Usage: "the store's repository `NAME` of the built chains (default: the hierarchy directory's name)"},
 			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -42,7 +44,7 @@ func buildCommand() *cli.Command {
 				Out:         c.String("out"),
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
-				Maker: &build.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
+				Maker: &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
 					Stdout: os.Stderr, Stderr: os.Stderr},
 				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
 			}
@@ -50,15 +52,31 @@ func buildCommand() *cli.Command {
 			if err != nil || c.Bool("no-store") {
 				return err
 			}
-			return storeChains(ctx, c.String("store"), results)
+			repo := c.String("repo")
+			if repo == "" {
+				repo = hierarchyRepo(c.String("dir"))
+			} else if !store.ValidRepository(repo) {
+				return fmt.Errorf("build: --repo %q: not a repository name (lower case, digits, . _ - and /)", repo)
+			}
+			return storeChains(ctx, c.String("store"), repo, results)
 		},
 	}
 }
 
+// hierarchyRepo is the repository of the chains of the hierarchy in dir:
+// the directory's name, made a repository name (store.RepositoryFor).
+func hierarchyRepo(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return store.DefaultRepository
+	}
+	return store.RepositoryFor(filepath.Base(abs))
+}
+
 // storeChains adds every chain of results to the store at dir, tagged with
-// its module's name, unless the store has it with the same layers already.
-func storeChains(ctx context.Context, dir string, results []modules.Result) error {
-	s, err := registry.OpenStore(dir)
+// its module's name in repo, unless repo has it with the same layers already.
+func storeChains(ctx context.Context, dir, repo string, results []modules.Result) error {
+	s, err := store.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -67,23 +85,23 @@ func storeChains(ctx context.Context, dir string, results []modules.Result) erro
 		byName[r.Module.Name] = r
 	}
 	for _, r := range results {
-		var ls []registry.Layer
+		var ls []store.Layer
 		for _, n := range r.Meta.Chain {
-			ls = append(ls, registry.Layer{Path: byName[n].Path, Meta: byName[n].Meta})
+			ls = append(ls, store.Layer{Path: byName[n].Path, Meta: byName[n].Meta})
 		}
-		if stored, _, _, err := s.Chain(r.Module.Name); err == nil && sameLayers(stored.Layers, ls) {
+		if stored, _, _, err := s.Chain(repo, r.Module.Name); err == nil && sameLayers(stored.Layers, ls) {
 			continue
 		}
-		d, err := s.AddChain(ctx, r.Module.Name, ls)
+		d, err := s.AddChain(ctx, repo, r.Module.Name, ls)
 		if err != nil {
 			return fmt.Errorf("store %s: %w", dir, err)
 		}
-		fmt.Printf("stored %-40s %s\n", r.Module.Name, d)
+		fmt.Printf("stored %-40s %s\n", repo+":"+r.Module.Name, d)
 	}
 	return nil
 }
 
-func sameLayers(stored []layers.Meta, ls []registry.Layer) bool {
+func sameLayers(stored []layers.Meta, ls []store.Layer) bool {
 	if len(stored) != len(ls) {
 		return false
 	}

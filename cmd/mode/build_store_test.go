@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
+	"github.com/opencontainers/go-digest"
 )
 
 // TestBuildStores: mode build adds each chain to the local store, tagged
@@ -16,26 +17,26 @@ import (
 // second build stores nothing again.
 func TestBuildStores(t *testing.T) {
 	testutil.RequiresRoot(t)
-	out, store := t.TempDir(), t.TempDir()
-	first, err := modeCmd("build", "--dir", "../../examples/tiny", "--out", out, "--store", store).Output()
+	out, dir := t.TempDir(), t.TempDir()
+	first, err := modeCmd("build", "--dir", "../../examples/tiny", "--out", out, "--store", dir).Output()
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
 	if n := strings.Count(string(first), "stored "); n != 4 {
 		t.Errorf("first build stored %d chains, want 4:\n%s", n, first)
 	}
-	s, err := registry.OpenStore(store)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _, _, err := s.Chain("console")
+	c, _, _, err := s.Chain("tiny", "console")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, l := range c.Layers {
 		names = append(names, l.File)
-		blob, err := os.ReadFile(s.BlobPath(l.Digest))
+		blob, err := os.ReadFile(s.BlobPath(digest.Digest(l.Digest)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +48,7 @@ func TestBuildStores(t *testing.T) {
 	if got := strings.Join(names, " "); got != "base.sqfs base-essential.sqfs base-essential-console.sqfs" {
 		t.Errorf("console's chain in the store: %s", got)
 	}
-	second, err := modeCmd("build", "--dir", "../../examples/tiny", "--out", out, "--store", store).Output()
+	second, err := modeCmd("build", "--dir", "../../examples/tiny", "--out", out, "--store", dir).Output()
 	if err != nil || strings.Contains(string(second), "stored ") {
 		t.Errorf("second build: %v\n%s", err, second)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/media"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -103,7 +103,7 @@ func isDir(d string) bool {
 
 // storeImage is the chain of the store at dir as a media.Image.
 func storeImage(dir, chain string) (*media.Image, error) {
-	s, err := registry.OpenStore(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/squashfs"
 )
 
 func inspectCommand() *cli.Command {
@@ -32,7 +33,7 @@ func inspectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			entries, err := layers.Inspect(path)
+			entries, err := squashfs.Inspect(path)
 			if err != nil {
 				return fmt.Errorf("inspect: %w", err)
 			}
@@ -41,8 +42,8 @@ func inspectCommand() *cli.Command {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Meta    *layers.Meta   `json:"meta"`
-					Entries []layers.Entry `json:"entries"`
+					Meta    *layers.Meta     `json:"meta"`
+					Entries []squashfs.Entry `json:"entries"`
 				}{meta, entries})
 			}
 			if meta != nil {
@@ -115,21 +116,21 @@ func printLayerMeta(w io.Writer, m *layers.Meta) {
 }
 
 // printLayerEntry writes one ls-like line per entry, then its xattrs indented.
-func printLayerEntry(w io.Writer, e layers.Entry) {
+func printLayerEntry(w io.Writer, e squashfs.Entry) {
 	if e.Whiteout {
 		fmt.Fprintf(w, "deleted  %s\n", e.Path)
 		return
 	}
 	size := "-"
 	switch e.Type {
-	case layers.TypeFile:
+	case squashfs.TypeFile:
 		size = fmt.Sprint(e.Size)
-	case layers.TypeChar, layers.TypeBlock:
+	case squashfs.TypeChar, squashfs.TypeBlock:
 		size = fmt.Sprintf("%d,%d", e.Major, e.Minor)
 	}
 	line := fmt.Sprintf("%s %2d %11s %10s  %s", e.ModeString(), e.Nlink, fmt.Sprintf("%d/%d", e.UID, e.GID), size, e.Path)
 	switch {
-	case e.Type == layers.TypeSymlink:
+	case e.Type == squashfs.TypeSymlink:
 		line += " -> " + e.Target
 	case e.Opaque:
 		line += "  (opaque: replaces the lower directory)"
@@ -137,13 +138,13 @@ func printLayerEntry(w io.Writer, e layers.Entry) {
 	fmt.Fprintln(w, line)
 	names := make([]string, 0, len(e.Xattrs))
 	for k := range e.Xattrs {
-		if !(e.Opaque && k == layers.OpaqueXattr) {
+		if !(e.Opaque && k == squashfs.OpaqueXattr) {
 			names = append(names, k)
 		}
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		fmt.Fprintf(w, "    xattr %s=%s\n", k, layers.XattrText(e.Xattrs[k]))
+		fmt.Fprintf(w, "    xattr %s=%s\n", k, squashfs.XattrText(e.Xattrs[k]))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/squashfs"
 )
 
 // runMode runs the mode CLI with args and returns its stdout and error.
@@ -44,10 +45,10 @@ func upperLayer(t *testing.T) string {
 	must(unix.Mknod(filepath.Join(src, "etc/foo"), unix.S_IFCHR, 0))
 	must(unix.Mknod(filepath.Join(src, "etc/null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
 	must(os.Chmod(filepath.Join(src, "etc/null"), 0o666))
-	must(unix.Lsetxattr(filepath.Join(src, "etc/opaque"), layers.OpaqueXattr, []byte("y"), 0))
+	must(unix.Lsetxattr(filepath.Join(src, "etc/opaque"), squashfs.OpaqueXattr, []byte("y"), 0))
 	must(os.Symlink("motd", filepath.Join(src, "etc/link")))
 	img := filepath.Join(out, "base-console.sqfs")
-	must(layers.Pack(context.Background(), src, img, "zstd"))
+	must(squashfs.Pack(context.Background(), src, img, "zstd"))
 	meta := layers.Meta{Name: "console", Parent: "base", Chain: []string{"base", "console"},
 		File: "base-console.sqfs", Key: "sha256:k3y", Digest: "sha256:d1g", Size: 4096,
 		Compression: "zstd", Built: time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC), Seconds: 2.5,
@@ -91,7 +92,7 @@ func TestInspectCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "xattr "+layers.OpaqueXattr) {
+	if strings.Contains(out, "xattr "+squashfs.OpaqueXattr) {
 		t.Errorf("opaque xattr printed besides the opaque mark:\n%s", out)
 	}
 }
@@ -105,7 +106,7 @@ func TestInspectCommandJSON(t *testing.T) {
 	}
 	var got struct {
 		Meta    *layers.Meta
-		Entries []layers.Entry
+		Entries []squashfs.Entry
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
@@ -113,7 +114,7 @@ func TestInspectCommandJSON(t *testing.T) {
 	if got.Meta == nil || got.Meta.Name != "console" || len(got.Meta.Packages.Upgraded) != 1 {
 		t.Errorf("meta: %+v", got.Meta)
 	}
-	found := map[string]layers.Entry{}
+	found := map[string]squashfs.Entry{}
 	for _, e := range got.Entries {
 		found[e.Path] = e
 	}

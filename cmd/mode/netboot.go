@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,13 +11,14 @@ import (
 	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/netboot"
 	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
 
 // netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
 // fetched and built on the first request, not before. The initramfs it builds
 // lives in a temporary directory, which cleanup removes.
-func netbootHandler(c *cli.Command) (h http.Handler, cleanup func()) {
+func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup func(), err error) {
 	kernel, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
 	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
 	cleanup = func() { os.RemoveAll(tmp) }
@@ -28,6 +30,17 @@ func netbootHandler(c *cli.Command) (h http.Handler, cleanup func()) {
 		return k.Deb, nil
 	})
 	cfg := netboot.Config{Chain: c.String("boot-chain")}
+	// The repository of mode.ref: --boot-chain's, else the store's only one.
+	if cfg.Chain != "" {
+		repo, tag, err := s.Find(cfg.Chain)
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("serve --boot-chain: %w", err)
+		}
+		cfg.Repo, cfg.Chain = repo, tag
+	} else if repos, err := s.Repositories(); err == nil && len(repos) == 1 {
+		cfg.Repo = repos[0]
+	}
 	cfg.Kernel = netboot.Lazy(func(ctx context.Context) (string, error) {
 		if kernel != "" {
 			return kernel, nil
@@ -70,5 +83,5 @@ func netbootHandler(c *cli.Command) (h http.Handler, cleanup func()) {
 		reportInitramfs(res)
 		return out, nil
 	})
-	return netboot.Handler(cfg), cleanup
+	return netboot.Handler(cfg), cleanup, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/squashfs"
 )
 
 func packCommand() *cli.Command {
@@ -24,7 +25,7 @@ func packCommand() *cli.Command {
 				return fmt.Errorf("pack: want DIR FILE.sqfs, got %d arguments", c.NArg())
 			}
 			dir, dst := c.Args().Get(0), c.Args().Get(1)
-			if err := layers.Pack(ctx, dir, dst, c.String("compression")); err != nil {
+			if err := squashfs.Pack(ctx, dir, dst, c.String("compression")); err != nil {
 				return err
 			}
 			fmt.Fprintln(c.Root().Writer, dst)

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -26,12 +27,14 @@ func pullCommand() *cli.Command {
 			if c.Args().Len() != 1 {
 				return fmt.Errorf("pull: want one REF, got %d arguments", c.Args().Len())
 			}
-			s, err := registry.OpenStore(c.String("store"))
+			s, err := store.Open(c.String("store"))
 			if err != nil {
 				return err
 			}
-			opts := append(transferOptions(c), registry.WithStore(s), registry.WithJobs(c.Int("jobs")))
-			_, d, err := registry.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
+			opts, done := transferOptions(c)
+			defer done()
+			opts = append(opts, remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
+			_, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
 			if err != nil {
 				return err
 			}

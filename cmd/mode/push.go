@@ -7,7 +7,8 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -15,7 +16,7 @@ func pushCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "push",
 		Usage:     "push a chain from the store to a registry",
-		ArgsUsage: "CHAIN HOST[:PORT]/REPO[:TAG]",
+		ArgsUsage: "[REPO:]CHAIN HOST[:PORT]/REPO[:TAG]",
 		Description: "Pushes the chain's layers (base first), its config and its manifest; blobs the\n" +
 			"repository already has are not uploaded again. The tag defaults to the chain name.\n" +
 			"Prints the manifest digest. Credentials come from the docker config.",
@@ -24,11 +25,21 @@ func pushCommand() *cli.Command {
 			if c.Args().Len() != 2 {
 				return fmt.Errorf("push: want CHAIN and REF, got %d arguments", c.Args().Len())
 			}
-			s, err := registry.OpenStore(c.String("store"))
+			s, err := store.Open(c.String("store"))
 			if err != nil {
 				return err
 			}
-			d, err := registry.Push(ctx, s, c.Args().Get(0), c.Args().Get(1), transferOptions(c)...)
+			repo, ref, err := s.Find(c.Args().Get(0))
+			if err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			src, err := s.Source(repo, ref)
+			if err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			opts, done := transferOptions(c)
+			defer done()
+			d, err := remote.Push(ctx, src, c.Args().Get(1), opts...)
 			if err != nil {
 				return err
 			}
@@ -43,7 +54,7 @@ func storeFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "store",
 		Usage:   "the local store (an OCI image layout)",
-		Value:   registry.DefaultStore(),
+		Value:   store.DefaultStore(),
 		Sources: cli.EnvVars("MODE_STORE"),
 	}
 }
@@ -60,14 +71,18 @@ func tokenFlag() cli.Flag {
 	}
 }
 
-// transferOptions turns the shared flags into registry options.
-func transferOptions(c *cli.Command) []registry.Option {
-	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithLogger(slog.Default())}
+// transferOptions turns the shared flags into remote options; done ends the
+// progress display.
+func transferOptions(c *cli.Command) (opts []remote.Option, done func()) {
+	opts = []remote.Option{remote.WithInsecure(c.Bool("insecure")), remote.WithLogger(slog.Default())}
 	if t := c.String("token"); t != "" {
-		opts = append(opts, registry.WithAuth(&authn.Bearer{Token: t}))
+		opts = append(opts, remote.WithAuth(&authn.Bearer{Token: t}))
 	}
+	done = func() {}
 	if fi, err := os.Stderr.Stat(); (err == nil && fi.Mode()&os.ModeCharDevice != 0) || c.Bool("verbose") {
-		opts = append(opts, registry.WithProgress(os.Stderr))
+		p := newProgressView(os.Stderr)
+		opts = append(opts, remote.WithProgress(p.Event))
+		done = p.Close
 	}
-	return opts
+	return opts, done
 }

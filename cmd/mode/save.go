@@ -8,7 +8,10 @@ import (
 	"strings"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/save"
+	"github.com/mode-build/mode/store"
+	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v3"
 )
 
@@ -54,10 +57,10 @@ func saveCommand() *cli.Command {
 			case out == "":
 				out = "."
 			}
-			if layers.OnTmpfs(out) {
+			if save.OnTmpfs(out) {
 				fmt.Fprintf(os.Stderr, "mode save: note: %s is in RAM (tmpfs): the compressed layer takes RAM until it is pushed or moved (the changes themselves are not copied)\n", out)
 			}
-			meta, err := layers.SaveChanges(ctx, run, layers.SaveOptions{Name: name, Out: out, Compression: c.String("compression")})
+			meta, err := save.SaveChanges(ctx, run, save.Options{Name: name, Out: out, Compression: c.String("compression")})
 			if err != nil {
 				return err
 			}
@@ -84,16 +87,21 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 			return err
 		}
 	}
-	var ls []registry.Layer
+	var ls []store.Layer
 	for _, m := range b.Layers {
-		ls = append(ls, registry.Layer{Path: filepath.Join(layers.LayersDir(run), m.File), Meta: m})
+		ls = append(ls, store.Layer{Path: filepath.Join(layers.LayersDir(run), m.File), Meta: m})
 	}
-	ls = append(ls, registry.Layer{Path: file, Meta: meta})
-	opts, err := bootedPushOptions(c, run, b)
+	ls = append(ls, store.Layer{Path: file, Meta: meta})
+	src, err := store.NewFiles(meta.Name, ls, digest.Digest(b.Digest))
 	if err != nil {
 		return err
 	}
-	d, err := registry.PushFiles(ctx, meta.Name, ls, b.Digest, ref, opts...)
+	opts, done, err := bootedPushOptions(c, run, b)
+	if err != nil {
+		return err
+	}
+	defer done()
+	d, err := remote.Push(ctx, src, ref, opts...)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,10 @@ import (
 
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/store"
 )
 
 // runModeAll runs the mode CLI with every command this test file needs.
@@ -71,13 +74,13 @@ func TestShellSave(t *testing.T) {
 	if err := layers.CheckParents(append(parents, meta)); err != nil {
 		t.Errorf("CheckParents over the chain it was saved on: %v", err)
 	}
-	entries, err := layers.Inspect(img)
+	entries, err := squashfs.Inspect(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var paths []string
 	for _, e := range entries {
-		if e.Type != layers.TypeDir {
+		if e.Type != squashfs.TypeDir {
 			paths = append(paths, e.Path)
 		}
 	}
@@ -119,7 +122,7 @@ func fakeRun(t *testing.T, ref, manifest string) (run, base string) {
 		}
 	}
 	base = filepath.Join(layers.LayersDir(run), "base.sqfs")
-	if err := layers.Squash(context.Background(), tree, base, "zstd"); err != nil {
+	if err := squashfs.Squash(context.Background(), tree, base, "zstd"); err != nil {
 		t.Fatal(err)
 	}
 	for p, content := range map[string]string{"/etc/motd": "saved\n", "/tmp/junk": "junk\n"} {
@@ -159,7 +162,7 @@ func TestSaveCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("save: %v: %s", err, stdout)
 	}
-	entries, err := layers.Inspect(filepath.Join(out, "base-mine.sqfs"))
+	entries, err := squashfs.Inspect(filepath.Join(out, "base-mine.sqfs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,22 +188,22 @@ func TestSaveCommand(t *testing.T) {
 // manifest as parent; then pulls it back.
 func TestSavePush(t *testing.T) {
 	testutil.RequiresRoot(t)
-	store, err := registry.OpenStore(t.TempDir())
+	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.NewServer(store, registry.WithPushToken("tok")).Handler())
+	srv := httptest.NewServer(serve.New(st, serve.WithPushToken("tok")).Handler())
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	// The registry holds the booted chain.
 	run, base := fakeRun(t, host+"/tiny:base", "")
 	digest, _ := fileDigest(t, base)
-	md, err := store.AddChain(context.Background(), "base", []registry.Layer{{Path: base, Meta: layers.Meta{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Digest: digest}}})
+	md, err := st.AddChain(context.Background(), "tiny", "base", []store.Layer{{Path: base, Meta: layers.Meta{Name: "base", Chain: []string{"base"}, File: "base.sqfs", Digest: digest}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := layers.ReadBooted(run)
-	b.Digest = md
+	b.Digest = string(md)
 	data, _ := json.Marshal(b)
 	if err := os.WriteFile(layers.ChainFile(run), data, 0o644); err != nil {
 		t.Fatal(err)
@@ -227,12 +230,12 @@ func TestSavePush(t *testing.T) {
 				t.Fatalf("save --push: %v: %s", err, stdout)
 			}
 			dir := t.TempDir()
-			c, _, err := registry.Pull(context.Background(), want, dir)
+			c, _, err := remote.Pull(context.Background(), want, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(c.Layers) != 2 || c.Layers[0].Digest != digest || c.Layers[1].File != "base-mine.sqfs" ||
-				c.Parent != md || c.Layers[1].ParentDigests[0] != digest || c.Layers[1].ParentManifest != md {
+				c.Parent != md || c.Layers[1].ParentDigests[0] != digest || c.Layers[1].ParentManifest != string(md) {
 				t.Errorf("pulled chain: %+v", c)
 			}
 			if d, _ := fileDigest(t, filepath.Join(dir, "base-mine.sqfs")); d != c.Layers[1].Digest {

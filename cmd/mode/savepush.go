@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
 	"github.com/urfave/cli/v3"
 )
 
@@ -16,21 +16,21 @@ import (
 // command's, plus what the boot said when the command does not: plain HTTP
 // when the system booted with mode.insecure, and the push token of
 // mode.token (RUN/token, written by the init).
-func bootedPushOptions(c *cli.Command, run string, b *layers.Booted) ([]registry.Option, error) {
-	opts := transferOptions(c)
+func bootedPushOptions(c *cli.Command, run string, b *layers.Booted) ([]remote.Option, func(), error) {
+	opts, done := transferOptions(c)
 	if !c.Bool("insecure") && b.Insecure {
-		opts = append(opts, registry.WithInsecure(true))
+		opts = append(opts, remote.WithInsecure(true))
 	}
 	if c.String("token") == "" {
 		data, err := os.ReadFile(layers.TokenFile(run))
 		switch {
 		case err == nil:
 			if t := strings.TrimSpace(string(data)); t != "" {
-				opts = append(opts, registry.WithAuth(&authn.Bearer{Token: t}))
+				opts = append(opts, remote.WithAuth(&authn.Bearer{Token: t}))
 			}
 		case !errors.Is(err, os.ErrNotExist):
-			return nil, fmt.Errorf("save --push: the push token: %w", err)
+			return nil, nil, fmt.Errorf("save --push: the push token: %w", err)
 		}
 	}
-	return opts, nil
+	return opts, done, nil
 }

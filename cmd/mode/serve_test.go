@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/store"
 )
 
 // TestServePushPullCommands runs mode serve, push, pull and gc as a user
@@ -22,21 +23,21 @@ import (
 func TestServePushPullCommands(t *testing.T) {
 	ctx := context.Background()
 	built, served, pulled, out := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
-	s, err := registry.OpenStore(built)
+	s, err := store.Open(built)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ls []registry.Layer
+	var ls []store.Layer
 	for i, name := range []string{"base", "top"} {
 		src := t.TempDir()
 		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)
 		file := strings.Join([]string{"base", "top"}[:i+1], "-") + ".sqfs"
 		p := filepath.Join(t.TempDir(), file)
-		if err := layers.Squash(ctx, src, p, "gzip"); err != nil {
+		if err := squashfs.Squash(ctx, src, p, "gzip"); err != nil {
 			t.Fatal(err)
 		}
-		ls = append(ls, registry.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})
-		if _, err := s.AddChain(ctx, name, ls); err != nil {
+		ls = append(ls, store.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})
+		if _, err := s.AddChain(ctx, "mode", name, ls); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,7 +73,7 @@ func TestServePushPullCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push: %v: %s", err, stderr)
 	}
-	if _, _, want, _ := s.Chain("top"); d != want {
+	if _, _, want, _ := s.Chain("mode", "top"); d != string(want) {
 		t.Errorf("push printed %q, want %s", d, want)
 	}
 	pd, stderr, err := run("pull", host+"/chains:top", "--store", pulled, "--out", out)

@@ -11,6 +11,8 @@ import (
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
+	"github.com/mode-build/mode/mount"
+	"github.com/mode-build/mode/save"
 	"github.com/urfave/cli/v3"
 )
 
@@ -44,17 +46,17 @@ func shellCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			save, argv := shellArgs(c.String("save"), c.Args().Slice()[1:])
-			if save != "" {
-				if err := layers.CheckSavedName(save); err != nil {
+			saveAs, argv := shellArgs(c.String("save"), c.Args().Slice()[1:])
+			if saveAs != "" {
+				if err := layers.CheckSavedName(saveAs); err != nil {
 					return fmt.Errorf("shell --save: %w", err)
 				}
 				if err := layers.CheckCompression(c.String("compression")); err != nil {
 					return err
 				}
 				for _, n := range h.Names() {
-					if h.ChainName(n) == h.ChainName(name)+"-"+save {
-						return fmt.Errorf("shell --save %s: %s.sqfs is module %s's layer: choose another name", save, h.ChainName(n), n)
+					if h.ChainName(n) == h.ChainName(name)+"-"+saveAs {
+						return fmt.Errorf("shell --save %s: %s.sqfs is module %s's layer: choose another name", saveAs, h.ChainName(n), n)
 					}
 				}
 			}
@@ -69,13 +71,13 @@ func shellCommand() *cli.Command {
 				if st == modules.Missing {
 					return fmt.Errorf("shell: layer of %s is missing in %s: run mode build %s first", m.Name, b.Out, name)
 				}
-				if save != "" && meta.Digest == "" {
+				if saveAs != "" && meta.Digest == "" {
 					return fmt.Errorf("shell --save: layer of %s has no metadata in %s: run mode build %s first", m.Name, b.Out, name)
 				}
 				metas = append(metas, meta)
 				files = append(files, filepath.Join(b.Out, h.FileName(m.Name)))
 			}
-			ws, err := layers.OpenWorkspace(files, c.String("scratch"))
+			ws, err := mount.OpenWorkspace(files, c.String("scratch"))
 			if err != nil {
 				return err
 			}
@@ -87,17 +89,17 @@ func shellCommand() *cli.Command {
 			err = chroot.Run(ctx, ws.Root, chroot.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				Env: []string{"PS1=(" + name + ") # "}}, argv...)
 			var exit *chroot.ExitError
-			if save != "" && interactive && errors.As(err, &exit) {
+			if saveAs != "" && interactive && errors.As(err, &exit) {
 				err = nil // an interactive shell's exit status is its last command's: keep the work
 			}
-			if save != "" && err == nil {
+			if saveAs != "" && err == nil {
 				var meta layers.Meta
-				meta, err = layers.SaveWorkspace(ctx, ws, metas, layers.SaveOptions{Name: save, Out: b.Out,
+				meta, err = save.SaveWorkspace(ctx, ws, metas, save.Options{Name: saveAs, Out: b.Out,
 					Compression: c.String("compression"), HostFiles: []string{"/etc/resolv.conf", "/etc/hostname"}})
 				if err == nil {
 					fmt.Println(savedLine(b.Out, meta))
 				}
-			} else if save != "" {
+			} else if saveAs != "" {
 				err = fmt.Errorf("%w (nothing saved)", err)
 			}
 			if cerr := ws.Close(); err == nil {
@@ -110,17 +112,17 @@ func shellCommand() *cli.Command {
 
 // shellArgs takes a --save NAME given right after MODULE (mode shell console
 // --save mine -- CMD...) out of the command, and a "--" before the command.
-func shellArgs(save string, rest []string) (string, []string) {
+func shellArgs(saveAs string, rest []string) (string, []string) {
 	switch {
 	case len(rest) >= 2 && rest[0] == "--save":
-		save, rest = rest[1], rest[2:]
+		saveAs, rest = rest[1], rest[2:]
 	case len(rest) >= 1 && strings.HasPrefix(rest[0], "--save="):
-		save, rest = strings.TrimPrefix(rest[0], "--save="), rest[1:]
+		saveAs, rest = strings.TrimPrefix(rest[0], "--save="), rest[1:]
 	}
 	if len(rest) > 0 && rest[0] == "--" {
 		rest = rest[1:]
 	}
-	return save, rest
+	return saveAs, rest
 }
 
 func ptr[T any](v T) *T { return &v }

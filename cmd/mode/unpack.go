@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/squashfs"
 )
 
 func unpackCommand() *cli.Command {
@@ -19,7 +19,7 @@ func unpackCommand() *cli.Command {
 				return fmt.Errorf("unpack: want FILE.sqfs DIR, got %d arguments", c.NArg())
 			}
 			src, dir := c.Args().Get(0), c.Args().Get(1)
-			if err := layers.Unpack(ctx, src, dir); err != nil {
+			if err := squashfs.Unpack(ctx, src, dir); err != nil {
 				return err
 			}
 			fmt.Fprintln(c.Root().Writer, dir)

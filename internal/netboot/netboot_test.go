@@ -15,7 +15,8 @@ import (
 	"github.com/mode-build/mode/internal/netboot"
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/store"
 )
 
 func fixed(path string) *netboot.File {
@@ -76,16 +77,16 @@ func TestHandler(t *testing.T) {
 func TestNetbootTiny(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMU(t)
-	store := filepath.Join(t.TempDir(), "store")
-	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), store)
-	s, err := registry.OpenStore(store)
+	dir := filepath.Join(t.TempDir(), "store")
+	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nb := netboot.Handler(netboot.Config{
-		Kernel: fixed(testutil.Kernel(t).Vmlinuz), Initrd: fixed(testutil.Initramfs(t)), Chain: "extra",
+		Kernel: fixed(testutil.Kernel(t).Vmlinuz), Initrd: fixed(testutil.Initramfs(t)), Chain: "extra", Repo: "tiny",
 	})
-	srv := httptest.NewServer(registry.NewServer(s, registry.WithHandler("/boot/", nb)).Handler())
+	srv := httptest.NewServer(serve.New(s, serve.WithHandler("/boot/", nb)).Handler())
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
 	m := qemu.Machine{MemoryMiB: 512, BootURL: "http://10.0.2.2:" + u.Port() + "/boot/boot.ipxe"}
@@ -95,7 +96,7 @@ func TestNetbootTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(res.Console, "mode.ref=10.0.2.2:"+u.Port()+"/mode:extra") {
+	if !strings.Contains(res.Console, "mode.ref=10.0.2.2:"+u.Port()+"/tiny:extra") {
 		t.Errorf("the kernel command line lacks the chain's mode.ref:\n%s", res.Console)
 	}
 	t.Logf("netboot to MODE-TINY-OK in %.1fs", res.Elapsed.Seconds())

@@ -44,7 +44,7 @@ func BenchmarkBoot(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				layered := qemu.Machine{Kernel: k.Vmlinuz, Initrd: initrd, MemoryMiB: ex.memLayered, Network: true,
-					Append: "mode.ref=" + reg + "/mode:" + tag + " mode.insecure"}
+					Append: "mode.ref=" + reg + "/" + ex.example + ":" + tag + " mode.insecure"}
 				res := boot(b, layered, ex.marker)
 				one := qemu.Machine{Kernel: k.Vmlinuz, Initrd: mono, MemoryMiB: ex.memMono, Append: "rdinit=/sbin/init"}
 				monoRes := boot(b, one, ex.marker)

@@ -29,7 +29,7 @@ func TestBootDebianConsole(t *testing.T) {
 	testutil.BuildExample(t, "debian", filepath.Join(dir, "out"), store, "console")
 	reg := serveStore(t, store)
 	port := freePort(t)
-	m := netMachine(t, "mode.ref="+reg+"/mode:console mode.insecure")
+	m := netMachine(t, "mode.ref="+reg+"/debian:console mode.insecure")
 	m.MemoryMiB = 1024
 	m.Forward = []string{fmt.Sprintf("tcp:127.0.0.1:%d-:22", port)}
 	var banner string

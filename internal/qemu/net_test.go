@@ -13,7 +13,8 @@ import (
 
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/store"
 )
 
 // tinyRegistry builds examples/tiny into a fresh store and serves it on
@@ -28,11 +29,11 @@ func tinyRegistry(t *testing.T) (string, string) {
 
 func serveStore(t testing.TB, dir string) string {
 	t.Helper()
-	s, err := registry.OpenStore(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.NewServer(s).Handler())
+	srv := httptest.NewServer(serve.New(s).Handler())
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	return "10.0.2.2:" + u.Port()

@@ -13,8 +13,10 @@ import (
 
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/registry"
+	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/store"
 )
 
 // scriptDisk writes script on a raw disk image for tiny.run=DEV (tiny's rcS
@@ -35,11 +37,11 @@ func scriptDisk(t *testing.T, script string) qemu.Disk {
 // token; it returns the guest's HOST:PORT and the host's.
 func serveStorePush(t testing.TB, dir, token string) (guest, host string) {
 	t.Helper()
-	s, err := registry.OpenStore(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.NewServer(s, registry.WithPushToken(token)).Handler())
+	srv := httptest.NewServer(serve.New(s, serve.WithPushToken(token)).Handler())
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	return "10.0.2.2:" + u.Port(), u.Host
@@ -89,7 +91,7 @@ if /run/mode/bin/mode save mine --push; then echo MODE-SAVE-PUSHED; else echo MO
 	// The registry has tiny:mine: the booted chain plus the saved layer,
 	// holding the three changes and nothing else of note.
 	dir := t.TempDir()
-	c, _, err := registry.Pull(context.Background(), host+"/tiny:mine", dir)
+	c, _, err := remote.Pull(context.Background(), host+"/tiny:mine", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ if /run/mode/bin/mode save mine --push; then echo MODE-SAVE-PUSHED; else echo MO
 	if len(c.Layers) != 5 || top.File != "base-essential-console-extra-mine.sqfs" || len(top.ParentDigests) != 4 {
 		t.Fatalf("tiny:mine: %d layers, top %+v", len(c.Layers), top)
 	}
-	entries, err := layers.Inspect(filepath.Join(dir, top.File))
+	entries, err := squashfs.Inspect(filepath.Join(dir, top.File))
 	if err != nil {
 		t.Fatal(err)
 	}

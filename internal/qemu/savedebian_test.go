@@ -44,10 +44,10 @@ else
 	echo MODE-DEBIAN-FAILED
 fi
 `)
-	m := netMachine(t, "mode.ref="+reg+"/mode:console mode.insecure mode.token="+token+run, install)
+	m := netMachine(t, "mode.ref="+reg+"/debian:console mode.insecure mode.token="+token+run, install)
 	m.MemoryMiB = 1024
 	res := bootFor(t, m, "MODE-DEBIAN-PUSHED", 20*time.Minute, "MODE-DEBIAN-FAILED")
-	if want := "pushed " + reg + "/mode:mine sha256:"; !strings.Contains(res.Console, want) {
+	if want := "pushed " + reg + "/debian:mine sha256:"; !strings.Contains(res.Console, want) {
 		t.Errorf("console lacks %q:\n%s", want, res.Console)
 	}
 	logLines(t, res.Console, "Setting up hello", "mode save: ", "pushed ")
@@ -60,7 +60,7 @@ else
 	dpkg -s hello; sleep 1; echo MODE-DEBIAN-SAVED-FAIL
 fi
 `)
-	m = netMachine(t, "mode.ref="+reg+"/mode:mine mode.insecure"+run, check)
+	m = netMachine(t, "mode.ref="+reg+"/debian:mine mode.insecure"+run, check)
 	m.MemoryMiB = 1024
 	res = bootFor(t, m, "MODE-DEBIAN-SAVED-OK", 8*time.Minute, "MODE-DEBIAN-SAVED-FAIL")
 	if want := "pulled 4 layers"; !strings.Contains(res.Console, want) {

@@ -223,3 +223,13 @@ func sortedKeys(m map[string]entry) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Xattrs returns every extended attribute of path (not following symlinks),
+// nil when it has none.
+func Xattrs(path string) (map[string]string, error) {
+	m, err := readXattrs(path)
+	if len(m) == 0 {
+		return nil, err
+	}
+	return m, err
+}

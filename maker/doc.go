@@ -1,0 +1,5 @@
+// Package maker makes layers for real: it implements modules.Maker by mounting
+// a module's parent chain under an empty upper directory (mount), running the
+// module's steps in it (chroot), cleaning the upper diff (clean) and squashing
+// it (squashfs).
+package maker

@@ -1,0 +1,175 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/mode-build/mode/store"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// layer brings the layer desc to dir/<title>: kept when already there with the
+// right digest, copied from the store when it has the blob, downloaded
+// otherwise. A download resumes from its partial file with HTTP Range.
+func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string) error {
+	file := desc.Annotations[store.AnnotationTitle]
+	dst := filepath.Join(dir, file)
+	want := desc.Digest
+	bp := startTracker(p.o.progress, file, want, desc.Size)
+	if d, n, err := store.FileDigest(dst, want.Algorithm()); err == nil && d == want && n == desc.Size {
+		bp.done(Present)
+		return nil
+	}
+	part := filepath.Join(dir, partialName(file, desc))
+	if s := p.o.store; s != nil && s.HasBlob(want, desc.Size) {
+		if err := copyVerified(s.BlobPath(want), part, want); err == nil {
+			bp.done(FromStore)
+			return os.Rename(part, dst)
+		}
+	}
+	err := p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	if err != nil {
+		bp.done(Failed)
+		return fmt.Errorf("layer %s (%s): %w", file, want, err)
+	}
+	if err := os.Rename(part, dst); err != nil {
+		return fmt.Errorf("layer %s: %w", file, err)
+	}
+	bp.done(Pulled)
+	return nil
+}
+
+// download makes one attempt at fetching desc into part, resuming from what
+// part holds. On success part is whole and verified.
+func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part string, bp *tracker) error {
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return permanent{err}
+	}
+	defer f.Close()
+	h := desc.Digest.Algorithm().Hash()
+	off, err := io.Copy(h, f) // what an earlier try left
+	if err != nil {
+		return permanent{err}
+	}
+	if off > desc.Size {
+		if off, err = restart(f, h); err != nil {
+			return err
+		}
+	}
+	bp.set(off)
+	if off < desc.Size {
+		hdr := http.Header{}
+		if off > 0 {
+			hdr.Set("Range", fmt.Sprintf("bytes=%d-", off))
+		}
+		resp, err := p.do(ctx, p.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusRequestedRangeNotSatisfiable:
+			restart(f, h)
+			return fmt.Errorf("range %d- not satisfiable: starting again", off)
+		case http.StatusOK:
+			if off > 0 {
+				p.o.logger.Debug("registry ignored Range: starting again", "digest", desc.Digest)
+				if off, err = restart(f, h); err != nil {
+					return err
+				}
+				bp.set(0)
+			}
+		case http.StatusPartialContent:
+			if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != off {
+				restart(f, h)
+				return fmt.Errorf("Content-Range %q does not start at %d: starting again", resp.Header.Get("Content-Range"), off)
+			}
+			p.o.logger.Debug("resuming", "digest", desc.Digest, "offset", off)
+		}
+		body := io.LimitReader(resp.Body, desc.Size-off+1)
+		n, err := io.Copy(io.MultiWriter(f, h, bp), body)
+		off += n
+		if err != nil {
+			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)
+		}
+	}
+	switch {
+	case off > desc.Size:
+		restart(f, h)
+		return permanent{fmt.Errorf("blob is longer than its %d bytes: %w", desc.Size, store.ErrDigest)}
+	case off < desc.Size:
+		return fmt.Errorf("truncated: got %d of %d bytes", off, desc.Size)
+	}
+	if got := digest.NewDigest(desc.Digest.Algorithm(), h); got != desc.Digest {
+		f.Close()
+		os.Remove(part)
+		return permanent{fmt.Errorf("%w: content is %s (blob tampered with or corrupt)", store.ErrDigest, got)}
+	}
+	if err := f.Sync(); err != nil {
+		return permanent{err}
+	}
+	return f.Close()
+}
+
+// restart empties the partial file f and resets h.
+func restart(f *os.File, h hash.Hash) (int64, error) {
+	h.Reset()
+	if err := f.Truncate(0); err != nil {
+		return 0, permanent{err}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, permanent{err}
+	}
+	return 0, nil
+}
+
+// rangeStart parses the first byte position of a Content-Range "bytes a-b/n".
+func rangeStart(cr string) (int64, bool) {
+	rest, ok := strings.CutPrefix(cr, "bytes ")
+	if !ok {
+		return 0, false
+	}
+	a, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(a, 10, 64)
+	return n, err == nil
+}
+
+// copyVerified copies src to dst, verifying digest want.
+func copyVerified(src, dst string, want digest.Digest) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	h := want.Algorithm().Hash()
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	if got := digest.NewDigest(want.Algorithm(), h); got != want {
+		os.Remove(dst)
+		return fmt.Errorf("%s: %w: content is %s", src, store.ErrDigest, got)
+	}
+	return nil
+}

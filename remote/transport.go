@@ -1,0 +1,147 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// parseRef parses a reference HOST[:PORT]/REPO[:TAG|@sha256:…]. A reference
+// without tag or digest gets defTag (an error when defTag is empty).
+func parseRef(ref, defTag string, o *options) (name.Reference, error) {
+	var nopts []name.Option
+	if o.insecure || isLoopback(ref) {
+		nopts = append(nopts, name.Insecure)
+	}
+	if !strings.Contains(ref, "@") && !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") {
+		if defTag == "" {
+			return nil, fmt.Errorf("ref %q: no tag or digest", ref)
+		}
+		ref += ":" + defTag
+	}
+	r, err := name.ParseReference(ref, append(nopts, name.StrictValidation)...)
+	if err != nil {
+		return nil, fmt.Errorf("ref %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+// isLoopback reports whether the registry host of ref is a loopback address.
+func isLoopback(ref string) bool {
+	host := ref
+	if i := strings.Index(host, "/"); i >= 0 {
+		host = host[:i]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// guard refuses plain HTTP unless it is allowed, so that HTTPS is the default
+// even where go-containerregistry would fall back (private address ranges).
+type guard struct {
+	inner     http.RoundTripper
+	allowHTTP bool
+}
+
+func (g guard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" && !g.allowHTTP && !isLoopback(r.URL.Host) {
+		return nil, fmt.Errorf("%s: plain HTTP refused (use --insecure)", r.URL.Host)
+	}
+	return g.inner.RoundTrip(r)
+}
+
+// authenticator returns the credentials for repo.
+func (o *options) authenticator(repo name.Repository) (authn.Authenticator, error) {
+	if o.auth != nil {
+		return o.auth, nil
+	}
+	a, err := o.keychain.Resolve(repo)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err)
+	}
+	return a, nil
+}
+
+// baseTransport is the transport under authentication.
+func (o *options) baseTransport() http.RoundTripper {
+	return guard{inner: o.transport, allowHTTP: o.insecure}
+}
+
+// client returns an HTTP client authenticated for repo with scope, retrying
+// while the registry cannot be reached.
+func (o *options) client(ctx context.Context, repo name.Repository, scope string) (*http.Client, error) {
+	auth, err := o.authenticator(repo)
+	if err != nil {
+		return nil, err
+	}
+	var rt http.RoundTripper
+	err = o.retry(ctx, "connect to "+repo.RegistryStr(), func() error {
+		var err error
+		rt, err = transport.NewWithContext(ctx, repo.Registry, auth, o.baseTransport(), []string{repo.Scope(scope)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: rt}, nil
+}
+
+// permanent marks an error that retrying cannot fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// retryable reports whether err may go away when tried again.
+func retryable(err error) bool {
+	if err == nil || errors.As(err, new(permanent)) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout
+	}
+	return true // network errors, truncated bodies
+}
+
+// retry runs f until it succeeds, fails permanently, or o.retries tries more
+// failed, waiting o.backoff, doubled each time up to 10s, between tries.
+func (o *options) retry(ctx context.Context, what string, f func() error) error {
+	wait := o.backoff
+	for try := 0; ; try++ {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if try >= o.retries {
+			return fmt.Errorf("%s: giving up after %d tries: %w", what, try+1, err)
+		}
+		o.logger.Warn("retrying", "what", what, "try", try+1, "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxBackoff)
+	}
+}
+
+// maxBackoff caps the wait between tries.
+const maxBackoff = 10 * time.Second

@@ -24,6 +24,9 @@ import (
 // an Image with the cloud kernel and mode's initramfs.
 func tinyImage(t *testing.T, appendArgs string) *media.Image {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("boots QEMU (root, TCG): not with -short")
+	}
 	testutil.RequiresQEMU(t)
 	storeDir := filepath.Join(t.TempDir(), "store")
 	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), storeDir)

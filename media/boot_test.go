@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mode-build/mode/internal/netboot"
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/media"
+	"github.com/mode-build/mode/serve"
 	"github.com/mode-build/mode/store"
 )
 
@@ -23,6 +27,12 @@ import (
 // tinyImage builds examples/tiny into a store and returns its chain extra as
 // an Image with the cloud kernel and mode's initramfs.
 func tinyImage(t *testing.T, appendArgs string) *media.Image {
+	im, _ := tinyStore(t, appendArgs)
+	return im
+}
+
+// tinyStore is tinyImage, and the store it is in.
+func tinyStore(t *testing.T, appendArgs string) (*media.Image, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots QEMU (root, TCG): not with -short")
@@ -39,7 +49,7 @@ func tinyImage(t *testing.T, appendArgs string) *media.Image {
 		t.Fatal(err)
 	}
 	im.Kernel, im.Initrd, im.Append = testutil.Kernel(t).Vmlinuz, testutil.Initramfs(t), appendArgs
-	return im
+	return im, storeDir
 }
 
 // script is a raw disk holding a shell script for tiny.run=/dev/vda (tiny's
@@ -240,4 +250,40 @@ func partition(t *testing.T, img string, n int) (start, size string) {
 		t.Fatalf("sgdisk -i %d: no first sector or size:\n%s", n, out)
 	}
 	return start, size
+}
+
+// TestBootPXE lays out a TFTP root with media.WritePXE and boots tiny from
+// it: QEMU's user network serves the directory by TFTP and names boot.ipxe
+// as the boot file (what the dnsmasq snippet gives an iPXE client: QEMU's NIC
+// ROM is iPXE), which chains into the netboot script of the store's server.
+func TestBootPXE(t *testing.T) {
+	testutil.RequiresRoot(t)
+	im, storeDir := tinyStore(t, "")
+	s, err := store.Open(storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := func(p string) *netboot.File {
+		return netboot.Lazy(func(context.Context) (string, error) { return p, nil })
+	}
+	nb := netboot.Handler(netboot.Config{Kernel: fixed(im.Kernel), Initrd: fixed(im.Initrd), Chain: "extra", Repo: "tiny"})
+	srv := httptest.NewServer(serve.New(s, serve.WithHandler("/boot/", nb)).Handler())
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	tftp := t.TempDir()
+	files, err := media.WritePXE(tftp, "10.0.2.2:"+u.Port(), "extra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 4 {
+		t.Errorf("TFTP root: %v", files)
+	}
+	conf, _ := os.ReadFile(filepath.Join(tftp, "dnsmasq.conf"))
+	for _, want := range []string{"tftp-root=" + tftp, "dhcp-boot=tag:ipxe,boot.ipxe", "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe", "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi"} {
+		if !bytes.Contains(conf, []byte(want+"\n")) {
+			t.Errorf("dnsmasq.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	m := qemu.Machine{PXE: &qemu.PXE{Dir: tftp, File: "boot.ipxe"}}
+	boot(t, m, "MODE-TINY-OK", "mode.ref=10.0.2.2:"+u.Port()+"/tiny:extra", "pulled 4 layers")
 }

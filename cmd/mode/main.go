@@ -36,6 +36,7 @@ func main() {
 			buildCommand(),
 			gcCommand(),
 			imageCommand(),
+			netbootCommand(),
 			initramfsCommand(),
 			inspectCommand(),
 			packCommand(),

@@ -4,6 +4,8 @@ BIN      := bin/mode
 GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
 APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
+# mode image, mode netboot and their boot tests (docs/media.md)
+APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance
 

@@ -3,9 +3,9 @@ package media_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"

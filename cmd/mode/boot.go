@@ -105,6 +105,9 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 		}
 		cmdline = append(cmdline, arg)
 	}
+	if err := bootChainKernel(ctx, c, &m, arg, tmp); err != nil {
+		return err
+	}
 	if err := bootFiles(ctx, c, &m, tmp); err != nil {
 		return err
 	}

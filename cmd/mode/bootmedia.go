@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/media"
 	"github.com/urfave/cli/v3"
 )
 
@@ -82,4 +85,39 @@ func pxeBootFile(uefi bool) string {
 		return "ipxe.efi"
 	}
 	return "boot.ipxe"
+}
+
+// bootChainKernel takes the kernel and its modules from the chain arg (a
+// chain of the store or a DIR of layers) when it has one and neither
+// --kernel nor --initrd is given: it sets m's kernel and builds its
+// initramfs from those modules into tmp.
+func bootChainKernel(ctx context.Context, c *cli.Command, m *qemu.Machine, arg, tmp string) error {
+	if c.String("kernel") != "" || c.String("initrd") != "" || registryRef(arg) {
+		return nil
+	}
+	var im *media.Image
+	var err error
+	if isDir(arg) {
+		im, err = media.FromDir(arg, c.String("chain"))
+	} else {
+		im, err = storeImage(c.String("store"), arg)
+	}
+	if err != nil {
+		return err
+	}
+	k, err := chainKernel(ctx, im, tmp)
+	if err != nil || k == nil {
+		return err
+	}
+	opts, err := initramfsOptions("", k.Modules, nil)
+	if err != nil {
+		return err
+	}
+	m.Kernel, m.Initrd = k.Vmlinuz, filepath.Join(tmp, "initrd.img")
+	res, err := initramfs.BuildFile(ctx, opts, m.Initrd)
+	if err != nil {
+		return err
+	}
+	reportInitramfs(res)
+	return nil
 }

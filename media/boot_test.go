@@ -70,8 +70,19 @@ func script(t *testing.T, text string) qemu.Disk {
 func boot(t *testing.T, m qemu.Machine, expect string, want ...string) string {
 	t.Helper()
 	m.MemoryMiB = 512
+	return bootWithin(t, m, 4*time.Minute, expect, want...)
+}
+
+// bootDebian is boot with the memory and the time a Debian system needs.
+func bootDebian(t *testing.T, m qemu.Machine, expect string, want ...string) string {
+	t.Helper()
+	return bootWithin(t, m, 10*time.Minute, expect, want...)
+}
+
+func bootWithin(t *testing.T, m qemu.Machine, timeout time.Duration, expect string, want ...string) string {
+	t.Helper()
 	res, err := qemu.Run(context.Background(), m, qemu.Watch{
-		Expect: expect, Line: true, Timeout: 4 * time.Minute,
+		Expect: expect, Line: true, Timeout: timeout,
 		Fail: []string{"mode-init: FAILED", "MODE-TINY-FAIL", "MEDIA-FAIL"},
 	})
 	if err != nil {

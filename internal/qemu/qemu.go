@@ -253,11 +253,24 @@ type scanner struct {
 	buf   bytes.Buffer
 }
 
+// read reports the first watched text. A failure (or panic) is reported once
+// its line is complete, so that the console the caller sees holds the reason
+// that follows the failure text.
 func (s *scanner) read(r io.Reader) string {
 	texts := append([]string{s.watch.Expect, panicText}, s.watch.Fail...)
 	chunk := make([]byte, 4096)
+	pending := ""
 	for {
 		n, err := r.Read(chunk)
+		if pending != "" && (err != nil || bytes.ContainsAny(chunk[:n], "\r\n")) {
+			if s.watch.Console != nil {
+				_, _ = s.watch.Console.Write(chunk[:n])
+			}
+			s.mu.Lock()
+			s.buf.Write(chunk[:n])
+			s.mu.Unlock()
+			return pending
+		}
 		if n > 0 {
 			if s.watch.Console != nil {
 				_, _ = s.watch.Console.Write(chunk[:n])
@@ -280,8 +293,11 @@ func (s *scanner) read(r io.Reader) string {
 					}
 					continue
 				}
-				if bytes.Contains(window, []byte(t)) {
-					return t
+				if at := bytes.Index(window, []byte(t)); at >= 0 {
+					if i == 0 || bytes.ContainsAny(window[at:], "\r\n") {
+						return t
+					}
+					pending = t
 				}
 			}
 		}

@@ -14,9 +14,10 @@ func initramfsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "initramfs",
 		Usage:     "build the initramfs that boots a chain (mode-init, kernel modules, rescue shell)",
-		ArgsUsage: " ",
+		ArgsUsage: "[CHAIN]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "kernel-modules", Aliases: []string{"k"}, Usage: "linux-image `DEB`, /lib/modules/VERSION or a root holding it", Required: true},
+			&cli.StringFlag{Name: "kernel-modules", Aliases: []string{"k"}, Usage: "linux-image `DEB`, /lib/modules/VERSION or a root holding it (default: CHAIN's own)"},
+			storeFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "initrd.img", Usage: "write the initramfs to `FILE`"},
 			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
 			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
@@ -24,7 +25,12 @@ func initramfsCommand() *cli.Command {
 			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
-			opts, err := initramfsOptions(c.String("init"), c.String("kernel-modules"), c.StringSlice("module"))
+			kmods, cleanup, err := initramfsChainModules(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			opts, err := initramfsOptions(c.String("init"), kmods, c.StringSlice("module"))
 			if err != nil {
 				return err
 			}

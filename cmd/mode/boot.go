@@ -38,6 +38,7 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "changes-disk", Usage: "keep the guest's changes on this ext4 image `FILE` (mode.changes; made when missing)"},
 			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after `D`"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
 		}, mediaBootFlags()...),
 		Action: bootAction,
 	}
@@ -156,6 +157,9 @@ func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string)
 		}
 	}
 	if m.Initrd != "" {
+		if len(c.StringSlice("trust")) > 0 {
+			return errors.New("boot: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
+		}
 		return nil
 	}
 	if kmods == "" {
@@ -172,6 +176,11 @@ func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string)
 		}
 		defer cleanup()
 	}
+	tf, err := initramfs.TrustFiles(c.StringSlice("trust"), false)
+	if err != nil {
+		return err
+	}
+	opts.Files = append(opts.Files, tf...)
 	m.Initrd = filepath.Join(tmp, "initrd.img")
 	res, err := initramfs.BuildFile(ctx, opts, m.Initrd)
 	if err != nil {

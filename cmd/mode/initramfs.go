@@ -23,6 +23,8 @@ func initramfsCommand() *cli.Command {
 			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
 			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
 			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "boot only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
+			&cli.BoolFlag{Name: "allow-weaker-verify", Usage: "with --trust: let mode.verify=warn|off on the kernel line weaken the check"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			kmods, cleanup, err := initramfsChainModules(ctx, c)
@@ -42,6 +44,11 @@ func initramfsCommand() *cli.Command {
 				}
 				defer cleanup()
 			}
+			tf, err := initramfs.TrustFiles(c.StringSlice("trust"), c.Bool("allow-weaker-verify"))
+			if err != nil {
+				return err
+			}
+			opts.Files = append(opts.Files, tf...)
 			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
 			if err != nil {
 				return err

@@ -30,7 +30,7 @@ func readParams(file string) (params, error) {
 	if err != nil {
 		return params{}, err
 	}
-	return parseParams(string(b))
+	return parseParams(embeddedParams() + string(b))
 }
 
 // parseParams parses a kernel command line. Unknown words are ignored;

@@ -28,6 +28,7 @@ func (b *boot) fetch() (string, error) {
 	if err := verifyLocal(dir, metas); err != nil {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
 	}
+	linkMedium(dir)
 	b.dl = &download{
 		name:  strings.TrimSuffix(metas[len(metas)-1].File, ".sqfs"),
 		ref:   b.p.from,

@@ -35,6 +35,8 @@ func main() {
 			bootCommand(),
 			buildCommand(),
 			gcCommand(),
+			imageCommand(),
+			netbootCommand(),
 			initramfsCommand(),
 			inspectCommand(),
 			keyCommand(),

@@ -32,7 +32,7 @@ func saveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "push", Usage: "push the chain plus the new layer to REF, or to the booted repository with tag NAME"},
 			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
 			&cli.StringFlag{Name: "run-dir", Value: layers.RunDir, Usage: "the booted system's run `DIR` (chain.json, layers/, changes/)"},
-			insecureFlag(), tokenFlag(), signFlag(),
+			insecureFlag(), tokenFlag(), caFlag(), signFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			n := c.Args().Len()

@@ -18,7 +18,7 @@ import (
 var DefaultModules = []string{
 	"loop", "squashfs", "overlay", "dm_mod", "dm_verity",
 	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "virtio_rng",
-	"ext4", "vfat", "isofs", "nls_cp437", "nls_iso8859_1",
+	"ext4", "crc32c_generic", "vfat", "isofs", "nls_cp437", "nls_iso8859_1", // ext4 soft-depends on crc32c (metadata_csum): no modprobe here to fetch it
 	"sd_mod", "sr_mod", "ahci", "ata_piix", "nvme", "usb_storage",
 	"e1000", "e1000e", "igb", "igc", "ixgbe", "r8169", "tg3", "bnx2", "vmxnet3", "ena", "gve",
 }

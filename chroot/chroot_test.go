@@ -16,9 +16,7 @@ import (
 // These tests need root: they make namespaces and mounts (we are root here).
 func newRoot(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("chroot tests need root")
-	}
+	testutil.RequiresRoot(t)
 	root := t.TempDir()
 	testutil.BusyboxRoot(t, root)
 	return root

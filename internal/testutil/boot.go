@@ -48,6 +48,9 @@ var (
 // directory.
 func Binaries(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the mode binaries (the tools tier): make test runs it, -short does not")
+	}
 	binOnce.Do(func() {
 		root := RepoRoot(t)
 		binDir = filepath.Join(root, ".cache", "testbin")
@@ -79,6 +82,9 @@ func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.
 // $MODE_KERNEL_DIR or .cache/kernel of the repository (make kernel does the same).
 func Kernel(t testing.TB) *qemu.Kernel {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier (a Debian kernel): make test runs it, -short does not")
+	}
 	kernOnce.Do(func() {
 		dir := os.Getenv("MODE_KERNEL_DIR")
 		if dir == "" {
@@ -119,6 +125,9 @@ func Initramfs(t testing.TB) string {
 // tests run here (make deps installs it).
 func RequiresQEMU(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier: make test runs it, -short does not")
+	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Fatal("this test boots QEMU: install qemu-system-x86 (make deps)")
 	}

@@ -44,6 +44,9 @@ func saveCommand() *cli.Command {
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("save: needs root (it reads the whole upper directory and mounts the booted layers to compare)")
 			}
+			if done, err := privateMounts(c); done {
+				return err
+			}
 			run, name := c.String("run-dir"), c.Args().First()
 			out := c.String("out")
 			switch {

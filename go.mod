@@ -31,6 +31,7 @@ require (
 require (
 	github.com/cyphar/filepath-securejoin v0.7.0
 	github.com/diskfs/go-diskfs v1.9.4
+	github.com/sigstore/sigstore v1.10.3
 )
 
 require (
@@ -42,7 +43,10 @@ require (
 	github.com/elliotwutingfeng/asciiset v0.0.0-20260129054604-cfde2086bc57 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/pkg/xattr v0.4.12 // indirect
+	github.com/secure-systems-lab/go-securesystemslib v0.9.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
+	golang.org/x/crypto v0.45.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/term v0.37.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )

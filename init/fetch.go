@@ -21,6 +21,9 @@ func (b *boot) fetch() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
 	}
+	if metas, err = b.signedLocal(dir, metas); err != nil {
+		return "", err
+	}
 	metas = b.filter(metas)
 	if err := verifyLocal(dir, metas); err != nil {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)

@@ -22,6 +22,9 @@ func initramfsCommand() *cli.Command {
 			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
 			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
 			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
+			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "boot only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
+			&cli.BoolFlag{Name: "allow-weaker-verify", Usage: "with --trust: let mode.verify=warn|off on the kernel line weaken the check"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			kmods, cleanup, err := initramfsChainModules(ctx, c)
@@ -34,6 +37,18 @@ func initramfsCommand() *cli.Command {
 				return err
 			}
 			opts.Compress = c.String("compress")
+			if ca := c.String("ca"); ca != "" {
+				cleanup, err := addSiteCA(&opts, ca)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+			}
+			tf, err := initramfs.TrustFiles(c.StringSlice("trust"), c.Bool("allow-weaker-verify"))
+			if err != nil {
+				return err
+			}
+			opts.Files = append(opts.Files, tf...)
 			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
 			if err != nil {
 				return err

@@ -39,14 +39,17 @@ func main() {
 			netbootCommand(),
 			initramfsCommand(),
 			inspectCommand(),
+			keyCommand(),
 			packCommand(),
 			pullCommand(),
 			pushCommand(),
 			saveCommand(),
 			serveCommand(),
 			shellCommand(),
+			signCommand(),
 			treeCommand(),
 			unpackCommand(),
+			verifyCommand(),
 		},
 	}
 	if err := app.Run(ctx, os.Args); err != nil {

@@ -20,7 +20,7 @@ func mediaBootFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "usb", Usage: "with FILE.iso or FILE.img: attach it as a USB stick (default: an ISO as a CD-ROM, an image as a disk)"},
 		&cli.StringFlag{Name: "as", Usage: "with FILE.iso or FILE.img: attach it as `KIND`: cdrom, disk (IDE) or usb"},
 		&cli.StringFlag{Name: "pxe", Usage: "boot by PXE from the TFTP root `DIR` made by mode netboot"},
-		&cli.BoolFlag{Name: "persist", Usage: "with FILE.img: let the guest write to it (its changes and saved layers stay); default read-only"},
+		&cli.BoolFlag{Name: "snapshot", Usage: "with FILE.img: discard what the guest writes to it (by default its changes and saved layers stay on it)"},
 	}
 }
 
@@ -70,7 +70,8 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 		default:
 			return m, true, fmt.Errorf("boot: --as %q: want cdrom, disk or usb", a)
 		}
-		m.Medium = &qemu.Medium{File: arg, As: as, Writable: c.Bool("persist")}
+		// A disk image keeps what the guest writes, as a stick would; an ISO is read-only.
+		m.Medium = &qemu.Medium{File: arg, As: as, Writable: strings.HasSuffix(arg, ".img") && !c.Bool("snapshot")}
 		return m, true, nil
 	}
 	return m, false, nil

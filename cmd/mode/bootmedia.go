@@ -77,16 +77,12 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 	return m, false, nil
 }
 
-// pxeBootFile is the DHCP boot file of a PXE boot in QEMU. QEMU's NIC ROM is
-// iPXE already, so under BIOS it is given boot.ipxe of the TFTP root (what
-// the dnsmasq snippet gives an iPXE client); under UEFI, OVMF's own PXE
-// loads ipxe.efi.
-func pxeBootFile(uefi bool) string {
-	if uefi {
-		return "ipxe.efi"
-	}
-	return "boot.ipxe"
-}
+// pxeBootFile is the DHCP boot file of a PXE boot in QEMU: boot.ipxe of the
+// TFTP root, what the dnsmasq snippet gives an iPXE client. QEMU's NIC ROMs
+// are iPXE already, under SeaBIOS and under OVMF; QEMU's DHCP cannot tell
+// iPXE apart, so undionly.kpxe or ipxe.efi given here would load themselves
+// again and again.
+func pxeBootFile(bool) string { return "boot.ipxe" }
 
 // bootChainKernel takes the kernel and its modules from the chain arg (a
 // chain of the store or a DIR of layers) when it has one and neither

@@ -11,6 +11,7 @@ import (
 	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/netboot"
 	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/report"
 	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
@@ -30,6 +31,9 @@ func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup fun
 		return k.Deb, nil
 	})
 	cfg := netboot.Config{Chain: c.String("boot-chain")}
+	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
+		cfg.Append = "mode.report=" + report.BootToken(t)
+	}
 	// The repository of mode.ref: --boot-chain's, else the store's only one.
 	if cfg.Chain != "" {
 		repo, tag, err := s.Find(cfg.Chain)

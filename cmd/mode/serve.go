@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/site"
 	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
@@ -34,6 +35,8 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "insecure", Usage: "accept the push token over plain HTTP from other machines (default: HTTPS or loopback only)"},
 			&cli.IntFlag{Name: "max-uploads", Value: serve.DefaultLimits.Uploads, Usage: "upload sessions open at once"},
 			&cli.DurationFlag{Name: "upload-expiry", Value: serve.DefaultLimits.UploadExpiry, Usage: "remove an upload session untouched for `DURATION`"},
+			&cli.StringFlag{Name: "reports-db", Usage: "keep boot reports in this bbolt `FILE` (default: STORE/reports.db)"},
+			&cli.IntFlag{Name: "max-reports", Value: site.DefaultMaxReports, Usage: "keep at most `N` reports, dropping the oldest"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: serve.DefaultLimits.Idle, Usage: "cut a connection idle, or a transfer stalled, for `DURATION`"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -50,7 +53,12 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			defer cleanup()
-			sv := serve.New(s, serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
+			st, closeSite, err := newSite(c, s)
+			if err != nil {
+				return err
+			}
+			defer closeSite()
+			sv := serve.New(s, serve.WithHandler("/", st.Handler()), serve.WithMiddleware(st.Instrument), serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
 				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", boot),
 				serve.WithLimits(serve.Limits{Uploads: c.Int("max-uploads"), UploadExpiry: c.Duration("upload-expiry"), Idle: c.Duration("idle-timeout")}))
 			return serveHTTP(ctx, ln, sv.HTTPServer(), "http")

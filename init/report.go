@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -36,7 +34,7 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
-	r := &report.Report{Kind: report.KindBoot, Machine: thisMachine(), Ref: b.p.ref, Steps: b.timings, OK: err == nil, Time: time.Now().UTC()}
+	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.timings, OK: err == nil, Time: time.Now().UTC()}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest
 	}
@@ -53,31 +51,4 @@ func (b *boot) sendReport(failed string, err error) {
 		return
 	}
 	b.debugf("boot report sent to %s in %s", url, seconds(time.Since(t)))
-}
-
-// thisMachine is the first Ethernet interface's MAC and IPv4 address, and
-// the host name when one was set.
-func thisMachine() report.Machine {
-	var m report.Machine
-	if h, err := os.Hostname(); err == nil && h != "" && h != "(none)" && h != "localhost" {
-		m.Hostname = h
-	}
-	ifs, _ := net.Interfaces()
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback != 0 || len(i.HardwareAddr) != 6 {
-			continue
-		}
-		m.MAC = i.HardwareAddr.String()
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-				m.IP = n.IP.String()
-				break
-			}
-		}
-		if m.IP != "" {
-			break
-		}
-	}
-	return m
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +21,7 @@ import (
 // netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
 // fetched and built on the first request, not before. The initramfs it builds
 // lives in a temporary directory, which cleanup removes.
-func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup func(), err error) {
+func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
 	kernel, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
 	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
 	cleanup = func() { os.RemoveAll(tmp) }
@@ -31,6 +33,11 @@ func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup fun
 		return k.Deb, nil
 	})
 	cfg := netboot.Config{Chain: c.String("boot-chain")}
+	if cfg.Advertise, err = netboot.Advertise(c.String("advertise"), listen); err != nil {
+		slog.Warn("machines get the address they reached the server at", "err", err)
+	} else if noteLoopback(listen, cfg.Advertise) {
+		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, cfg.Advertise)
+	}
 	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
 		cfg.Append = "mode.report=" + report.BootToken(t)
 	}
@@ -88,4 +95,13 @@ func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup fun
 		return out, nil
 	})
 	return netboot.Handler(cfg), cleanup, nil
+}
+
+// noteLoopback reports whether the server listens on loopback only while it
+// tells machines a non-loopback address.
+func noteLoopback(listen net.Addr, adv string) bool {
+	tcp, ok := listen.(*net.TCPAddr)
+	host, _, _ := net.SplitHostPort(adv)
+	ip := net.ParseIP(host)
+	return ok && tcp.IP.IsLoopback() && (ip == nil || !ip.IsLoopback()) && host != "10.0.2.2"
 }

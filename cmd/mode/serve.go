@@ -35,6 +35,7 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "insecure", Usage: "accept the push token over plain HTTP from other machines (default: HTTPS or loopback only)"},
 			&cli.IntFlag{Name: "max-uploads", Value: serve.DefaultLimits.Uploads, Usage: "upload sessions open at once"},
 			&cli.DurationFlag{Name: "upload-expiry", Value: serve.DefaultLimits.UploadExpiry, Usage: "remove an upload session untouched for `DURATION`"},
+			&cli.StringFlag{Name: "advertise", Usage: "tell machines (boot.ipxe) to reach this server at `HOST[:PORT]` (default: the default route's interface address, the listening port)"},
 			&cli.StringFlag{Name: "reports-db", Usage: "keep boot reports in this bbolt `FILE` (default: STORE/reports.db)"},
 			&cli.IntFlag{Name: "max-reports", Value: site.DefaultMaxReports, Usage: "keep at most `N` reports, dropping the oldest"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: serve.DefaultLimits.Idle, Usage: "cut a connection idle, or a transfer stalled, for `DURATION`"},
@@ -48,7 +49,7 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			boot, cleanup, err := netbootHandler(c, s)
+			boot, cleanup, err := netbootHandler(c, s, ln.Addr())
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ type params struct {
 	debug    bool           // mode.debug: verbose, shell before switch_root
 	ip       string         // ip=: network configuration
 	token    string         // mode.token: push token for mode save --push
+	verify   string         // mode.verify: off, warn or require ("": the initramfs's default)
 	// mode.report: the boot token for the boot report (0: no report);
 	// mode.report.timeout: how long the report may take
 	reportToken   string
@@ -34,7 +35,7 @@ func readParams(file string) (params, error) {
 	if err != nil {
 		return params{}, err
 	}
-	return parseParams(string(b))
+	return parseParams(embeddedParams() + string(b))
 }
 
 // parseParams parses a kernel command line. Unknown words are ignored;
@@ -73,6 +74,8 @@ func parseParams(cmdline string) (params, error) {
 			p.reportToken = v
 		case "mode.report.timeout":
 			p.reportTimeout, err = time.ParseDuration(v)
+		case "mode.verify":
+			p.verify, err = verifyMode(v)
 		default:
 			continue
 		}

@@ -70,6 +70,7 @@ type boot struct {
 	// changesAt is where mode.changes keeps this chain's upper: DEV:DIR/KEY
 	changesAt string
 	timings   []report.Step // the steps run so far, for the boot report
+	pol       policy        // what the trust step decided: keys and mode.verify
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -150,7 +151,7 @@ func (b *boot) steps() []step {
 	if b.p.from == "" {
 		s = append(s, step{"network", b.network})
 	}
-	s = append(s, step{"fetch", b.fetch})
+	s = append(s, step{"trust", b.trustPolicy}, step{"fetch", b.fetch})
 	if b.p.toram {
 		s = append(s, step{"toram", b.toRAM})
 	}

@@ -30,6 +30,12 @@ func TestAPI(t *testing.T) {
 	if len(repos) != 1 || repos[0].Name != "tiny" || len(repos[0].Tags) != 3 {
 		t.Fatalf("repositories %+v", repos)
 	}
+	for _, tag := range repos[0].Tags {
+		signed := len(tag.Signatures) == 1 && tag.Signatures[0].Cosign
+		if signed != (tag.Tag == "extra") {
+			t.Errorf("tag %s: signatures %+v", tag.Tag, tag.Signatures)
+		}
+	}
 	tree := repos[0].Tree
 	if len(tree) != 1 || tree[0].Module != "base" || len(tree[0].Children) != 1 {
 		t.Fatalf("tree %+v", tree)
@@ -101,7 +107,7 @@ func TestPageEscapes(t *testing.T) {
 		}
 	}
 	code, body := get(t, f.url+"/")
-	for _, want := range []string{"base-console-extra", "console.sqfs", "+2", "bash 5.2", "mawk 1.3", `class="tag">extra`} {
+	for _, want := range []string{"base-console-extra", "console.sqfs", "+2", "signed (cosign)", "bash 5.2", "mawk 1.3", `class="tag">extra`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/ lacks %q", want)
 		}

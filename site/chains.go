@@ -2,11 +2,13 @@ package site
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/trust"
 )
 
 // Repository is a repository of the store: its tags and its chains as one
@@ -33,7 +35,11 @@ type Tag struct {
 type Signature struct {
 	ArtifactType string `json:"artifactType"`
 	Digest       string `json:"digest"`
+	Cosign       bool   `json:"cosign"` // a cosign signature manifest (mode sign, cosign sign)
 }
+
+// attachedTag is how cosign tags what it attaches to a manifest.
+var attachedTag = regexp.MustCompile(`^sha(256|512)-[0-9a-f]+\.(sig|att|sbom)$`)
 
 // Node is a layer in a repository's tree.
 type Node struct {
@@ -83,7 +89,7 @@ func (s *Site) signatures(repo, d string) ([]Signature, error) {
 		return out, err
 	}
 	for _, r := range refs {
-		out = append(out, Signature{ArtifactType: r.ArtifactType, Digest: r.Digest.String()})
+		out = append(out, Signature{ArtifactType: r.ArtifactType, Digest: r.Digest.String(), Cosign: r.ArtifactType == trust.ArtifactType})
 	}
 	return out, nil
 }
@@ -103,6 +109,9 @@ func (s *Site) repositories() ([]Repository, error) {
 		repo := Repository{Name: name, Tags: []Tag{}, Tree: []*Node{}}
 		nodes := map[string]*Node{}
 		for _, tag := range tags {
+			if attachedTag.MatchString(tag) {
+				continue // a signature (cosign's sha256-….sig), shown with its chain
+			}
 			t := Tag{Tag: tag, Signatures: []Signature{}}
 			c, _, d, err := s.store.Chain(name, tag)
 			if err != nil {

@@ -17,12 +17,14 @@ import (
 	"github.com/mode-build/mode/report"
 	"github.com/mode-build/mode/site"
 	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/trust"
 )
 
 const pushToken = "s3cret-push-token"
 
 // fixture is a served site over a store with the chains base, base-console
-// and base-console-extra (packages added and removed) in repository "tiny".
+// and base-console-extra (packages added and removed; extra signed) in
+// repository "tiny".
 type fixture struct {
 	url string
 	db  *site.DB
@@ -44,6 +46,17 @@ func newFixture(t *testing.T) *fixture {
 		if _, err := s.AddChain(context.Background(), "tiny", tag, ls[:i+1]); err != nil {
 			t.Fatal(err)
 		}
+	}
+	keyFile, _, err := trust.WriteKeyPair(filepath.Join(t.TempDir(), "k"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := trust.LoadSigner(keyFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := trust.SignStore(s, "tiny:extra", signer, nil); err != nil {
+		t.Fatal(err)
 	}
 	db, err := site.OpenDB(filepath.Join(t.TempDir(), "reports.db"), 0)
 	if err != nil {

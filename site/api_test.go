@@ -1,13 +1,18 @@
 package site_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/mode-build/mode/report"
+	"github.com/mode-build/mode/serve"
 	"github.com/mode-build/mode/site"
+	"github.com/opencontainers/go-digest"
 )
 
 // TestAPI: the repositories with their tags and layer tree (packages), a
@@ -114,25 +119,55 @@ func TestPageEscapes(t *testing.T) {
 	}
 }
 
-// TestMetrics: requests by route and code, pulls, reports and failures by
-// step appear in /metrics.
+// TestMetrics: requests by route and code, bytes served, pulls per chain,
+// upload sessions, reports and failures by step appear in /metrics, for the
+// registry's requests as well as the site's.
 func TestMetrics(t *testing.T) {
 	f := newFixture(t)
+	reg := serve.New(f.store, serve.WithPushToken(pushToken), serve.WithHandler("/", f.st.Handler()), serve.WithMiddleware(f.st.Instrument))
+	srv := httptest.NewServer(reg.Handler())
+	defer srv.Close()
 	r := goodReport()
 	r.OK, r.Failed = false, &report.Failed{Step: "fetch", Message: "no"}
-	post(t, f.url, pushToken, mustJSON(t, r))
-	post(t, f.url, "", "{}")
-	get(t, f.url+"/api/machines")
-	_, body := get(t, f.url+"/metrics")
+	post(t, srv.URL, pushToken, mustJSON(t, r))
+	post(t, srv.URL, "", "{}")
+	get(t, srv.URL+"/api/machines")
+	if code, _ := get(t, srv.URL+"/v2/tiny/manifests/extra"); code != http.StatusOK {
+		t.Fatalf("manifest: %d", code)
+	}
+	// An upload session: started (202), then completed (201).
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v2/tiny/blobs/uploads/", nil)
+	req.Header.Set("Authorization", "Bearer "+pushToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start upload: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	blob := []byte("a blob")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	q := loc.Query()
+	q.Set("digest", digest.FromBytes(blob).String())
+	loc.RawQuery = q.Encode()
+	req, _ = http.NewRequest(http.MethodPut, srv.URL+loc.String(), bytes.NewReader(blob))
+	req.Header.Set("Authorization", "Bearer "+pushToken)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("finish upload: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	_, body := get(t, srv.URL+"/metrics")
 	for _, want := range []string{
 		`mode_http_requests_total{code="200",route="api"} 1`,
 		`mode_http_requests_total{code="201",route="reports"} 1`,
 		`mode_http_requests_total{code="401",route="reports"} 1`,
+		`mode_http_requests_total{code="200",route="manifests"} 1`,
+		`mode_chain_pulls_total{reference="extra",repository="tiny"} 1`,
+		`mode_upload_sessions_total{event="started"} 1`,
+		`mode_upload_sessions_total{event="completed"} 1`,
 		`mode_reports_total{kind="boot",result="failed"} 1`,
 		`mode_reports_refused_total{reason="token"} 1`,
 		`mode_boot_failures_total{step="fetch"} 1`,
 		`mode_boot_step_seconds_count{step="network"} 1`,
-		`mode_http_response_bytes_total{route="api"}`,
+		`mode_http_response_bytes_total{route="manifests"}`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

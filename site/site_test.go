@@ -26,9 +26,10 @@ const pushToken = "s3cret-push-token"
 // and base-console-extra (packages added and removed; extra signed) in
 // repository "tiny".
 type fixture struct {
-	url string
-	db  *site.DB
-	st  *site.Site
+	store *store.Store
+	url   string
+	db    *site.DB
+	st    *site.Site
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -66,7 +67,7 @@ func newFixture(t *testing.T) *fixture {
 	st := site.New(s, db, site.WithPushToken(pushToken, false), site.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
 	srv := httptest.NewServer(st.Instrument(st.Handler()))
 	t.Cleanup(srv.Close)
-	return &fixture{url: srv.URL, db: db, st: st}
+	return &fixture{store: s, url: srv.URL, db: db, st: st}
 }
 
 func goodReport() *report.Report {

@@ -29,15 +29,19 @@ func reportSave(ctx context.Context, c *cli.Command, run, ref string, d digest.D
 	if err != nil {
 		return
 	}
-	r := &report.Report{
+	if err := report.Send(ctx, url, token, saveReport(ref, d, meta, push), 0); err != nil {
+		fmt.Fprintf(os.Stderr, "mode save: note: the save report was not sent: %v\n", err)
+	}
+}
+
+// saveReport is the report of a save of meta pushed as ref (digest d) in push.
+func saveReport(ref string, d digest.Digest, meta layers.Meta, push time.Duration) *report.Report {
+	return &report.Report{
 		Kind: report.KindSave, Machine: report.ThisMachine(), Chain: strings.TrimSuffix(meta.File, ".sqfs"),
 		Ref: ref, Digest: d.String(), OK: true, Time: time.Now().UTC(),
 		Steps: []report.Step{
 			{Name: "squash", MS: int64(meta.Seconds * 1000), Summary: fmt.Sprintf("%s, %s", meta.File, humanSize(meta.Size))},
 			{Name: "push", MS: push.Milliseconds()},
 		},
-	}
-	if err := report.Send(ctx, url, token, r, 0); err != nil {
-		fmt.Fprintf(os.Stderr, "mode save: note: the save report was not sent: %v\n", err)
 	}
 }

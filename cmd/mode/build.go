@@ -43,14 +43,20 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			mk := &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
+				Stdout: os.Stderr, Stderr: os.Stderr}
+			if !c.Root().Bool("quiet") { // a status line on a terminal, else a line per phase
+				view := newBuildView(os.Stderr)
+				defer view.Close()
+				mk.Progress, mk.Stdout, mk.Stderr = view.Phase, view.Output(), view.Output()
+			}
 			b := &modules.Builder{
 				Hierarchy:   h,
 				Out:         c.String("out"),
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
-				Maker: &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
-					Stdout: os.Stderr, Stderr: os.Stderr},
-				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
+				Maker:       mk,
+				Report:      func(r modules.Result) { fmt.Println(resultLine(r)) },
 			}
 			var doc BuildJSON
 			if c.Bool("json") {

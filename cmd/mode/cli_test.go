@@ -72,7 +72,12 @@ func TestJSONOutputs(t *testing.T) {
 		}
 		return stdout, stderr.String()
 	}
-	stdout, _ := run("build", "--json", "--dir", "../../examples/tiny", "--out", out, "--store", dir)
+	stdout, stderr := run("build", "--json", "--dir", "../../examples/tiny", "--out", out, "--store", dir)
+	for _, phase := range []string{"build base: from\n", "build base: run 2/2\n", "build console: squash\n"} {
+		if !strings.Contains(stderr, phase) {
+			t.Errorf("build's progress off a terminal lacks the line %q:\n%s", phase, stderr)
+		}
+	}
 	var b BuildJSON
 	decodeStrict(t, "build --json", stdout, &b)
 	if len(b.Layers) != 4 || len(b.Stored) != 4 || b.Layers[3].File != "base-essential-console-extra.sqfs" ||
@@ -99,7 +104,7 @@ func TestJSONOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := registrytest.Serve(t, s, serve.WithPushToken("tok"))
-	stdout, stderr := run("-q", "push", "--json", "--store", dir, "--token", "tok", "tiny:extra", host+"/copy:extra")
+	stdout, stderr = run("-q", "push", "--json", "--store", dir, "--token", "tok", "tiny:extra", host+"/copy:extra")
 	var push TransferJSON
 	decodeStrict(t, "push --json", stdout, &push)
 	if push.Chain != "extra" || len(push.Layers) != 4 || !strings.HasPrefix(push.Digest, "sha256:") || push.Ref != host+"/copy:extra" {

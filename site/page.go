@@ -28,7 +28,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"short":   shortDigest,
 	"percent": percent,
-	"mod8":    func(i int) int { return i % 8 },
+	"color":   stepColor,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // indexData is what / shows.
@@ -109,4 +109,20 @@ func percent(s report.Step, r *report.Report) string {
 		return "1"
 	}
 	return fmt.Sprintf("%.2f", max(0.5, 100*float64(s.MS)/float64(total)))
+}
+
+// stepColors keeps a step's colour the same in every boot's bar.
+var stepColors = map[string]int{"modules": 0, "network": 1, "trust": 2, "fetch": 3, "toram": 4, "changes": 5,
+	"mount layers": 6, "chain.json": 7, "squash": 4, "push": 5}
+
+// stepColor is the colour class number (0-7) of a step.
+func stepColor(name string) int {
+	if c, ok := stepColors[name]; ok {
+		return c
+	}
+	h := 0
+	for _, r := range name {
+		h = h*31 + int(r)
+	}
+	return (h%8 + 8) % 8
 }

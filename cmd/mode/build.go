@@ -45,10 +45,12 @@ func buildCommand() *cli.Command {
 			}
 			mk := &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
 				Stdout: os.Stderr, Stderr: os.Stderr}
+			clearLine := func() {}
 			if !c.Root().Bool("quiet") { // a status line on a terminal, else a line per phase
 				view := newBuildView(os.Stderr)
 				defer view.Close()
 				mk.Progress, mk.Stdout, mk.Stderr = view.Phase, view.Output(), view.Output()
+				clearLine = view.Clear
 			}
 			b := &modules.Builder{
 				Hierarchy:   h,
@@ -56,7 +58,7 @@ func buildCommand() *cli.Command {
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
 				Maker:       mk,
-				Report:      func(r modules.Result) { fmt.Println(resultLine(r)) },
+				Report:      func(r modules.Result) { clearLine(); fmt.Println(resultLine(r)) },
 			}
 			var doc BuildJSON
 			if c.Bool("json") {

@@ -90,6 +90,17 @@ func (o outputWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Clear takes the status line off the terminal until the next phase, before
+// a result line goes to stdout.
+func (v *buildView) Clear() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.tty && v.shown {
+		fmt.Fprint(v.w, "\r\x1b[K")
+	}
+	v.shown, v.line = false, ""
+}
+
 // Close stops the ticker and clears the status line.
 func (v *buildView) Close() {
 	close(v.stop)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/remote"
@@ -109,6 +110,7 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 		return err
 	}
 	defer done()
+	start := time.Now()
 	d, err := remote.Push(ctx, src, ref, opts...)
 	if err != nil {
 		return err
@@ -117,6 +119,7 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 		return err
 	}
 	fmt.Printf("pushed %s %s\n", ref, d)
+	reportSave(ctx, c, run, ref, d, meta, b, time.Since(start))
 	return nil
 }
 

@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,8 +46,9 @@ var (
 )
 
 // Binaries builds bin/mode and bin/mode-init (static, as make build does) into
-// .cache/testbin of the repository, once per test binary, and returns their
-// directory.
+// .cache/testbin/<hash of the checkout's path> of the repository, once per
+// test binary, and returns their directory: worktrees sharing one .cache do
+// not overwrite each other's binaries.
 func Binaries(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
@@ -53,7 +56,8 @@ func Binaries(t testing.TB) string {
 	}
 	binOnce.Do(func() {
 		root := RepoRoot(t)
-		binDir = filepath.Join(root, ".cache", "testbin")
+		sum := sha256.Sum256([]byte(root))
+		binDir = filepath.Join(root, ".cache", "testbin", hex.EncodeToString(sum[:6]))
 		for _, b := range [][2]string{{"mode", "./cmd/mode"}, {"mode-init", "./init"}} {
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(binDir, b[0]), b[1])
 			cmd.Dir = root

@@ -32,8 +32,10 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			activateCommand(),
 			bootCommand(),
 			buildCommand(),
+			deactivateCommand(),
 			gcCommand(),
 			initramfsCommand(),
 			inspectCommand(),
@@ -43,6 +45,7 @@ func main() {
 			saveCommand(),
 			serveCommand(),
 			shellCommand(),
+			statusCommand(),
 			treeCommand(),
 			unpackCommand(),
 		},

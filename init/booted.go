@@ -40,9 +40,18 @@ func writeBooted(file string, info *layers.Booted) error {
 	return os.Rename(tmp, file)
 }
 
+// siteCA is where mode initramfs --ca puts the site CA (it is also in the
+// initramfs's CA bundle, which the pull trusts).
+const siteCA = "/etc/mode/ca.crt"
+
 // writeToken keeps mode.token in /run/mode/token, readable by root alone,
-// for mode save --push.
+// for mode save --push, and the initramfs's site CA in /run/mode/ca.crt.
 func (b *boot) writeToken() error {
+	if ca, err := os.ReadFile(siteCA); err == nil {
+		if err := os.WriteFile(layers.CAFile(runDir), ca, 0o644); err != nil {
+			return fmt.Errorf("site CA: %w", err)
+		}
+	}
 	if b.p.token == "" {
 		return nil
 	}

@@ -44,6 +44,10 @@ func BinDir(runDir string) string    { return filepath.Join(runDir, "bin") }
 // which mode save --push presents when given none.
 func TokenFile(runDir string) string { return filepath.Join(runDir, "token") }
 
+// CAFile is where the init keeps the site CA the initramfs carried
+// (/etc/mode/ca.crt), which mode save --push trusts when given none.
+func CAFile(runDir string) string { return filepath.Join(runDir, "ca.crt") }
+
 // ReadBooted reads runDir/chain.json. It fails, naming the file, when the
 // file is missing (not a booted mode system) or holds no layers.
 func ReadBooted(runDir string) (*Booted, error) {

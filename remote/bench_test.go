@@ -107,7 +107,7 @@ func BenchmarkPull(b *testing.B) {
 		b.Fatal(err)
 	}
 	refs := map[string]string{
-		"mode":         modeServe(b, src.Dir()) + "/bench/chain:top",
+		"mode":         modeServe(b, src.Dir()) + "/" + registrytest.Repo + ":top",
 		"distribution": reg + "/bench/chain:top",
 	}
 	for _, clients := range []int{1, 16} {

@@ -192,6 +192,30 @@ func TestInterop(t *testing.T) {
 		if raw := registrytest.Run(t, crane, "manifest", reg+"/copied/chain:top"); digest.FromBytes([]byte(raw)) != d {
 			t.Errorf("crane copy changed the manifest")
 		}
+		// And back: mode push from a store to distribution, crane copy
+		// into another repository of mode serve, which keeps both apart.
+		back, err := store.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := remote.Pull(ctx, reg+"/copied/chain:top", "", remote.WithStore(back)); err != nil {
+			t.Fatal(err)
+		}
+		backSrc, err := back.Source("copied/chain", "top")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := remote.Push(ctx, backSrc, reg+"/again/chain:top"); err != nil || got != d {
+			t.Fatalf("push back to distribution: %s, %v; want %s", got, err, d)
+		}
+		dockerConfig(t, host, "mode", "tok") // crane's credentials for mode serve
+		registrytest.Run(t, crane, "copy", reg+"/again/chain:top", host+"/back/again:top")
+		if _, _, got, err := served.Chain("back/again", "top"); err != nil || got != d {
+			t.Errorf("mode serve after the round trip: %s, %v; want %s", got, err, d)
+		}
+		if repos := registrytest.Run(t, crane, "catalog", host); repos != "back/again\nmode\n" {
+			t.Errorf("crane catalog of mode serve: %q", repos)
+		}
 	})
 }
 

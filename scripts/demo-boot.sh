@@ -33,5 +33,5 @@ echo "the iPXE script a netbooting machine gets:"
 curl -fsS "$url/boot/boot.ipxe"
 
 step "boot the chain extra in QEMU (TCG) from $host; stop at the marker"
-$mode boot "$host/mode:extra" --initrd "$work/initrd.img" --memory 384 --append quiet \
+$mode boot "$host/tiny:extra" --initrd "$work/initrd.img" --memory 384 --append quiet \
 	--expect MODE-TINY-OK --timeout 3m

@@ -219,3 +219,40 @@ func TestTokenOverPlainHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestGCWhileServing: gc during a push keeps the blobs whose manifest has not
+// arrived (grace period) and the upload under way; once the manifest is
+// deleted, gc frees them.
+func TestGCWhileServing(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client{t, "http://" + registrytest.Serve(t, s, serve.WithPushToken("tok"))}
+	resp, _ := c.expect(http.StatusAccepted, "POST", "/v2/gc/blobs/uploads/", "")
+	loc := resp.Header.Get("Location")
+	c.expect(http.StatusAccepted, "PATCH", loc, "half of a ", "Content-Range", "0-9")
+	if res, err := s.GC(ctx, 0); err != nil || res.Temp != 0 {
+		t.Fatalf("gc --grace 0: %+v, %v; want the upload under way kept", res, err)
+	}
+	cfg := "config pushed first"
+	cd := digest.FromString(cfg)
+	c.expect(http.StatusCreated, "POST", "/v2/gc/blobs/uploads/?digest="+string(cd), cfg)
+	if res, err := s.GC(ctx, store.DefaultGrace); err != nil || res.Blobs != 0 || res.Kept != 1 {
+		t.Fatalf("gc during the push: %+v, %v; want the config kept", res, err)
+	}
+	c.expect(http.StatusAccepted, "PATCH", loc, "layer", "Content-Range", "10-14")
+	ld := digest.FromString("half of a layer")
+	c.expect(http.StatusCreated, "PUT", loc+"?digest="+string(ld), "")
+	m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/x.test","digest":%q,"size":%d},`+
+		`"layers":[{"mediaType":"application/x.layer","digest":%q,"size":15}]}`, store.ManifestMediaType, cd, len(cfg), ld)
+	c.expect(http.StatusCreated, "PUT", "/v2/gc/manifests/v1", m, "Content-Type", store.ManifestMediaType)
+
+	c.expect(http.StatusAccepted, "DELETE", "/v2/gc/manifests/"+string(digest.FromString(m)), "")
+	res, err := s.GC(ctx, 0)
+	if err != nil || res.Blobs != 3 {
+		t.Errorf("gc after the delete: %+v, %v; want 3 blobs (manifest, config, layer)", res, err)
+	}
+	c.expect(http.StatusNotFound, "GET", "/v2/gc/blobs/"+string(cd), "")
+}

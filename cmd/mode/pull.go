@@ -19,7 +19,7 @@ func pullCommand() *cli.Command {
 			"against their digests, and resume where an interrupted pull stopped. Prints the\n" +
 			"manifest digest.",
 		Flags: []cli.Flag{
-			storeFlag(), insecureFlag(), tokenFlag(),
+			storeFlag(), insecureFlag(), tokenFlag(), caFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 4, Usage: "layers fetched at once"},
 		},
@@ -31,7 +31,10 @@ func pullCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			opts, done := transferOptions(c)
+			opts, done, err := transferOptions(c)
+			if err != nil {
+				return err
+			}
 			defer done()
 			opts = append(opts, remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
 			_, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)

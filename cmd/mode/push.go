@@ -20,10 +20,14 @@ func pushCommand() *cli.Command {
 		Description: "Pushes the chain's layers (base first), its config and its manifest; blobs the\n" +
 			"repository already has are not uploaded again. The tag defaults to the chain name.\n" +
 			"Prints the manifest digest. Credentials come from the docker config.",
-		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag()},
+		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag(), signFlag()},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 2 {
 				return fmt.Errorf("push: want CHAIN and REF, got %d arguments", c.Args().Len())
+			}
+			key, err := signerOf(c)
+			if err != nil {
+				return err
 			}
 			s, err := store.Open(c.String("store"))
 			if err != nil {
@@ -37,10 +41,19 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("push: %w", err)
 			}
-			opts, done := transferOptions(c)
+			opts, done, err := transferOptions(c)
+			if err != nil {
+				return err
+			}
 			defer done()
 			d, err := remote.Push(ctx, src, c.Args().Get(1), opts...)
 			if err != nil {
+				return err
+			}
+			if err := signPushed(ctx, trustRemote(c), key, c.Args().Get(1), d); err != nil {
+				return err
+			}
+			if err := pushSignatures(ctx, trustRemote(c), s, repo, ref, c.Args().Get(1), d); err != nil {
 				return err
 			}
 			fmt.Println(d)
@@ -63,6 +76,14 @@ func insecureFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP (automatic for loopback addresses)"}
 }
 
+func caFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "ca",
+		Usage:   "trust the CA certificates in `FILE` too (the site CA of mode serve --tls auto: STORE/tls/ca.crt)",
+		Sources: cli.EnvVars("MODE_CA"),
+	}
+}
+
 func tokenFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "token",
@@ -73,8 +94,15 @@ func tokenFlag() cli.Flag {
 
 // transferOptions turns the shared flags into remote options; done ends the
 // progress display.
-func transferOptions(c *cli.Command) (opts []remote.Option, done func()) {
+func transferOptions(c *cli.Command) (opts []remote.Option, done func(), err error) {
 	opts = []remote.Option{remote.WithInsecure(c.Bool("insecure")), remote.WithLogger(slog.Default())}
+	if ca := c.String("ca"); ca != "" {
+		t, err := remote.CATransport(ca)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--ca: %w", err)
+		}
+		opts = append(opts, remote.WithTransport(t))
+	}
 	if t := c.String("token"); t != "" {
 		opts = append(opts, remote.WithAuth(&authn.Bearer{Token: t}))
 	}
@@ -84,5 +112,5 @@ func transferOptions(c *cli.Command) (opts []remote.Option, done func()) {
 		opts = append(opts, remote.WithProgress(p.Event))
 		done = p.Close
 	}
-	return opts, done
+	return opts, done, nil
 }

@@ -15,9 +15,22 @@ import (
 // bootedPushOptions are the registry options of mode save --push: the
 // command's, plus what the boot said when the command does not: plain HTTP
 // when the system booted with mode.insecure, and the push token of
-// mode.token (RUN/token, written by the init).
+// mode.token (RUN/token, written by the init), and the site CA the system
+// booted with (RUN/ca.crt, from the initramfs) unless --ca names one.
 func bootedPushOptions(c *cli.Command, run string, b *layers.Booted) ([]remote.Option, func(), error) {
-	opts, done := transferOptions(c)
+	opts, done, err := transferOptions(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.String("ca") == "" {
+		if _, err := os.Stat(layers.CAFile(run)); err == nil {
+			t, err := remote.CATransport(layers.CAFile(run))
+			if err != nil {
+				return nil, nil, fmt.Errorf("save --push: %w", err)
+			}
+			opts = append(opts, remote.WithTransport(t))
+		}
+	}
 	if !c.Bool("insecure") && b.Insecure {
 		opts = append(opts, remote.WithInsecure(true))
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mode-build/mode/serve"
@@ -30,14 +32,23 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "kernel", Usage: "the kernel `FILE` served as /boot/vmlinuz (default: Debian's cloud kernel, fetched on first use)"},
 			&cli.StringFlag{Name: "kernel-modules", Usage: "linux-image `DEB` or modules directory matching --kernel"},
 			&cli.StringFlag{Name: "initrd", Usage: "the initramfs `FILE` served as /boot/initrd.img (default: built on first use)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "the built /boot/initrd.img boots only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
 			&cli.StringFlag{Name: "push-token", Usage: "accept pushes and deletes that present this bearer `TOKEN`", Sources: cli.EnvVars("MODE_PUSH_TOKEN")},
 			&cli.BoolFlag{Name: "insecure", Usage: "accept the push token over plain HTTP from other machines (default: HTTPS or loopback only)"},
 			&cli.IntFlag{Name: "max-uploads", Value: serve.DefaultLimits.Uploads, Usage: "upload sessions open at once"},
 			&cli.DurationFlag{Name: "upload-expiry", Value: serve.DefaultLimits.UploadExpiry, Usage: "remove an upload session untouched for `DURATION`"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: serve.DefaultLimits.Idle, Usage: "cut a connection idle, or a transfer stalled, for `DURATION`"},
+			&cli.StringFlag{Name: "tls", Usage: "\"auto\": HTTPS with a site CA kept in STORE/tls (made on first use) and a server certificate for this machine's names and addresses"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "HTTPS with the certificate (chain) in `FILE`"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` of --tls-cert"},
+			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			s, err := store.Open(c.String("store"))
+			if err != nil {
+				return err
+			}
+			tlsConfig, err := serveTLS(c, s.Dir())
 			if err != nil {
 				return err
 			}
@@ -53,9 +64,39 @@ func serveCommand() *cli.Command {
 			sv := serve.New(s, serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
 				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", boot),
 				serve.WithLimits(serve.Limits{Uploads: c.Int("max-uploads"), UploadExpiry: c.Duration("upload-expiry"), Idle: c.Duration("idle-timeout")}))
-			return serveHTTP(ctx, ln, sv.HTTPServer(), "http")
+			srv, scheme := sv.HTTPServer(), "http"
+			if tlsConfig != nil {
+				srv.TLSConfig, scheme = tlsConfig, "https"
+			}
+			return serveHTTP(ctx, ln, srv, scheme)
 		},
 	}
+}
+
+// serveTLS is the TLS configuration that --tls, --tls-cert and --tls-key ask
+// for, or nil for plain HTTP.
+func serveTLS(c *cli.Command, storeDir string) (*tls.Config, error) {
+	cert, key := c.String("tls-cert"), c.String("tls-key")
+	switch mode := c.String("tls"); {
+	case mode != "" && mode != "auto":
+		return nil, fmt.Errorf("serve: --tls %q: the only value is auto (or give --tls-cert and --tls-key)", mode)
+	case mode == "auto" && (cert != "" || key != ""):
+		return nil, errors.New("serve: --tls auto and --tls-cert/--tls-key exclude each other")
+	case mode == "auto":
+		dir := filepath.Join(storeDir, "tls")
+		cfg, err := serve.AutoTLS(dir, serve.SiteNames(c.String("addr"), c.StringSlice("tls-name")...))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "mode: HTTPS with the site CA %s (mode initramfs --ca, mode push/pull --ca)\n", filepath.Join(dir, serve.CACertFile))
+		return cfg, nil
+	case cert != "" || key != "":
+		if cert == "" || key == "" {
+			return nil, errors.New("serve: --tls-cert and --tls-key go together")
+		}
+		return serve.LoadTLS(cert, key)
+	}
+	return nil, nil
 }
 
 // serveHTTP serves srv on ln until ctx ends, then shuts down gracefully.

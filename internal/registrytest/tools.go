@@ -59,6 +59,8 @@ storage:
     rootdirectory: %s
   delete:
     enabled: true
+catalog:
+  maxentries: 5000
 http:
   addr: %s
 `, filepath.Join(dir, "data"), addr)

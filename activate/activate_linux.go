@@ -79,6 +79,9 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if err != nil {
 		return nil, err
 	}
+	if dev := verityMounted(table, o.RunDir); dev != "" {
+		return nil, fmt.Errorf("module %s: the booted layers are checked by dm-verity (%s): activate checks digests but not signatures nor verity yet, so it refuses rather than weaken the boot's checks; boot the module with mode.load", src.meta.Name, dev)
+	}
 	m := Module{Meta: src.meta, File: src.file, From: src.from, Mount: filepath.Join(layers.ActiveDir(o.RunDir), src.meta.Name), Activated: time.Now().UTC()}
 	m.Parents = len(src.parents)
 	if err := mount.MountSquashfs(src.file, m.Mount); err != nil {

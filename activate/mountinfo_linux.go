@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/mode-build/mode/layers"
 	"golang.org/x/sys/unix"
 )
 
@@ -159,4 +160,16 @@ func isWhiteout(fi os.FileInfo) bool {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && st.Rdev == 0
+}
+
+// verityMounted returns the device of a booted layer mounted through
+// dm-verity (the init does so when the chain is signed), or "".
+func verityMounted(table []mountEntry, runDir string) string {
+	dir := layers.LayersDir(runDir) + "/"
+	for _, e := range table {
+		if strings.HasPrefix(e.Point, dir) && (strings.HasPrefix(e.Source, "/dev/mapper/") || strings.HasPrefix(e.Source, "/dev/dm-")) {
+			return e.Source
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,9 +73,17 @@ func newSystem(t *testing.T) *system {
 	if err := writeJSON(layers.ChainFile(s.run), layers.Booted{Name: "base-console", Ref: "/dev/vda", Layers: metas}); err != nil {
 		t.Fatal(err)
 	}
+	write(t, filepath.Join(base, "srv/.keep"), "")
+	write(t, filepath.Join(base, "home/u/.keep"), "")
 	m := mount.Overlay([]string{top, base}, layers.ChangesDir(s.run), layers.WorkDir(s.run), s.root)
 	if err := m.Mount(); err != nil {
 		t.Fatal(err)
+	}
+	// Mount points of the running system: /srv, and one below /home.
+	for _, p := range []string{"srv", "home/u"} {
+		if err := (mount.Mount{Type: "tmpfs", Source: "tmpfs", Target: filepath.Join(s.root, p)}).Mount(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		tb, _ := mountTable()
@@ -177,6 +186,11 @@ func TestActivateDeactivate(t *testing.T) {
 		}
 	}
 	check("before", before)
+	held, err := os.Open(filepath.Join(s.root, "bin/tool")) // a process holding a file open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	a, err := Activate(ctx, mod, s.opts())
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +199,19 @@ func TestActivateDeactivate(t *testing.T) {
 		t.Errorf("dirs %v", a.Module.Dirs)
 	}
 	check("activated", after)
+	if data, _ := io.ReadAll(held); string(data) != "base tool\n" {
+		t.Errorf("a file open before activation reads %q, want the old content", data)
+	}
+	// The same root as booting with the module on top (mode.load): a fresh
+	// overlay of the module over the booted layers shows the same tree.
+	boot := filepath.Join(s.dir, "boot")
+	if err := mount.Overlay([]string{a.Module.Mount, filepath.Join(layers.LayersDir(s.run), "base-console"), filepath.Join(layers.LayersDir(s.run), "base")}, "", "", boot).Mount(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tree(t, s.root), tree(t, boot); got != want {
+		t.Errorf("activated root:\n%s\nbooted with the module:\n%s", got, want)
+	}
+	unix.Unmount(boot, 0)
 	if a.Status != "as the layers show it" {
 		t.Errorf("status %q: one module over its parent should need no write", a.Status)
 	}
@@ -228,17 +255,21 @@ func TestActivateDeactivate(t *testing.T) {
 	for name, fill := range map[string]func(string){
 		"deltop":  func(d string) { unix.Mknod(filepath.Join(d, "opt"), unix.S_IFCHR, 0); mkfile(t, d, "etc/y", "y") },
 		"filetop": func(d string) { mkfile(t, d, "topfile", "y") },
+		"mounted": func(d string) { mkfile(t, d, "srv/x", "y") },
+		"below":   func(d string) { mkfile(t, d, "home/x", "y") },
 	} {
-		if _, err := Activate(ctx, s.module(name, fill), s.opts()); err == nil || !strings.Contains(err.Error(), "top-level") {
+		if _, err := Activate(ctx, s.module(name, fill), s.opts()); err == nil || !strings.Contains(err.Error(), map[string]string{
+			"deltop": "top-level", "filetop": "top-level", "mounted": "a mount point of the running system", "below": "mount points below it (" + s.root + "/home/u)"}[name]) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if got := s.snapshot(); got != snap {
 		t.Errorf("a refusal changed the system:\n%s\nwant\n%s", got, snap)
 	}
-	// A sibling on the same parent: dpkg knows both.
+	// A sibling on the same parent: dpkg knows both; other files: the later wins.
 	sib := s.module("sib", func(d string) {
 		mkfile(t, d, "etc/sib.conf", "sib\n")
+		mkfile(t, d, "etc/new.conf", "sib's\n")
 		mkfile(t, d, StatusFile, baseStatus+"\nPackage: d\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3\n")
 	})
 	a2, err := Activate(ctx, sib, s.opts())
@@ -249,6 +280,10 @@ func TestActivateDeactivate(t *testing.T) {
 	if got := st.Names(); !slices.Equal(got, []string{"a:amd64", "b:amd64", "c:amd64", "d:amd64"}) || a2.Status != "merged and written" {
 		t.Errorf("two modules: status %v (%s)", got, a2.Status)
 	}
+	if got := s.read("etc/new.conf"); got != "sib's\n" {
+		t.Errorf("two modules with one file: %q, want the later one's", got)
+	}
+	after["etc/new.conf"] = "sib's\n"
 	check("two active", after)
 	// The user edits a module's file and adds one to the module's directory.
 	write(t, filepath.Join(s.root, "etc/new.conf"), "edited\n")
@@ -260,7 +295,7 @@ func TestActivateDeactivate(t *testing.T) {
 	if !slices.Equal(d.Kept, []string{"/etc/new.conf", "/opt/thing", "/opt/thing/mine"}) {
 		t.Errorf("kept %v", d.Kept)
 	}
-	before["etc/new.conf"] = "edited\n"
+	before["etc/new.conf"] = "edited\n" // the user's, above both
 	before["opt/thing/readme"] = "(no such file or directory)"
 	check("deactivated", before)
 	if got := s.read("opt/thing/mine"); got != "mine\n" {
@@ -282,8 +317,36 @@ func TestActivateDeactivate(t *testing.T) {
 	}
 	tb, _ := mountTable()
 	for _, e := range tb {
+		if e.Point == filepath.Join(s.root, "srv") || e.Point == filepath.Join(s.root, "home/u") {
+			continue // the fake system's own
+		}
 		if strings.HasPrefix(e.Point, s.root+"/") || strings.HasPrefix(e.Point, layers.ActiveDir(s.run)+"/") {
 			t.Errorf("left mounted: %s", e.Point)
 		}
 	}
+}
+
+// tree lists every path under dir with its type and content, skipping the
+// mount points of the fake system.
+func tree(t *testing.T, dir string) string {
+	var b strings.Builder
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "srv" || rel == "home/u" {
+			return filepath.SkipDir
+		}
+		if err != nil {
+			t.Errorf("walk %s: %v", p, err)
+			return nil
+		}
+		fi, _ := e.Info()
+		b.WriteString(rel + " " + fi.Mode().String())
+		if fi.Mode().IsRegular() {
+			data, _ := os.ReadFile(p)
+			b.WriteString(" " + string(data))
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	return b.String()
 }

@@ -8,7 +8,7 @@ import (
 // fakeTree is a Tree of the directories listed, "+" marking opaque ones.
 type fakeTree map[string]bool
 
-func (f fakeTree) IsDir(p string) bool { _, ok := f[p]; return ok }
+func (f fakeTree) IsDir(p string) bool  { _, ok := f[p]; return ok }
 func (f fakeTree) Opaque(p string) bool { return f[p] }
 
 func TestDirMount(t *testing.T) {

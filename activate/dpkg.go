@@ -3,6 +3,7 @@ package activate
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -51,10 +52,21 @@ func stanzaKey(st string) string {
 	return pkg + ":" + arch
 }
 
-// Bytes writes s back in dpkg's format: stanzas separated by blank lines.
+// Bytes writes s back as dpkg does: stanzas sorted by package name, then
+// architecture, each followed by a blank line. A module's merged status is
+// then byte for byte the status dpkg wrote in the module.
 func (s *Status) Bytes() []byte {
+	keys := append([]string(nil), s.keys...)
+	sort.SliceStable(keys, func(i, j int) bool {
+		ni, ai, _ := strings.Cut(keys[i], ":")
+		nj, aj, _ := strings.Cut(keys[j], ":")
+		if ni != nj {
+			return ni < nj
+		}
+		return ai < aj
+	})
 	var b bytes.Buffer
-	for _, k := range s.keys {
+	for _, k := range keys {
 		b.WriteString(s.stanzas[k])
 		b.WriteString("\n\n")
 	}

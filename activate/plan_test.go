@@ -84,3 +84,19 @@ func TestStatusMerge(t *testing.T) {
 		t.Error("a stanza without Package parsed")
 	}
 }
+
+func TestCollapse(t *testing.T) {
+	var in []string
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		in = append(in, "/var/spool/p/private/"+n)
+	}
+	in = append(in, "/etc/x", "/var/spool/p/private", "/var/spool/p/pid")
+	got := strings.Join(collapse(in), " | ")
+	if want := "/etc/x | /var/spool/p/pid | /var/spool/p/private/ (5 entries)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	few := []string{"/etc/a", "/etc/b"}
+	if got := collapse(few); strings.Join(got, " ") != "/etc/a /etc/b" {
+		t.Errorf("few: %v", got)
+	}
+}

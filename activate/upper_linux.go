@@ -148,16 +148,65 @@ func newDir(root Root, rel string) bool {
 }
 
 // kept lists what changed under the module's paths since its activation.
+// A directory with more than keptPerDir such entries directly in it is
+// listed once, with their number, instead of each.
 func kept(m Module, root Root) []string {
 	before := map[string]bool{}
 	for _, p := range m.Upper {
 		before[p] = true
 	}
-	var out []string
+	var paths []string
 	for _, p := range upperEntries(m, root) {
 		if !before[p] {
-			out = append(out, "/"+p)
+			paths = append(paths, "/"+p)
 		}
 	}
-	return out
+	return collapse(paths)
+}
+
+const keptPerDir = 4
+
+// collapse replaces the entries of a directory holding more than
+// keptPerDir of paths (sorted) by "DIR/ (N entries)", deepest first.
+func collapse(paths []string) []string {
+	for {
+		count := map[string]int{}
+		for _, p := range paths {
+			count[filepath.Dir(strings.TrimSuffix(strings.Fields(p)[0], "/"))]++
+		}
+		var big string
+		for d, n := range count {
+			if n > keptPerDir && (big == "" || strings.Count(d, "/") > strings.Count(big, "/")) {
+				big = d
+			}
+		}
+		if big == "" {
+			return paths
+		}
+		var out []string
+		n := 0
+		for _, p := range paths {
+			f := strings.TrimSuffix(strings.Fields(p)[0], "/")
+			if filepath.Dir(f) == big {
+				n += entries(p)
+				continue
+			}
+			if f == big {
+				continue // the directory itself: counted in its line
+			}
+			out = append(out, p)
+		}
+		out = append(out, fmt.Sprintf("%s/ (%d entries)", big, n))
+		sort.Strings(out)
+		paths = out
+	}
+}
+
+// entries is how many changed entries a line of collapse stands for.
+func entries(line string) int {
+	var n int
+	if _, err := fmt.Sscanf(line[strings.Index(line, " ")+1:], "(%d entries)", &n); err == nil && strings.Contains(line, " (") {
+		return n
+	}
+	return 1
 }

@@ -21,14 +21,14 @@ import (
 // directories under run/layers, the root overlay at root with its upper
 // run/changes, and run/chain.json, as the init leaves them.
 type system struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	run  string
 	root string
 	out  string // where module layers are built, beside their parents' metadata
 }
 
-func write(t *testing.T, p, content string) {
+func write(t testing.TB, p, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func write(t *testing.T, p, content string) {
 
 const baseStatus = "Package: a\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\nPackage: b\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n"
 
-func newSystem(t *testing.T) *system {
+func newSystem(t testing.TB) *system {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Fatal("this test needs root (overlay and loop mounts)")
@@ -155,7 +155,7 @@ func (s *system) snapshot() string {
 	return b.String()
 }
 
-func mkfile(t *testing.T, dir, p, content string) { write(t, filepath.Join(dir, p), content) }
+func mkfile(t testing.TB, dir, p, content string) { write(t, filepath.Join(dir, p), content) }
 
 func TestActivateDeactivate(t *testing.T) {
 	s := newSystem(t)

@@ -42,16 +42,17 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			mk := &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
+				Stdout: os.Stderr, Stderr: os.Stderr}
 			b := &modules.Builder{
 				Hierarchy:   h,
 				Out:         c.String("out"),
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
-				Maker: &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
-					Stdout: os.Stderr, Stderr: os.Stderr},
-				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
+				Maker:       mk,
+				Report:      func(r modules.Result) { fmt.Println(resultLine(r)) },
 			}
-			unlock, err := maker.LockOut(b.Out)
+			unlock, err := mk.Lock(b.Out)
 			if err != nil {
 				return err
 			}

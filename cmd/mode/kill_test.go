@@ -58,18 +58,38 @@ func TestBuildKilled(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		// until waits for cond while the build runs; false: it ended first.
+		until := func(cond func() bool) bool {
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+				select {
+				case <-exited:
+					return false
+				default:
+				}
+				if cond() {
+					return true
+				}
+			}
+			return false
+		}
+		reached := true
 		switch round % 4 {
 		case 0: // once a workspace is mounted
 			how = "with a workspace mounted"
-			waitFor(t, 60*time.Second, func() bool { m, _ := filepath.Glob(filepath.Join(scratch, "ws-*", "root")); return len(m) > 0 })
+			reached = until(func() bool { m, _ := filepath.Glob(filepath.Join(scratch, "ws-*", "root")); return len(m) > 0 })
 		case 1: // while mksquashfs writes into out
 			how = "while mksquashfs runs"
-			waitFor(t, 60*time.Second, func() bool { return len(processesWith(out, "mksquashfs")) > 0 })
+			reached = until(func() bool { return len(processesWith(out, "mksquashfs")) > 0 })
 		default:
 			time.Sleep(time.Duration(rng.Int64N(int64(whole))))
 		}
+		if !reached {
+			how += " (not reached: the build ended first)"
+		}
 		cmd.Process.Signal(sig)
-		cmd.Wait()
+		<-exited
 		t.Logf("round %d: %v %s: %s", round, sig, how, lastLine(logs.String()))
 		// Everything of that build goes away by itself: nothing to reap.
 		waitFor(t, 60*time.Second, func() bool { return len(processesWith(base, "")) == 0 })

@@ -89,6 +89,9 @@ func storeChains(ctx context.Context, dir, repo string, results []modules.Result
 	if err != nil {
 		return err
 	}
+	if _, err := s.SweepTemp(); err != nil { // what killed builds left
+		return err
+	}
 	byName := map[string]modules.Result{}
 	for _, r := range results {
 		byName[r.Module.Name] = r

@@ -26,18 +26,19 @@ const killRounds = 12
 // killed with SIGKILL or SIGINT at random points, some while a workspace is
 // mounted and some while mksquashfs writes, then a normal build. After it:
 // no mount, no loop device, no process of those builds, no file but the
-// layers and their metadata, and every layer verifies.
+// layers and their metadata, no temporary file in the store, and every
+// layer verifies.
 func TestBuildKilled(t *testing.T) {
 	testutil.RequiresRoot(t)
 	base := t.TempDir()
-	out, scratch := filepath.Join(base, "out"), filepath.Join(base, "scratch")
+	out, scratch, storeDir := filepath.Join(base, "out"), filepath.Join(base, "scratch"), filepath.Join(base, "store")
 	for _, d := range []string{out, scratch} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	build := func(extra ...string) *exec.Cmd {
-		args := append([]string{"build", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch, "--no-store"}, extra...)
+		args := append([]string{"build", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch, "--store", storeDir}, extra...)
 		return modeCmd(args...)
 	}
 	// A whole build first: how long one takes bounds the random kill times.
@@ -106,6 +107,9 @@ func TestBuildKilled(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(scratch); len(left) > 0 {
 		t.Errorf("scratch left: %v", names(left))
+	}
+	if left, _ := os.ReadDir(filepath.Join(storeDir, ".tmp")); len(left) > 0 {
+		t.Errorf("store temporary files left: %v", names(left))
 	}
 	entries, _ := os.ReadDir(out)
 	layersSeen := 0

@@ -3,7 +3,9 @@ GO       ?= go
 BIN      := bin/mode
 GOFLAGS  ?=
 CACHE    := $(CURDIR)/.cache
-APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl
+APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl cryptsetup-bin
+# mode image, mode netboot and their boot tests (docs/media.md)
+APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance
 
@@ -22,9 +24,22 @@ deps:
 test: deps build tools test-debian conformance
 	$(GO) vet ./...
 	MODE_E2E_OUT=$(E2E)/out MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m ./...
+	$(MAKE) fuzz-short
 
 test-unit:
 	$(GO) test -short ./...
+
+# fuzz-short runs each fuzz test for FUZZTIME (make test: 15 s each); make
+# fuzz runs them longer. A crash is written by go test to the package's
+# testdata/fuzz/FUZZNAME/: commit it, it becomes a regression input.
+FUZZTIME ?= 15s
+FUZZ := FuzzInspect:./squashfs FuzzLoad:./modules FuzzParseParams:./init FuzzChainManifest:./store
+.PHONY: fuzz fuzz-short
+fuzz-short:
+	@for f in $(FUZZ); do echo "fuzz $${f%%:*} $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${f%%:*}$$" -fuzztime $(FUZZTIME) $${f#*:} || exit 1; done
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=5m
 
 demo: deps build
 	./scripts/demo.sh
@@ -39,13 +54,17 @@ TOOLS := $(CACHE)/bin
 DISTRIBUTION_VERSION := v3.1.2
 CRANE_VERSION := v0.22.1
 ORAS_VERSION := v1.3.6
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/oras $(TOOLS)/conformance.test
+COSIGN_VERSION := v2.6.5
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/oras $(TOOLS)/conformance.test $(TOOLS)/cosign
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(DISTRIBUTION_VERSION)
 $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 $(TOOLS)/oras:
 	GOBIN=$(TOOLS) $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
+# cosign checks mode's signatures and signs chains mode checks (several minutes cold).
+$(TOOLS)/cosign:
+	GOBIN=$(TOOLS) $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION)
 # The OCI distribution-spec conformance suite (v1.1.1, read-only beside the
 # repository), built once; `make conformance` runs it against mode serve.
 CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance/distribution-spec-v1.1.1/conformance
@@ -76,13 +95,14 @@ kernel:
 	  apt-get download $$pkg && dpkg-deb -x $${pkg}_*.deb root; }
 test bench demo: kernel
 
-# test-debian builds the Debian example up to console with the CLI (about 2-3
+# test-debian builds the Debian example up to console, and kernel over it
+# (media/: Debian booted from an ISO and a disk with its own kernel), with the CLI (about 2-3
 # minutes cold, seconds once built) into $(E2E); TestDebianConsole (maker/)
 # checks those very layers (MODE_E2E_OUT) from their mounted stack, and the
 # QEMU tests boot that very store: one Debian build serves them all.
 E2E := $(CACHE)/e2e/debian
 test-debian: deps build
-	./$(BIN) build --dir examples/debian --out $(E2E)/out --store $(E2E)/store console
+	./$(BIN) build --dir examples/debian --out $(E2E)/out --store $(E2E)/store console kernel
 
 # e2e-full builds the whole Debian example: lightx and smtp over console.
 e2e-full: test-debian

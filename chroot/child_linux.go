@@ -84,6 +84,14 @@ func setup(j *job) error {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
 	r := j.Root
+	// The root becomes a mount point first (pivot_root needs one), so the
+	// mounts below are made inside that bind and go along with the pivot.
+	if err := unix.Mount(r, r, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s on itself: %w", r, err)
+	}
+	if err := noDev(r, false); err != nil {
+		return err
+	}
 	mounts := []struct {
 		target, fstype, data string
 		flags                uintptr
@@ -105,6 +113,12 @@ func setup(j *job) error {
 	if err := populateDev(filepath.Join(r, "dev")); err != nil {
 		return err
 	}
+	if err := restrictProc(filepath.Join(r, "proc"), filepath.Join(r, "dev/null")); err != nil {
+		return err
+	}
+	if err := unix.Mount("", filepath.Join(r, "dev"), "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID, "mode=755,size=64k"); err != nil {
+		return fmt.Errorf("/dev read-only: %w", err)
+	}
 	if !j.NoResolv {
 		if err := bindResolv(r, j.Resolv); err != nil {
 			return err
@@ -116,14 +130,17 @@ func setup(j *job) error {
 		}
 	}
 	unix.Sethostname([]byte("mode"))
-	if err := unix.Chroot(r); err != nil {
-		return fmt.Errorf("chroot %s: %w", r, err)
+	if err := pivotInto(r); err != nil {
+		return err
 	}
 	dir := j.Dir
 	if dir == "" {
 		dir = "/"
 	}
-	return os.Chdir(dir)
+	if err := os.Chdir(dir); err != nil {
+		return err
+	}
+	return lockDown()
 }
 
 // mkdirIn creates dir below root, refusing a symbolic link on the way.
@@ -213,12 +230,7 @@ func bindFile(src, dst string, readOnly bool) error {
 	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind %s on %s: %w", src, dst, err)
 	}
-	if readOnly {
-		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("bind %s read-only: %w", dst, err)
-		}
-	}
-	return nil
+	return noDev(dst, readOnly)
 }
 
 // bind makes b.Source appear at b.Target inside root.

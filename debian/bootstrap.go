@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mode-build/mode/internal/proc"
 	"io"
 	"os"
 	"os/exec"
@@ -182,7 +183,7 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 	if r.Log != nil {
 		w = io.MultiWriter(&out, r.Log)
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := proc.Command(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = w, w
 	// A private mount namespace: whatever the tool mounts (the cache, /proc,
 	// /dev) dies with it, even when it is killed.

@@ -25,6 +25,13 @@ const changesSubdir = "mode/changes"
 // must hold a file system: the init never formats one.
 func (b *boot) changes() (string, error) {
 	spec := b.p.changes
+	if isMediumSpec(spec) {
+		s, err := resolveMedium(spec, mediumWait)
+		if err != nil {
+			return "", fmt.Errorf("mode.changes=%s: %w", b.p.changes, err)
+		}
+		spec = s
+	}
 	if !strings.HasPrefix(spec, "/dev/") {
 		return "", fmt.Errorf("mode.changes=%s: want a block device, /dev/NAME[:DIR]", spec)
 	}

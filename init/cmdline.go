@@ -21,6 +21,7 @@ type params struct {
 	debug    bool           // mode.debug: verbose, shell before switch_root
 	ip       string         // ip=: network configuration
 	token    string         // mode.token: push token for mode save --push
+	verify   string         // mode.verify: off, warn or require ("": the initramfs's default)
 }
 
 // readParams parses the kernel command line in file.
@@ -29,7 +30,7 @@ func readParams(file string) (params, error) {
 	if err != nil {
 		return params{}, err
 	}
-	return parseParams(string(b))
+	return parseParams(embeddedParams() + string(b))
 }
 
 // parseParams parses a kernel command line. Unknown words are ignored;
@@ -64,6 +65,8 @@ func parseParams(cmdline string) (params, error) {
 			p.ip = v
 		case "mode.token":
 			p.token = v
+		case "mode.verify":
+			p.verify, err = verifyMode(v)
 		default:
 			continue
 		}

@@ -21,10 +21,14 @@ func (b *boot) fetch() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
 	}
+	if metas, err = b.signedLocal(dir, metas); err != nil {
+		return "", err
+	}
 	metas = b.filter(metas)
 	if err := verifyLocal(dir, metas); err != nil {
 		return "", fmt.Errorf("mode.from=%s: %w", b.p.from, err)
 	}
+	linkMedium(dir)
 	b.dl = &download{
 		name:  strings.TrimSuffix(metas[len(metas)-1].File, ".sqfs"),
 		ref:   b.p.from,

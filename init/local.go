@@ -154,6 +154,13 @@ func pickTop(names []string, metas map[string]layers.Meta, want string) (string,
 // source mounts spec ("DEV[:DIR]", or a directory of the initramfs) and
 // returns the directory it names. rw mounts the device read-write.
 func (b *boot) source(spec string, rw bool) (string, error) {
+	if isMediumSpec(spec) {
+		s, err := resolveMedium(spec, mediumWait)
+		if err != nil {
+			return "", err
+		}
+		spec = s
+	}
 	if !strings.HasPrefix(spec, "/dev/") {
 		if fi, err := os.Stat(spec); err != nil || !fi.IsDir() {
 			return "", fmt.Errorf("%s: not a directory nor a /dev device", spec)
@@ -165,6 +172,9 @@ func (b *boot) source(spec string, rw bool) (string, error) {
 		return "", fmt.Errorf("device %s: %w", dev, err)
 	}
 	target := filepath.Join(mountsDir, filepath.Base(dev))
+	if mounted, err := reuseMount(target, rw); mounted {
+		return filepath.Join(target, sub), err
+	}
 	if err := mountAny(dev, target, rw); err != nil {
 		return "", err
 	}

@@ -68,6 +68,7 @@ type boot struct {
 	work  string
 	// changesAt is where mode.changes keeps this chain's upper: DEV:DIR/KEY
 	changesAt string
+	pol       policy // what the trust step decided: keys and mode.verify
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -146,7 +147,7 @@ func (b *boot) steps() []step {
 	if b.p.from == "" {
 		s = append(s, step{"network", b.network})
 	}
-	s = append(s, step{"fetch", b.fetch})
+	s = append(s, step{"trust", b.trustPolicy}, step{"fetch", b.fetch})
 	if b.p.toram {
 		s = append(s, step{"toram", b.toRAM})
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,18 +38,32 @@ func (b *boot) pull() (string, error) {
 		}
 		dir = d
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	ref := b.p.ref
+	var signed *store.Chain // the chain's config, read through the verified manifest
+	skip := map[string]bool{}
+	if b.pol.checks() {
+		pinned, c, err := b.verifyRef(ctx)
+		if err != nil {
+			return "", err
+		}
+		ref, signed = pinned, c
+		if b.p.cache != "" {
+			skip = cachedVerity(dir, c)
+		}
+	}
 	before := fileIDs(dir)
 	first := true
+	kept := map[string]bool{}
 	keep := func(module string) bool {
-		if first { // the base always
-			first = false
-			return true
-		}
-		ok := b.p.wanted(module)
+		ok := first || b.p.wanted(module) // the base always
 		if !ok {
 			b.logf("layer %s left out (mode.load/mode.noload)", module)
 		}
-		return ok
+		first = false
+		kept[module] = ok
+		return ok && !skip[module]
 	}
 	opts := []remote.Option{
 		remote.WithInsecure(b.p.insecure),
@@ -58,11 +73,17 @@ func (b *boot) pull() (string, error) {
 	if b.p.debug {
 		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	c, digest, err := remote.Pull(ctx, b.p.ref, dir, opts...)
+	c, digest, err := remote.Pull(ctx, ref, dir, opts...)
 	if err != nil {
 		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+	}
+	if signed != nil {
+		c.Layers = nil
+		for _, m := range signed.Layers {
+			if kept[m.Name] {
+				c.Layers = append(c.Layers, m)
+			}
+		}
 	}
 	if len(c.Layers) == 0 {
 		return "", fmt.Errorf("mode.ref=%s: the chain has no layers", b.p.ref)
@@ -81,7 +102,9 @@ func (b *boot) pull() (string, error) {
 		}
 	}
 	msg := fmt.Sprintf("pulled %d layers, %s", n, mib(b.dl.pulled))
-	if kept := len(c.Layers) - n; kept > 0 {
+	if kept := len(c.Layers) - n; kept > 0 && len(skip) > 0 {
+		msg += fmt.Sprintf(" (%d already cached; dm-verity checks them as they are read)", kept)
+	} else if kept > 0 {
 		msg += fmt.Sprintf(" (%d already cached)", kept)
 	}
 	return msg + " of " + b.dl.name + " " + string(digest)[:min(len(digest), 19)], nil

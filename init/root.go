@@ -45,8 +45,14 @@ func (b *boot) mountLayers() (string, error) {
 		return "", err
 	}
 	var ls []mount.Layer
-	for _, f := range b.dl.files() {
-		ls = append(ls, mount.Layer{File: f, Target: filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))})
+	for i, f := range b.dl.files() {
+		target := filepath.Join(layersDir, strings.TrimSuffix(filepath.Base(f), ".sqfs"))
+		// Through dm-verity, mounted here; the stack takes it as it is.
+		mounted, err := b.verityMount(i, b.dl.metas[i], f, target)
+		if err != nil {
+			return "", err
+		}
+		ls = append(ls, mount.Layer{File: f, Target: target, Mounted: mounted})
 	}
 	upper, work := changesDir, workDir
 	if b.upper != "" {

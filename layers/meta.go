@@ -29,6 +29,9 @@ type Meta struct {
 	// ParentManifest is the manifest digest of the chain a layer was saved on,
 	// when that chain came from a registry.
 	ParentManifest string `json:"parentManifest,omitempty"`
+	// Verity opens the layer through dm-verity: its hash tree follows the
+	// squashfs data in the file (docs/trust.md). Empty for older layers.
+	Verity *Verity `json:"verity,omitempty"`
 }
 
 // Pruned counts files and bytes dropped from an upper directory before squashing.

@@ -116,7 +116,7 @@ func BenchmarkDebian(b *testing.B) {
 			total += r.Meta.Size
 		}
 		whole := filepath.Join(b.TempDir(), "whole.sqfs")
-		ws, err := mount.OpenWorkspace(files, b.TempDir())
+		ws, err := mount.OpenWorkspace(files, b.TempDir(), "ws-")
 		if err != nil {
 			b.Fatal(err)
 		}

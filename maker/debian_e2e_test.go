@@ -105,7 +105,7 @@ func TestDebianConsole(t *testing.T) {
 		t.Fatal("console's metadata lists no removed package")
 	}
 
-	ws, err := mount.OpenWorkspace(files, t.TempDir())
+	ws, err := mount.OpenWorkspace(files, t.TempDir(), "ws-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/mode-build/mode/internal/proc"
 	"github.com/mode-build/mode/modules"
 )
 
@@ -60,7 +60,7 @@ func fromSource(ctx context.Context, m *modules.Module, root string) error {
 		return fmt.Errorf("%s: from names no source", m.Path)
 	}
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := proc.Command(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {

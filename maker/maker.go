@@ -30,8 +30,9 @@ type Maker struct {
 	// Log, when set, tells what happens.
 	Log *slog.Logger
 
-	mu  sync.Mutex
-	apt *debian.Apt // apt state of this build run, made on first use
+	mu    sync.Mutex
+	apt   *debian.Apt // apt state of this build run, made on first use
+	sweep sync.Once   // the scratch directory swept of what killed builds left, once
 }
 
 var _ modules.Maker = (*Maker)(nil)
@@ -43,10 +44,22 @@ var hostFiles = []string{"/etc/resolv.conf", "/etc/hostname"}
 // any other module by running its steps over its mounted parent chain and
 // squashing only the upper diff.
 func (mk *Maker) Make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
+	meta, err := mk.make(ctx, m, parents, dst)
+	return meta, explainNoSpace(err, mk.scratch(), filepath.Dir(dst))
+}
+
+func (mk *Maker) make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
+	mk.sweep.Do(func() {
+		if removed, err := sweepScratch(mk.scratch()); err != nil {
+			mk.log().Warn("scratch", "err", err)
+		} else if len(removed) > 0 {
+			mk.log().Info("removed what killed builds left", "dirs", removed)
+		}
+	})
 	if m.Parent == "" {
 		return mk.base(ctx, m, dst)
 	}
-	ws, err := mount.OpenWorkspace(parents, mk.scratch())
+	ws, err := mount.OpenWorkspace(parents, mk.scratch(), scratchPrefix("ws"))
 	if err != nil {
 		return layers.Meta{}, err
 	}
@@ -80,7 +93,7 @@ func (mk *Maker) layer(ctx context.Context, m *modules.Module, ws *mount.Stack, 
 
 // base makes a base module's tree in a scratch directory and squashes it.
 func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta layers.Meta, err error) {
-	dir, err := os.MkdirTemp(mk.scratch(), "base-")
+	dir, err := os.MkdirTemp(mk.scratch(), scratchPrefix("base"))
 	if err != nil {
 		return meta, err
 	}
@@ -120,14 +133,18 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 	}
 	if len(m.Remove) > 0 || len(m.Packages) > 0 {
 		if err := mk.aptSteps(ctx, m, root); err != nil {
-			return err
+			key := "packages"
+			if len(m.Packages) == 0 {
+				key = "remove"
+			}
+			return fmt.Errorf("%s: %s: %w", m.At(key), key, err)
 		}
 	}
 	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.Env, Stdout: mk.Stdout, Stderr: mk.Stderr}
 	for i, step := range m.Run {
 		mk.log().Debug("run", "module", m.Name, "step", step)
 		if err := chroot.Run(ctx, root, opts, "/bin/sh", "-ec", step); err != nil {
-			return fmt.Errorf("%s: run step %d (%q): %w", m.Path, i+1, step, err)
+			return fmt.Errorf("%s: run step %d (%q): %w", m.At(fmt.Sprintf("run[%d]", i)), i+1, step, err)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/trust/verity"
 )
 
 // Builder runs a build plan through a Maker into an output directory:
@@ -172,6 +173,10 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
+	vp, err := verity.Append(dst)
+	if err != nil {
+		return Result{}, fmt.Errorf("layer made by the maker: %w", err)
+	}
 	digest, size, err := layers.FileDigest(dst)
 	if err != nil {
 		return Result{}, fmt.Errorf("layer made by the maker: %w", err)
@@ -191,6 +196,7 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 		Pruned:      made.Pruned,
 		Excluded:    made.Excluded,
 		Packages:    made.Packages,
+		Verity:      vp,
 	}
 	// The metadata goes last: a crash between the two renames leaves a
 	// layer without metadata, which State calls stale.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/trust/verity"
 )
 
 // fakeMaker writes "layer NAME" to dst and records what it was asked.
@@ -105,7 +106,13 @@ func TestBuild(t *testing.T) {
 	// The metadata beside the console layer.
 	r := rs[3]
 	key, _ := h.Key("console", "zstd")
-	sum := sha256.Sum256([]byte("layer console"))
+	// The maker's bytes, padded to two blocks, then their dm-verity tree.
+	sqfs := filepath.Join(out, "base-essential-console.sqfs")
+	content, _ := os.ReadFile(sqfs)
+	if len(content) != 3*verity.BlockSize || !strings.HasPrefix(string(content), "layer console\x00") {
+		t.Errorf("console layer: %d bytes %q…, want the maker's, padded, and a one-block tree", len(content), content[:min(len(content), 20)])
+	}
+	sum := sha256.Sum256(content)
 	var onDisk layers.Meta
 	data, err := os.ReadFile(filepath.Join(out, "base-essential-console.json"))
 	if err != nil {
@@ -117,8 +124,13 @@ func TestBuild(t *testing.T) {
 	want := layers.Meta{
 		Name: "console", Parent: "essential", Chain: []string{"base", "essential", "console"},
 		File: "base-essential-console.sqfs", Key: key, Digest: "sha256:" + hex.EncodeToString(sum[:]),
-		Size: int64(len("layer console")), Compression: "zstd", Built: r.Meta.Built, Seconds: r.Meta.Seconds,
-		Pruned: layers.Pruned{Files: 2, Bytes: 20},
+		Size: int64(len(content)), Compression: "zstd", Built: r.Meta.Built, Seconds: r.Meta.Seconds,
+		Pruned: layers.Pruned{Files: 2, Bytes: 20}, Verity: onDisk.Verity,
+	}
+	if onDisk.Verity == nil {
+		t.Error("console json has no verity data")
+	} else if err := verity.Check(onDisk.Verity, sqfs); err != nil {
+		t.Error(err)
 	}
 	if diff := cmp.Diff(want, onDisk); diff != "" {
 		t.Errorf("console json (-want +got):\n%s", diff)

@@ -133,6 +133,7 @@ func parseFile(dir, base string) (*parsed, []error) {
 		lines: map[string]int{},
 		root:  root.Line,
 	}
+	p.m.Lines = p.lines
 	var errs []error
 	p.walk(root, reflect.TypeOf(Module{}), "", &errs)
 	if err := root.Decode(p.m); err != nil {

@@ -23,9 +23,14 @@ func TestLoadGood(t *testing.T) {
 		Run:    []string{"echo hi"},
 		Path:   filepath.Join(dir, "console.yaml"),
 		Dir:    dir,
+		Lines: map[string]int{"name": 1, "parent": 2, "files": 3, "files[0]": 4, "files[0].src": 4,
+			"files[0].dst": 4, "files[0].mode": 4, "run": 5, "run[0]": 6},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("console (-want +got):\n%s", diff)
+	}
+	if got := c.At("run[0]"); got != filepath.Join(dir, "console.yaml")+":6" {
+		t.Errorf("At(run[0]) = %s", got)
 	}
 	if got := h.Modules["extra"].Path; got != filepath.Join(dir, "extra.yml") {
 		t.Errorf("extra Path = %q", got)
@@ -112,6 +117,10 @@ func TestLoadBad(t *testing.T) {
 			[]string{`console.yaml:5: files[1]: mode "644x": want an octal string like "0644"`}},
 		{"files mode 99999", map[string]string{"console.yaml": "name: console\nparent: base\nfiles:\n  - src: rootfs\n    dst: /x\n    mode: \"99999\"\n"},
 			[]string{`console.yaml:6: files[0]: mode "99999"`}},
+		{"exclude bad pattern", map[string]string{"console.yaml": "name: console\nparent: base\nexclude:\n  - /var/log/*.log\n  - '/x/['\n"},
+			[]string{`console.yaml:5: exclude "/x/[": syntax error in pattern`}},
+		{"exclude relative", map[string]string{"console.yaml": "name: console\nparent: base\nexclude: ['[', 'etc/relative']\n"},
+			[]string{`console.yaml:3: exclude "[": want an absolute path pattern`, `console.yaml:3: exclude "etc/relative": want an absolute path pattern`}},
 		{"files mode rw", map[string]string{"console.yaml": "name: console\nparent: base\nfiles:\n  - {src: rootfs, dst: /x, mode: rw}\n"},
 			[]string{`console.yaml:4: files[0]: mode "rw"`}},
 		{"duplicate name", map[string]string{

@@ -1,5 +1,7 @@
 package modules
 
+import "fmt"
+
 // Module is one module file, NAME.yaml: one squashfs layer over its parent.
 // A base module has Bootstrap or From and no Parent; every other module has a
 // Parent. Steps run in a fixed order: Files, Remove, Packages, Run.
@@ -18,6 +20,18 @@ type Module struct {
 	Path string `yaml:"-" json:"-"`
 	// Dir is the hierarchy directory; Files sources and From paths are relative to it.
 	Dir string `yaml:"-" json:"-"`
+	// Lines maps the keys and list items of the module file ("run[2]",
+	// "packages", "files[0].dst") to their line, for errors at build time.
+	Lines map[string]int `yaml:"-" json:"-"`
+}
+
+// At names where key is in the module file: "FILE:LINE", or FILE alone when
+// the key is not there.
+func (m *Module) At(key string) string {
+	if n := m.Lines[key]; n > 0 {
+		return fmt.Sprintf("%s:%d", m.Path, n)
+	}
+	return m.Path
 }
 
 // Bootstrap makes a base module's root tree with a bootstrapper.

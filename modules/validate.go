@@ -62,6 +62,14 @@ func (p *parsed) check() []error {
 	for i, f := range m.Files {
 		errs = append(errs, p.checkFile(i, f)...)
 	}
+	for i, pat := range m.Exclude {
+		at := fmt.Sprintf("exclude[%d]", i)
+		if !strings.HasPrefix(pat, "/") {
+			add(at, "exclude %q: want an absolute path pattern in the layer, like /var/log/*.log", pat)
+		} else if _, err := path.Match(pat, pat); err != nil {
+			add(at, "exclude %q: %v (path.Match syntax: *, ?, [a-z], \\ quotes)", pat, err)
+		}
+	}
 	return errs
 }
 

@@ -52,12 +52,13 @@ func Open(p Plan) (s *Stack, err error) {
 }
 
 // OpenWorkspace mounts files (layer images, base first) as a module's
-// writable root (Workspace) in a new directory below scratch.
-func OpenWorkspace(files []string, scratch string) (*Stack, error) {
+// writable root (Workspace) in a new directory below scratch, named prefix
+// and a random number (os.MkdirTemp).
+func OpenWorkspace(files []string, scratch, prefix string) (*Stack, error) {
 	if len(files) == 0 {
 		return nil, errors.New("workspace: no parent layers")
 	}
-	dir, err := os.MkdirTemp(scratch, "ws-")
+	dir, err := os.MkdirTemp(scratch, prefix)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -36,6 +37,13 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string)
 		}
 	}
 	err := p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	if errors.Is(err, errBadPartial) {
+		// What an earlier pull left was corrupt, not the registry's blob:
+		// it is gone, fetch the whole blob once more before blaming the registry.
+		p.o.logger.Warn("discarded a corrupt partial download", "layer", file, "digest", want)
+		bp.set(0)
+		err = p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	}
 	if err != nil {
 		bp.done(Failed)
 		return fmt.Errorf("layer %s (%s): %w", file, want, err)
@@ -60,6 +68,7 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 	if err != nil {
 		return permanent{err}
 	}
+	resumed := off > 0 && off <= desc.Size
 	if off > desc.Size {
 		if off, err = restart(f, h); err != nil {
 			return err
@@ -78,8 +87,12 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		defer resp.Body.Close()
 		switch resp.StatusCode {
 		case http.StatusRequestedRangeNotSatisfiable:
-			restart(f, h)
-			return fmt.Errorf("range %d- not satisfiable: starting again", off)
+			// The registry's blob is shorter than the off bytes we hold,
+			// themselves fewer than the manifest says: no try can fix it.
+			f.Close()
+			os.Remove(part)
+			return permanent{fmt.Errorf("the registry's blob is shorter than %d bytes (Range %d- not satisfiable), the manifest says %d: %w",
+				off, off, desc.Size, store.ErrDigest)}
 		case http.StatusOK:
 			if off > 0 {
 				p.o.logger.Debug("registry ignored Range: starting again", "digest", desc.Digest)
@@ -101,6 +114,13 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		if err != nil {
 			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)
 		}
+		if off < desc.Size && resp.ContentLength >= 0 {
+			// The registry sent all it declared, and it is not the whole
+			// blob: its copy is short, not our connection.
+			f.Close()
+			os.Remove(part)
+			return permanent{fmt.Errorf("the registry's blob ends at %d of the manifest's %d bytes: %w", off, desc.Size, store.ErrDigest)}
+		}
 	}
 	switch {
 	case off > desc.Size:
@@ -112,6 +132,9 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 	if got := digest.NewDigest(desc.Digest.Algorithm(), h); got != desc.Digest {
 		f.Close()
 		os.Remove(part)
+		if resumed {
+			return permanent{errBadPartial}
+		}
 		return permanent{fmt.Errorf("%w: content is %s (blob tampered with or corrupt)", store.ErrDigest, got)}
 	}
 	if err := f.Sync(); err != nil {
@@ -119,6 +142,10 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 	}
 	return f.Close()
 }
+
+// errBadPartial: a download resumed from a partial file failed its digest;
+// the partial is removed and the blob fetched again from its start.
+var errBadPartial = errors.New("the partial download failed verification")
 
 // restart empties the partial file f and resets h.
 func restart(f *os.File, h hash.Hash) (int64, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/mount"
 	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/trust/verity"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,10 +177,16 @@ func OnTmpfs(dir string) bool {
 	return unix.Statfs(dir, &st) == nil && (st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC)
 }
 
-// FinishSaved completes m for the layer file at sqfs (digest, size,
-// compression, time) and writes it as the JSON file beside it
-// (base-console-mine.json), through a temporary file and a rename.
+// FinishSaved appends the verity hash tree to the layer file at sqfs and
+// completes m for it (verity parameters, digest, size, compression, time)
+// and writes it as the JSON file beside it (base-console-mine.json),
+// through a temporary file and a rename.
 func FinishSaved(sqfs string, m *layers.Meta, compression string, start time.Time) error {
+	vp, err := verity.Append(sqfs)
+	if err != nil {
+		return err
+	}
+	m.Verity = vp
 	d, n, err := layers.FileDigest(sqfs)
 	if err != nil {
 		return err

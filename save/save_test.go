@@ -20,6 +20,7 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/mount"
 	"github.com/mode-build/mode/squashfs"
+	"github.com/mode-build/mode/trust/verity"
 )
 
 // bootedSystem is a simulated booted system: a run directory laid out as the
@@ -160,9 +161,15 @@ func TestSaveChanges(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(out, "base-extra-mine.json"))
 	must(t, err)
 	must(t, json.Unmarshal(data, &onDisk))
+	if meta.Verity == nil || onDisk.Verity == nil {
+		t.Error("the saved layer has no verity data")
+	} else if err := verity.Check(meta.Verity, img); err != nil {
+		t.Error(err)
+	}
 	for _, m := range []layers.Meta{meta, onDisk} {
 		got := m
 		got.Size, got.Seconds, got.Pruned, got.Excluded = 0, 0, layers.Pruned{}, layers.Pruned{}
+		got.Verity = nil // checked above
 		got.Built = want.Built
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("metadata (-want +got):\n%s", d)

@@ -2,6 +2,7 @@ package squashfs
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -65,21 +66,32 @@ func Inspect(path string) ([]Entry, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("%s: %w: a directory", path, ErrNotSquashfs)
 	}
-	s, err := openSqfs(f, fi.Size())
+	out, err := inspect(f, fi.Size())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var out []Entry
-	seen := map[uint32]bool{} // directory inodes, against loops in a corrupt image
-	if err := s.walk("/", s.sb.RootInode, seen, &out); err != nil {
 		return out, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
 }
 
+// inspect is Inspect of the image r of size bytes.
+func inspect(r io.ReaderAt, size int64) ([]Entry, error) {
+	s, err := openSqfs(r, size)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	seen := map[uint32]bool{} // directory inodes, against loops in a corrupt image
+	err = s.walk("/", s.sb.RootInode, seen, &out)
+	return out, err
+}
+
 // walk appends the entry of the inode at ref, named p, then its children.
 func (s *sqfs) walk(p string, ref uint64, seen map[uint32]bool, out *[]Entry) error {
-	m, err := s.meta(int64(s.sb.InodeTable+ref>>16), uint16(ref))
+	pos, off := int64(s.sb.InodeTable+ref>>16), uint16(ref)
+	if err := s.checkInode(pos, off); err != nil {
+		return fmt.Errorf("%s: inode: %w", p, err)
+	}
+	m, err := s.meta(pos, off)
 	if err != nil {
 		return fmt.Errorf("%s: inode: %w", p, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/mode-build/mode/internal/proc"
 	"github.com/mode-build/mode/layers"
 )
 
@@ -63,7 +64,7 @@ func Unpack(ctx context.Context, src, dir string) error {
 			os.RemoveAll(tmp)
 		}
 	}()
-	cmd := exec.CommandContext(ctx, bin, "-f", "-st", "-n", "-q", "-d", tmp, src)
+	cmd := proc.Command(ctx, bin, "-f", "-st", "-n", "-q", "-d", tmp, src)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -47,6 +47,7 @@ var compressionNames = map[uint16]string{1: "gzip", 2: "lzma", 3: "lzo", 4: "xz"
 // sqfs reads one image's metadata.
 type sqfs struct {
 	r          io.ReaderAt
+	size       int64 // bytes of the image: every count read from it is bounded by them
 	sb         superblock
 	decompress func([]byte) ([]byte, error)
 	ids        []uint32
@@ -62,7 +63,7 @@ type metaBlock struct {
 
 // openSqfs reads the superblock and tables of the image r of size bytes.
 func openSqfs(r io.ReaderAt, size int64) (*sqfs, error) {
-	s := &sqfs{r: r, blocks: map[int64]metaBlock{}}
+	s := &sqfs{r: r, size: size, blocks: map[int64]metaBlock{}}
 	if err := binary.Read(io.NewSectionReader(r, 0, 96), binary.LittleEndian, &s.sb); err != nil {
 		return nil, fmt.Errorf("%w: too short for a superblock", ErrNotSquashfs)
 	}
@@ -99,7 +100,7 @@ func decompressor(c uint16) (func([]byte) ([]byte, error), error) {
 			if err != nil {
 				return nil, err
 			}
-			return io.ReadAll(zr)
+			return readBlock(zr)
 		}, nil
 	case 4:
 		return func(b []byte) ([]byte, error) {
@@ -107,7 +108,7 @@ func decompressor(c uint16) (func([]byte) ([]byte, error), error) {
 			if err != nil {
 				return nil, err
 			}
-			return io.ReadAll(xr)
+			return readBlock(xr)
 		}, nil
 	case 5:
 		return func(b []byte) ([]byte, error) {
@@ -116,7 +117,7 @@ func decompressor(c uint16) (func([]byte) ([]byte, error), error) {
 			return out[:n], err
 		}, nil
 	case 6:
-		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(metaBlockSize))
 		if err != nil {
 			return nil, err
 		}
@@ -128,12 +129,35 @@ func decompressor(c uint16) (func([]byte) ([]byte, error), error) {
 	return nil, fmt.Errorf("%w: unknown compression %d", ErrNotSquashfs, c)
 }
 
+// readBlock reads a decompressed metadata block: at most metaBlockSize bytes.
+func readBlock(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, metaBlockSize+1))
+	if err == nil && len(b) > metaBlockSize {
+		err = fmt.Errorf("a metadata block inflates past %d bytes", metaBlockSize)
+	}
+	return b, err
+}
+
+// maxMeta bounds the metadata between the image offsets from and to once
+// decompressed: every metadata block takes at least 3 bytes of the image
+// and holds at most metaBlockSize. Counts read from the image that size an
+// allocation are checked against it.
+func maxMeta(from, to uint64) uint64 {
+	if to <= from {
+		return 0
+	}
+	return (to - from) / 3 * metaBlockSize
+}
+
 // block reads and decompresses the metadata block at pos.
 func (s *sqfs) block(pos int64) (metaBlock, error) {
 	if b, ok := s.blocks[pos]; ok {
 		return b, nil
 	}
 	var hdr [2]byte
+	if pos < 0 || pos >= s.size {
+		return metaBlock{}, fmt.Errorf("metadata block at %d: outside the image (%d bytes)", pos, s.size)
+	}
 	if _, err := s.r.ReadAt(hdr[:], pos); err != nil {
 		return metaBlock{}, fmt.Errorf("metadata block at %d: %w", pos, err)
 	}
@@ -241,18 +265,24 @@ func (s *sqfs) readXattrIDs() error {
 	if n == 0 {
 		return nil
 	}
+	// The table holds one 8-byte pointer per metadata block of ids after
+	// its header: n must fit in what follows the header in the image.
+	if blocks := (16*uint64(n) + metaBlockSize - 1) / metaBlockSize; s.sb.XattrTable+24+8*(blocks-1) > uint64(s.size) {
+		return fmt.Errorf("%d xattr ids cannot fit in an image of %d bytes", n, s.size)
+	}
 	m, err := s.meta(int64(binary.LittleEndian.Uint64(hdr[16:])), 0)
 	if err != nil {
 		return err
 	}
-	raw := make([]byte, 16*int(n))
-	if _, err := m.Read(raw); err != nil {
-		return err
+	if 16*uint64(n) > maxMeta(s.xattrStart, s.sb.XattrTable) {
+		return fmt.Errorf("%d xattr ids cannot fit between offsets %d and %d", n, s.xattrStart, s.sb.XattrTable)
 	}
-	s.xattrIDs = make([][2]uint64, n)
-	for i := range s.xattrIDs {
-		e := raw[16*i:]
-		s.xattrIDs[i] = [2]uint64{binary.LittleEndian.Uint64(e), uint64(binary.LittleEndian.Uint32(e[8:]))}
+	for range n { // appended as read: nothing is allocated ahead of the data
+		var e [16]byte
+		if _, err := io.ReadFull(m, e[:]); err != nil {
+			return fmt.Errorf("xattr id %d of %d: %w", len(s.xattrIDs), n, err)
+		}
+		s.xattrIDs = append(s.xattrIDs, [2]uint64{binary.LittleEndian.Uint64(e[:]), uint64(binary.LittleEndian.Uint32(e[8:]))})
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mode-build/mode/internal/proc"
 	"github.com/mode-build/mode/layers"
 )
 
@@ -44,7 +45,7 @@ func squash(ctx context.Context, dir, dst, compression string, more []string, fi
 		return err
 	}
 	args := append([]string{dir, tmp.Name(), "-noappend", "-no-progress", "-quiet", "-comp", compression}, more...)
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := proc.Command(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	err = cmd.Run()

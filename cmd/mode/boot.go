@@ -23,8 +23,8 @@ func bootCommand() *cli.Command {
 			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest),\n" +
 			"taking the guest's pushes (mode save NAME --push) with a token made for the boot (mode.token).\n" +
 			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.",
-		ArgsUsage: "REF|CHAIN|DIR",
-		Flags: []cli.Flag{
+		ArgsUsage: "REF|CHAIN|DIR|FILE.iso|FILE.img",
+		Flags: append([]cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "kernel", Usage: "the kernel `FILE` (default: Debian's cloud kernel, fetched once with apt-get)"},
 			&cli.StringFlag{Name: "kernel-modules", Usage: "linux-image `DEB` or modules directory matching --kernel"},
@@ -38,12 +38,19 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "changes-disk", Usage: "keep the guest's changes on this ext4 image `FILE` (mode.changes; made when missing)"},
 			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after `D`"},
-		},
+			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
+		}, mediaBootFlags()...),
 		Action: bootAction,
 	}
 }
 
 func bootAction(ctx context.Context, c *cli.Command) error {
+	if m, ok, err := mediaMachine(ctx, c); ok {
+		if err != nil {
+			return err
+		}
+		return runBoot(ctx, c, m)
+	}
 	if c.Args().Len() != 1 {
 		return errors.New("boot: want one REF, CHAIN or DIR")
 	}
@@ -109,10 +116,18 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 		}
 		cmdline = append(cmdline, arg)
 	}
+	if err := bootChainKernel(ctx, c, &m, arg, tmp); err != nil {
+		return err
+	}
 	if err := bootFiles(ctx, c, &m, tmp); err != nil {
 		return err
 	}
 	m.Append = strings.TrimSpace(strings.Join(append(cmdline, c.String("append")), " "))
+	return runBoot(ctx, c, m)
+}
+
+// runBoot runs m, watching its console as --expect and --timeout say.
+func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))
 	w := qemu.Watch{Expect: c.String("expect"), Timeout: c.Duration("timeout"), Console: os.Stdout}
 	if w.Expect == "" {
@@ -142,6 +157,9 @@ func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string)
 		}
 	}
 	if m.Initrd != "" {
+		if len(c.StringSlice("trust")) > 0 {
+			return errors.New("boot: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
+		}
 		return nil
 	}
 	if kmods == "" {
@@ -158,6 +176,11 @@ func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string)
 		}
 		defer cleanup()
 	}
+	tf, err := initramfs.TrustFiles(c.StringSlice("trust"), false)
+	if err != nil {
+		return err
+	}
+	opts.Files = append(opts.Files, tf...)
 	m.Initrd = filepath.Join(tmp, "initrd.img")
 	res, err := initramfs.BuildFile(ctx, opts, m.Initrd)
 	if err != nil {

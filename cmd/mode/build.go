@@ -32,6 +32,9 @@ func buildCommand() *cli.Command {
 			if err := needRoot("build"); err != nil {
 				return err
 			}
+			if done, err := privateMounts(c); done {
+				return err
+			}
 			if err := layers.CheckCompression(c.String("compression")); err != nil {
 				return err
 			}
@@ -48,6 +51,11 @@ func buildCommand() *cli.Command {
 					Stdout: os.Stderr, Stderr: os.Stderr},
 				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
 			}
+			unlock, err := maker.LockOut(b.Out)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			results, err := b.Build(ctx, c.Args().Slice()...)
 			if err != nil || c.Bool("no-store") {
 				return err

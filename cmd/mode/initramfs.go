@@ -14,17 +14,25 @@ func initramfsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "initramfs",
 		Usage:     "build the initramfs that boots a chain (mode-init, kernel modules, rescue shell)",
-		ArgsUsage: " ",
+		ArgsUsage: "[CHAIN]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "kernel-modules", Aliases: []string{"k"}, Usage: "linux-image `DEB`, /lib/modules/VERSION or a root holding it", Required: true},
+			&cli.StringFlag{Name: "kernel-modules", Aliases: []string{"k"}, Usage: "linux-image `DEB`, /lib/modules/VERSION or a root holding it (default: CHAIN's own)"},
+			storeFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "initrd.img", Usage: "write the initramfs to `FILE`"},
 			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
 			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
 			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
 			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "boot only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
+			&cli.BoolFlag{Name: "allow-weaker-verify", Usage: "with --trust: let mode.verify=warn|off on the kernel line weaken the check"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
-			opts, err := initramfsOptions(c.String("init"), c.String("kernel-modules"), c.StringSlice("module"))
+			kmods, cleanup, err := initramfsChainModules(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			opts, err := initramfsOptions(c.String("init"), kmods, c.StringSlice("module"))
 			if err != nil {
 				return err
 			}
@@ -36,6 +44,11 @@ func initramfsCommand() *cli.Command {
 				}
 				defer cleanup()
 			}
+			tf, err := initramfs.TrustFiles(c.StringSlice("trust"), c.Bool("allow-weaker-verify"))
+			if err != nil {
+				return err
+			}
+			opts.Files = append(opts.Files, tf...)
 			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
 			if err != nil {
 				return err

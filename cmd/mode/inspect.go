@@ -95,6 +95,7 @@ func printLayerMeta(w io.Writer, m *layers.Meta) {
 		row("built", "%s in %.1f s", m.Built.UTC().Format("2006-01-02 15:04:05 UTC"), m.Seconds)
 	}
 	row("pruned", "%d files, %s", m.Pruned.Files, inspectBytes(m.Pruned.Bytes))
+	row("verity", "%s", verityLine(m.Verity))
 	for i, d := range m.ParentDigests {
 		row(fmt.Sprintf("parent %d", i), "%s", d)
 	}

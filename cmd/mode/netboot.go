@@ -20,6 +20,13 @@ import (
 // lives in a temporary directory, which cleanup removes.
 func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup func(), err error) {
 	kernel, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
+	trusted, err := initramfs.TrustFiles(c.StringSlice("trust"), false) // checked now, used on first use
+	if err != nil {
+		return nil, nil, err
+	}
+	if initrd != "" && len(trusted) > 0 {
+		return nil, nil, errors.New("serve: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
+	}
 	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
 	cleanup = func() { os.RemoveAll(tmp) }
 	fetched := netboot.Lazy(func(ctx context.Context) (string, error) {
@@ -72,6 +79,7 @@ func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup fun
 		if err != nil {
 			return "", err
 		}
+		opts.Files = append(opts.Files, trusted...)
 		if tmpErr != nil {
 			return "", tmpErr
 		}

@@ -20,10 +20,14 @@ func pushCommand() *cli.Command {
 		Description: "Pushes the chain's layers (base first), its config and its manifest; blobs the\n" +
 			"repository already has are not uploaded again. The tag defaults to the chain name.\n" +
 			"Prints the manifest digest. Credentials come from the docker config.",
-		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag()},
+		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag(), signFlag()},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 2 {
 				return fmt.Errorf("push: want CHAIN and REF, got %d arguments", c.Args().Len())
+			}
+			key, err := signerOf(c)
+			if err != nil {
+				return err
 			}
 			s, err := store.Open(c.String("store"))
 			if err != nil {
@@ -44,6 +48,12 @@ func pushCommand() *cli.Command {
 			defer done()
 			d, err := remote.Push(ctx, src, c.Args().Get(1), opts...)
 			if err != nil {
+				return err
+			}
+			if err := signPushed(ctx, trustRemote(c), key, c.Args().Get(1), d); err != nil {
+				return err
+			}
+			if err := pushSignatures(ctx, trustRemote(c), s, repo, ref, c.Args().Get(1), d); err != nil {
 				return err
 			}
 			fmt.Println(d)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func saveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "push", Usage: "push the chain plus the new layer to REF, or to the booted repository with tag NAME"},
 			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
 			&cli.StringFlag{Name: "run-dir", Value: layers.RunDir, Usage: "the booted system's run `DIR` (chain.json, layers/, changes/)"},
-			insecureFlag(), tokenFlag(), caFlag(),
+			insecureFlag(), tokenFlag(), caFlag(), signFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			n := c.Args().Len()
@@ -43,6 +44,10 @@ func saveCommand() *cli.Command {
 			}
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("save: needs root (it reads the whole upper directory and mounts the booted layers to compare)")
+			}
+			key, err := signerOf(c)
+			if err != nil {
+				return err
 			}
 			run, name := c.String("run-dir"), c.Args().First()
 			out := c.String("out")
@@ -70,13 +75,13 @@ func saveCommand() *cli.Command {
 			if !c.Bool("push") {
 				return nil
 			}
-			return pushSaved(ctx, c, run, filepath.Join(out, meta.File), meta)
+			return pushSaved(ctx, c, run, filepath.Join(out, meta.File), meta, key)
 		},
 	}
 }
 
 // pushSaved pushes the booted chain plus the saved layer at file.
-func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layers.Meta) error {
+func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layers.Meta, key crypto.Signer) error {
 	b, err := layers.ReadBooted(run)
 	if err != nil {
 		return err
@@ -103,6 +108,9 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 	defer done()
 	d, err := remote.Push(ctx, src, ref, opts...)
 	if err != nil {
+		return err
+	}
+	if err := signPushed(ctx, bootedTrustRemote(c, run, b), key, ref, d); err != nil {
 		return err
 	}
 	fmt.Printf("pushed %s %s\n", ref, d)

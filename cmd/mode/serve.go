@@ -32,6 +32,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "kernel", Usage: "the kernel `FILE` served as /boot/vmlinuz (default: Debian's cloud kernel, fetched on first use)"},
 			&cli.StringFlag{Name: "kernel-modules", Usage: "linux-image `DEB` or modules directory matching --kernel"},
 			&cli.StringFlag{Name: "initrd", Usage: "the initramfs `FILE` served as /boot/initrd.img (default: built on first use)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "the built /boot/initrd.img boots only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
 			&cli.StringFlag{Name: "push-token", Usage: "accept pushes and deletes that present this bearer `TOKEN`", Sources: cli.EnvVars("MODE_PUSH_TOKEN")},
 			&cli.BoolFlag{Name: "insecure", Usage: "accept the push token over plain HTTP from other machines (default: HTTPS or loopback only)"},
 			&cli.IntFlag{Name: "max-uploads", Value: serve.DefaultLimits.Uploads, Usage: "upload sessions open at once"},

@@ -34,6 +34,9 @@ func shellCommand() *cli.Command {
 			if err := needRoot("shell"); err != nil {
 				return err
 			}
+			if done, err := privateMounts(c); done {
+				return err
+			}
 			if c.Args().Len() < 1 {
 				return fmt.Errorf("shell: name a module")
 			}
@@ -77,7 +80,7 @@ func shellCommand() *cli.Command {
 				metas = append(metas, meta)
 				files = append(files, filepath.Join(b.Out, h.FileName(m.Name)))
 			}
-			ws, err := mount.OpenWorkspace(files, c.String("scratch"))
+			ws, err := mount.OpenWorkspace(files, c.String("scratch"), fmt.Sprintf("ws-%d-", os.Getpid()))
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ func treeCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` of built layers"},
 			&cli.StringFlag{Name: "compression", Usage: "compression the layers are built with (default " + layers.Compressions[0] + ")"},
+			storeFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if comp := c.String("compression"); comp != "" {
@@ -36,17 +37,18 @@ func treeCommand() *cli.Command {
 			if w == nil {
 				w = os.Stdout
 			}
-			return writeTree(w, h, b.State)
+			return writeTree(w, h, b.State, signedMark(c.String("store")))
 		},
 	}
 }
 
-// treeRow is one line of the tree: connectors and name, state, size.
-type treeRow struct{ label, state, size string }
+// treeRow is one line of the tree: connectors and name, state, size, notes.
+type treeRow struct{ label, state, size, note string }
 
 // writeTree prints h's modules as a tree with box-drawing connectors, each
-// with its state and, when built, its layer size; columns aligned.
-func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.State, layers.Meta, error)) error {
+// with its state and, when built, its layer size; columns aligned. Each
+// mark adds its note about a module, when it has one.
+func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.State, layers.Meta, error), marks ...func(string) string) error {
 	var rows []treeRow
 	var walk func(name, prefix, connector string) error
 	walk = func(name, prefix, connector string) error {
@@ -57,6 +59,11 @@ func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.St
 		row := treeRow{label: prefix + connector + name, state: st.String()}
 		if st == modules.Built {
 			row.size = humanSize(meta.Size)
+		}
+		for _, mark := range marks {
+			if n := mark(name); n != "" {
+				row.note = strings.TrimSpace(row.note + "  " + n)
+			}
 		}
 		rows = append(rows, row)
 		kids := h.Children(name)
@@ -82,14 +89,17 @@ func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.St
 			return err
 		}
 	}
-	labelW, stateW := 0, 0
+	labelW, stateW, sizeW := 0, 0, 0
 	for _, r := range rows {
 		labelW = max(labelW, len([]rune(r.label)))
 		stateW = max(stateW, len(r.state))
+		if r.note != "" {
+			sizeW = max(sizeW, len(r.size))
+		}
 	}
 	for _, r := range rows {
 		pad := strings.Repeat(" ", labelW-len([]rune(r.label)))
-		line := fmt.Sprintf("%s%s  %-*s  %s", r.label, pad, stateW, r.state, r.size)
+		line := fmt.Sprintf("%s%s  %-*s  %-*s  %s", r.label, pad, stateW, r.state, sizeW, r.size, r.note)
 		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
 			return err
 		}

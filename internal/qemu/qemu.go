@@ -35,6 +35,9 @@ type Machine struct {
 	Forward   []string // host ports forwarded to the guest: "tcp:127.0.0.1:2222-:22"
 	Accel     string   // default DefaultAccel()
 	Extra     []string // more QEMU arguments
+	Medium    *Medium  // boot through the firmware from this medium instead of -kernel (media.go)
+	UEFI      bool     // UEFI firmware (OVMF) instead of SeaBIOS
+	PXE       *PXE     // boot through the firmware from a TFTP root (media.go)
 }
 
 // Disk is one virtio disk.
@@ -83,7 +86,9 @@ func (m Machine) Args() []string {
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
-	if m.BootURL == "" {
+	if m.firmwareBoot() {
+		args = append(args, m.firmwareArgs()...)
+	} else if m.BootURL == "" {
 		args = append(args, "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", appendLine)
 	} else {
 		args = append(args, "-boot", "n")
@@ -91,7 +96,7 @@ func (m Machine) Args() []string {
 	if accel == "kvm" {
 		args = append(args, "-cpu", "host")
 	}
-	if m.Network || m.BootURL != "" {
+	if m.Network || m.BootURL != "" || m.PXE != nil {
 		netdev := "user,id=n0"
 		for _, f := range m.Forward {
 			netdev += ",hostfwd=" + f
@@ -99,7 +104,12 @@ func (m Machine) Args() []string {
 		if m.BootURL != "" {
 			netdev += ",bootfile=" + m.BootURL
 		}
-		args = append(args, "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0")
+		nic := "virtio-net-pci,netdev=n0"
+		if m.PXE != nil {
+			netdev += m.PXE.netdev()
+			nic += ",bootindex=0"
+		}
+		args = append(args, "-netdev", netdev, "-device", nic)
 	}
 	for i, d := range m.Disks {
 		f := d.Format
@@ -129,7 +139,7 @@ func DefaultAccel() string {
 // Run boots m and watches its console as w says. QEMU is killed when Run
 // returns, whatever happened.
 func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
-	if (m.Kernel == "" || m.Initrd == "") && m.BootURL == "" {
+	if (m.Kernel == "" || m.Initrd == "") && m.BootURL == "" && !m.firmwareBoot() {
 		return nil, errors.New("qemu: need a kernel and an initramfs, or a boot URL")
 	}
 	bin := m.Binary
@@ -243,11 +253,24 @@ type scanner struct {
 	buf   bytes.Buffer
 }
 
+// read reports the first watched text. A failure (or panic) is reported once
+// its line is complete, so that the console the caller sees holds the reason
+// that follows the failure text.
 func (s *scanner) read(r io.Reader) string {
 	texts := append([]string{s.watch.Expect, panicText}, s.watch.Fail...)
 	chunk := make([]byte, 4096)
+	pending := ""
 	for {
 		n, err := r.Read(chunk)
+		if pending != "" && (err != nil || bytes.ContainsAny(chunk[:n], "\r\n")) {
+			if s.watch.Console != nil {
+				_, _ = s.watch.Console.Write(chunk[:n])
+			}
+			s.mu.Lock()
+			s.buf.Write(chunk[:n])
+			s.mu.Unlock()
+			return pending
+		}
 		if n > 0 {
 			if s.watch.Console != nil {
 				_, _ = s.watch.Console.Write(chunk[:n])
@@ -270,8 +293,11 @@ func (s *scanner) read(r io.Reader) string {
 					}
 					continue
 				}
-				if bytes.Contains(window, []byte(t)) {
-					return t
+				if at := bytes.Index(window, []byte(t)); at >= 0 {
+					if i == 0 || bytes.ContainsAny(window[at:], "\r\n") {
+						return t
+					}
+					pending = t
 				}
 			}
 		}

@@ -68,12 +68,15 @@ func TestRunWatch(t *testing.T) {
 		name, out string
 		w         qemu.Watch
 		err       error
+		console   string // the console must hold this
 	}{
-		{"expected", "booting\\nREADY\\n", qemu.Watch{Expect: "READY"}, nil},
-		{"whole line", "READY-NOT\\nREADY\\n", qemu.Watch{Expect: "READY", Line: true}, nil},
-		{"panic", "Kernel panic - not syncing\\n", qemu.Watch{Expect: "READY"}, qemu.ErrPanic},
-		{"failure text", "mode-init: FAILED at fetch\\n", qemu.Watch{Expect: "READY", Fail: []string{"FAILED at"}}, qemu.ErrFailed},
-		{"timeout", "booting\\n", qemu.Watch{Expect: "READY", Timeout: 500 * time.Millisecond}, qemu.ErrTimeout},
+		{"expected", "booting\\nREADY\\n", qemu.Watch{Expect: "READY"}, nil, ""},
+		{"whole line", "READY-NOT\\nREADY\\n", qemu.Watch{Expect: "READY", Line: true}, nil, ""},
+		{"panic", "Kernel panic - not syncing\\n", qemu.Watch{Expect: "READY"}, qemu.ErrPanic, ""},
+		{"failure text", "mode-init: FAILED at fetch\\n", qemu.Watch{Expect: "READY", Fail: []string{"FAILED at"}}, qemu.ErrFailed, ""},
+		// The reason after a failure text arrives later: it is waited for.
+		{"failure reason", "mode-init: FAILED'; sleep 1; printf ' at fetch: the reason\\n", qemu.Watch{Expect: "READY", Fail: []string{"mode-init: FAILED"}}, qemu.ErrFailed, "the reason"},
+		{"timeout", "booting\\n", qemu.Watch{Expect: "READY", Timeout: 500 * time.Millisecond}, qemu.ErrTimeout, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := qemu.Machine{Binary: fakeQEMU(t, tc.out), Kernel: "k", Initrd: "i"}
@@ -84,6 +87,9 @@ func TestRunWatch(t *testing.T) {
 			}
 			if time.Since(start) > 10*time.Second {
 				t.Errorf("Run took %s: the stand-in was not killed", time.Since(start))
+			}
+			if !strings.Contains(res.Console, tc.console) {
+				t.Errorf("console %q lacks %q", res.Console, tc.console)
 			}
 			if tc.err == nil && res.Matched != tc.w.Expect {
 				t.Errorf("matched %q", res.Matched)

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mode-build/mode/internal/initramfs"
+	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/media"
+	"github.com/urfave/cli/v3"
+)
+
+func mediaBootFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "uefi", Usage: "boot through UEFI firmware (OVMF) instead of BIOS (SeaBIOS)"},
+		&cli.BoolFlag{Name: "usb", Usage: "with FILE.iso or FILE.img: attach it as a USB stick (default: an ISO as a CD-ROM, an image as a disk)"},
+		&cli.StringFlag{Name: "as", Usage: "with FILE.iso or FILE.img: attach it as `KIND`: cdrom, disk (IDE) or usb"},
+		&cli.StringFlag{Name: "pxe", Usage: "boot by PXE from the TFTP root `DIR` made by mode netboot"},
+		&cli.BoolFlag{Name: "persist", Usage: "with FILE.img: let the guest write to it (its changes and saved layers stay); default read-only"},
+	}
+}
+
+// mediaMachine is the machine of a boot of a medium made by mode image: a
+// FILE.iso or FILE.img through the firmware, --initrd alone (an initramfs
+// carrying its layers), or --pxe DIR. ok is false for any other boot.
+func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool, err error) {
+	m = qemu.Machine{MemoryMiB: int(c.Int("memory")), UEFI: c.Bool("uefi")}
+	arg := c.Args().First()
+	switch {
+	case c.String("pxe") != "":
+		if c.Args().Len() != 0 {
+			return m, true, errors.New("boot: --pxe DIR takes no REF")
+		}
+		dir := c.String("pxe")
+		if !isDir(dir) {
+			return m, true, fmt.Errorf("boot: --pxe %s: not a directory (mode netboot makes one)", dir)
+		}
+		m.PXE = &qemu.PXE{Dir: dir, File: pxeBootFile(c.Bool("uefi"))}
+		return m, true, nil
+	case c.Args().Len() == 0 && c.String("initrd") != "":
+		m.Kernel, m.Initrd = c.String("kernel"), c.String("initrd")
+		if err := bootFiles(ctx, c, &m, ""); err != nil {
+			return m, true, err
+		}
+		m.Append = c.String("append")
+		return m, true, nil
+	case c.Args().Len() == 1 && (strings.HasSuffix(arg, ".iso") || strings.HasSuffix(arg, ".img")):
+		fi, err := os.Stat(arg)
+		if err != nil || fi.IsDir() {
+			if err == nil {
+				err = errors.New("a directory")
+			}
+			return m, true, fmt.Errorf("boot: %s: %w", arg, err)
+		}
+		as := "disk"
+		if strings.HasSuffix(arg, ".iso") {
+			as = "cdrom"
+		}
+		if c.Bool("usb") {
+			as = "usb"
+		}
+		switch a := c.String("as"); a {
+		case "":
+		case "cdrom", "disk", "usb":
+			as = a
+		default:
+			return m, true, fmt.Errorf("boot: --as %q: want cdrom, disk or usb", a)
+		}
+		m.Medium = &qemu.Medium{File: arg, As: as, Writable: c.Bool("persist")}
+		return m, true, nil
+	}
+	return m, false, nil
+}
+
+// pxeBootFile is the DHCP boot file of a PXE boot in QEMU. QEMU's NIC ROM is
+// iPXE already, so under BIOS it is given boot.ipxe of the TFTP root (what
+// the dnsmasq snippet gives an iPXE client); under UEFI, OVMF's own PXE
+// loads ipxe.efi.
+func pxeBootFile(uefi bool) string {
+	if uefi {
+		return "ipxe.efi"
+	}
+	return "boot.ipxe"
+}
+
+// bootChainKernel takes the kernel and its modules from the chain arg (a
+// chain of the store or a DIR of layers) when it has one and neither
+// --kernel nor --initrd is given: it sets m's kernel and builds its
+// initramfs from those modules into tmp.
+func bootChainKernel(ctx context.Context, c *cli.Command, m *qemu.Machine, arg, tmp string) error {
+	if c.String("kernel") != "" || c.String("initrd") != "" || registryRef(arg) {
+		return nil
+	}
+	var im *media.Image
+	var err error
+	if isDir(arg) {
+		im, err = media.FromDir(arg, c.String("chain"))
+	} else {
+		im, err = storeImage(c.String("store"), arg)
+	}
+	if err != nil {
+		return err
+	}
+	k, err := chainKernel(ctx, im, tmp)
+	if err != nil || k == nil {
+		return err
+	}
+	opts, err := initramfsOptions("", k.Modules, nil)
+	if err != nil {
+		return err
+	}
+	m.Kernel, m.Initrd = k.Vmlinuz, filepath.Join(tmp, "initrd.img")
+	res, err := initramfs.BuildFile(ctx, opts, m.Initrd)
+	if err != nil {
+		return err
+	}
+	reportInitramfs(res)
+	return nil
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/trust"
+	"github.com/opencontainers/go-digest"
+	"github.com/urfave/cli/v3"
+)
+
+func signCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sign",
+		Usage:     "sign a chain in a registry (cosign's key-based format)",
+		ArgsUsage: "HOST[:PORT]/REPO:TAG|@sha256:…|CHAIN",
+		Description: "Signs the manifest digest REF names now and stores the signature beside it as cosign\n" +
+			"does (tag sha256-<hex>.sig, listed by the referrers API where the registry has it), so\n" +
+			"`cosign verify --key KEY.pub` and `mode verify` accept it. The private key may be cosign's\n" +
+			"encrypted format ($COSIGN_PASSWORD) or plain PKCS#8/SEC 1 PEM. Prints REPO@DIGEST.\n" +
+			"A CHAIN of the local store (no \"/\") is signed in the store: mode serve serves the\n" +
+			"signature and mode push carries it along to any registry.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "key", Usage: "the private `KEY` file (mode key generate, cosign generate-key-pair)", Required: true},
+			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "`KEY=VALUE` for the payload's optional part (repeatable)"},
+			insecureFlag(), tokenFlag(), storeFlag(),
+			&cli.StringFlag{Name: "out", Usage: "with a store CHAIN: also write the signed chain as `DIR`/<chain>.signed.json, beside its layers, for local media (mode.from)"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if c.Args().Len() != 1 {
+				return fmt.Errorf("sign: want one REF or CHAIN, got %d arguments", c.Args().Len())
+			}
+			key, err := trust.LoadSigner(c.String("key"), trust.PasswordFromEnv())
+			if err != nil {
+				return fmt.Errorf("sign: %w", err)
+			}
+			ann, err := annotations(c.StringSlice("annotation"))
+			if err != nil {
+				return err
+			}
+			if ref := c.Args().First(); !strings.Contains(ref, "/") {
+				s, err := store.Open(c.String("store"))
+				if err != nil {
+					return err
+				}
+				repo, d, err := trust.SignStore(s, ref, key, ann)
+				if err != nil {
+					return fmt.Errorf("sign %s: %w", ref, err)
+				}
+				fmt.Fprintf(os.Stderr, "signed %s (%s@%s) in the store with key %s\n", ref, repo, d, trust.KeyID(key.Public()))
+				if out := c.String("out"); out != "" {
+					file, err := trust.WriteSigned(s, repo, string(d), out)
+					if err != nil {
+						return fmt.Errorf("sign %s: %w", ref, err)
+					}
+					fmt.Fprintf(os.Stderr, "wrote %s\n", file)
+				}
+				fmt.Println(d)
+				return nil
+			}
+			if c.String("out") != "" {
+				return fmt.Errorf("sign: --out writes a store CHAIN's signed file; %s is a registry reference", c.Args().First())
+			}
+			d, err := signRef(ctx, trustRemote(c), key, c.Args().First(), ann)
+			if err != nil {
+				return err
+			}
+			fmt.Println(d)
+			return nil
+		},
+	}
+}
+
+// signRef signs the manifest ref names and attaches the signature; it
+// returns REPO@DIGEST.
+func signRef(ctx context.Context, r trust.Remote, key crypto.Signer, ref string, ann map[string]any) (string, error) {
+	d, desc, err := r.Resolve(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	p, err := trust.Payload(d.Context().Name(), d.DigestStr(), ann)
+	if err != nil {
+		return "", fmt.Errorf("sign %s: %w", ref, err)
+	}
+	s, err := trust.Sign(key, p)
+	if err != nil {
+		return "", fmt.Errorf("sign %s: %w", ref, err)
+	}
+	if err := r.Attach(ctx, d, desc, s); err != nil {
+		return "", fmt.Errorf("sign %s: %w", ref, err)
+	}
+	fmt.Fprintf(os.Stderr, "signed %s with key %s\n", d, trust.KeyID(key.Public()))
+	return d.String(), nil
+}
+
+// annotations parses KEY=VALUE pairs.
+func annotations(kvs []string) (map[string]any, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := map[string]any{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--annotation %q: want KEY=VALUE", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// trustRemote is the registry access of --insecure and --token.
+func trustRemote(c *cli.Command) trust.Remote {
+	r := trust.Remote{Insecure: c.Bool("insecure")}
+	if t := c.String("token"); t != "" {
+		r.Auth = &authn.Bearer{Token: t}
+	}
+	return r
+}
+
+// signFlag is --sign KEY of the commands that push.
+func signFlag() cli.Flag {
+	return &cli.StringFlag{Name: "sign", Usage: "sign what was pushed with the private `KEY` (see mode sign)"}
+}
+
+// signerOf loads the key of --sign, or nil without the flag: before
+// anything is pushed, so that a bad key pushes nothing.
+func signerOf(c *cli.Command) (crypto.Signer, error) {
+	if c.String("sign") == "" {
+		return nil, nil
+	}
+	k, err := trust.LoadSigner(c.String("sign"), trust.PasswordFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("--sign: %w", err)
+	}
+	return k, nil
+}
+
+// signPushed signs the manifest digest d just pushed to ref.
+func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref string, d digest.Digest) error {
+	if key == nil {
+		return nil
+	}
+	_, err := signRef(ctx, r, key, pinnedRef(ref, string(d)), nil)
+	return err
+}
+
+// pinnedRef is ref's repository at digest d: REPO@DIGEST.
+func pinnedRef(ref, d string) string {
+	repo := ref
+	if i := strings.Index(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	} else if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	return repo + "@" + d
+}
+
+// bootedTrustRemote is the registry access of mode save --push --sign: the
+// command's flags, plus plain HTTP when the system booted with
+// mode.insecure and the push token of mode.token, as bootedPushOptions.
+func bootedTrustRemote(c *cli.Command, run string, b *layers.Booted) trust.Remote {
+	r := trustRemote(c)
+	r.Insecure = r.Insecure || b.Insecure
+	if r.Auth == nil {
+		if data, err := os.ReadFile(layers.TokenFile(run)); err == nil {
+			if t := strings.TrimSpace(string(data)); t != "" {
+				r.Auth = &authn.Bearer{Token: t}
+			}
+		}
+	}
+	return r
+}
+
+// pushSignatures carries the store's signatures of the chain at repo:ref
+// to pushRef, where the push gave it digest d.
+func pushSignatures(ctx context.Context, r trust.Remote, s *store.Store, repo, ref, pushRef string, d digest.Digest) error {
+	chain := repo + ":" + ref
+	desc, err := s.Resolve(repo, ref)
+	if err != nil {
+		return err
+	}
+	md := desc.Digest
+	if d != md {
+		if sigs, _ := trust.StoreSignatures(s, repo, md); len(sigs) > 0 {
+			fmt.Fprintf(os.Stderr, "mode push: the registry took %s's manifest without its artifactType (%s, not %s): the store's signatures do not apply; sign it there with mode sign\n", chain, d, md)
+		}
+		return nil
+	}
+	pinned, err := r.ParseRef(pinnedRef(pushRef, string(d)))
+	if err != nil {
+		return err
+	}
+	n, err := r.PushStoreSignatures(ctx, s, repo, md, pinned.(name.Digest))
+	if err != nil {
+		return fmt.Errorf("push %s: signatures: %w", chain, err)
+	}
+	if n > 0 {
+		fmt.Fprintf(os.Stderr, "pushed %d signature(s) of %s from the store\n", n, chain)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package qemu
+
+import (
+	"strings"
+)
+
+// OVMF is Debian's UEFI firmware for QEMU (package ovmf).
+const OVMF = "/usr/share/ovmf/OVMF.fd"
+
+// Medium is a bootable image the firmware boots from (mode image's ISO or
+// disk), attached as As says.
+type Medium struct {
+	File string
+	As   string // "cdrom" (IDE CD-ROM, /dev/sr0), "disk" (IDE disk, /dev/sda) or "usb" (USB stick on xHCI)
+	// Writable lets the guest write to it (a disk keeping changes); else its
+	// writes are discarded.
+	Writable bool
+}
+
+// PXE boots from a TFTP root through the NIC's PXE ROM: QEMU's user network
+// serves Dir by TFTP and names File as the DHCP boot file.
+type PXE struct {
+	Dir, File string
+}
+
+func (p *PXE) netdev() string {
+	return ",tftp=" + qemuEscape(p.Dir) + ",bootfile=" + qemuEscape(p.File)
+}
+
+func (m Machine) firmwareBoot() bool { return m.Medium != nil || m.PXE != nil }
+
+// firmwareArgs are the arguments of a boot through the firmware: SeaBIOS or
+// OVMF, and the medium with the first boot index.
+func (m Machine) firmwareArgs() []string {
+	var args []string
+	if m.UEFI {
+		args = append(args, "-bios", OVMF)
+	}
+	if m.PXE != nil {
+		return append(args, "-boot", "n")
+	}
+	md := m.Medium
+	ro := ",snapshot=on" // the guest's writes go to a temporary file (IDE disks cannot be read-only)
+	if md.Writable {
+		ro = ""
+	}
+	drive := "if=none,id=medium,format=raw,file=" + qemuEscape(md.File)
+	switch md.As {
+	case "cdrom":
+		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "ide-cd,drive=medium,bus=ide.1,bootindex=0")
+	case "usb":
+		args = append(args, "-device", "qemu-xhci,id=xhci", "-drive", drive+ro, "-device", "usb-storage,bus=xhci.0,drive=medium,bootindex=0")
+	default:
+		args = append(args, "-drive", drive+ro, "-device", "ide-hd,drive=medium,bus=ide.0,bootindex=0")
+	}
+	return args
+}
+
+// qemuEscape doubles commas, which QEMU's option parser splits on.
+func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }

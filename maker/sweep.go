@@ -1,0 +1,165 @@
+package maker
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// A build killed at any point leaves no mount, loop device or process
+// (mount.Private, proc.Command); what it can leave are files. Each is made
+// so that the next build finds and removes it: temporary files in the
+// output directory under its lock (LockOut), and scratch directories named
+// with their owner's pid (sweepScratch).
+
+// lockName is the lock file of an output directory; it holds the owner's pid.
+const lockName = ".mode.lock"
+
+// outTemp matches the temporary files of a build in its output directory:
+// a layer or its metadata being written (.FILE.tmp-N), a save's first pass
+// (.FILE.save-N).
+var outTemp = regexp.MustCompile(`^\..+\.(tmp|save)-[0-9]+$`)
+
+// LockOut takes dir's lock for one build (dir/.mode.lock, with this
+// process's pid in it) and removes what killed builds left in dir. It fails
+// at once, naming the owner, while another build holds the lock. unlock
+// releases it; a build that dies releases it too (the kernel drops the lock).
+func LockOut(dir string) (unlock func() error, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(dir, lockName)
+	var f *os.File
+	for try := 0; ; try++ {
+		f, err = os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			b, _ := os.ReadFile(p)
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, fmt.Errorf("%s: another build (pid %s) is writing there", dir, strings.TrimSpace(string(b)))
+			}
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		// The owner before us removes the file when it is done: holding
+		// the lock of a removed file locks nothing.
+		var a, b unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &a) == nil && unix.Stat(p, &b) == nil && a.Ino == b.Ino {
+			break
+		}
+		f.Close()
+		if try > 100 {
+			return nil, fmt.Errorf("lock %s: it keeps being replaced", p)
+		}
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	if err := sweepOut(dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		os.Remove(p)
+		return f.Close()
+	}, nil
+}
+
+// sweepOut removes the temporary files of dead builds from dir (whose lock
+// we hold: no live build has any there).
+func sweepOut(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if outTemp.MatchString(e.Name()) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("remove what a killed build left: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// scratchDir matches a build's scratch directory: ws-PID-N or base-PID-N.
+var scratchDir = regexp.MustCompile(`^(ws|base)-([0-9]+)-[0-9]+$`)
+
+// scratchPrefix is the prefix of this process's scratch directories.
+func scratchPrefix(kind string) string { return fmt.Sprintf("%s-%d-", kind, os.Getpid()) }
+
+// sweepScratch removes the scratch directories in dir whose owner is dead
+// and under which nothing is mounted. It returns what it removed.
+func sweepScratch(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	mounted, err := mountTargets()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		m := scratchDir.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[2])
+		if pid == os.Getpid() || !errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+			continue // ours, or its owner lives
+		}
+		full := filepath.Join(dir, e.Name())
+		if under(mounted, full) {
+			continue
+		}
+		if err := os.RemoveAll(full); err != nil {
+			return removed, fmt.Errorf("remove what a killed build left: %w", err)
+		}
+		removed = append(removed, full)
+	}
+	return removed, nil
+}
+
+// mountTargets lists the mount points this process sees.
+func mountTargets() ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) > 4 {
+			out = append(out, unescapeMount(fields[4]))
+		}
+	}
+	return out, sc.Err()
+}
+
+func unescapeMount(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+func under(mounts []string, dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return true
+	}
+	for _, m := range mounts {
+		if m == abs || strings.HasPrefix(m, abs+"/") {
+			return true
+		}
+	}
+	return false
+}

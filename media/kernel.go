@@ -1,0 +1,119 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"sort"
+
+	"encoding/binary"
+	"fmt"
+	"github.com/mode-build/mode/squashfs"
+	"io"
+	"os"
+	"strings"
+)
+
+// KernelVersion reads the version (uname -r) of an x86 bzImage from its
+// setup header, without running or unpacking it.
+func KernelVersion(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	hdr := make([]byte, 0x210)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return "", fmt.Errorf("kernel %s: not a bzImage: %w", file, err)
+	}
+	if string(hdr[0x202:0x206]) != "HdrS" {
+		return "", fmt.Errorf("kernel %s: not an x86 bzImage (no HdrS setup header)", file)
+	}
+	off := int64(binary.LittleEndian.Uint16(hdr[0x20e:])) + 0x200
+	buf := make([]byte, 256)
+	n, _ := f.ReadAt(buf, off)
+	s := buf[:n]
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	v, _, _ := strings.Cut(string(s), " ")
+	if v == "" {
+		return "", fmt.Errorf("kernel %s: no version string", file)
+	}
+	return v, nil
+}
+
+// ChainKernel is a kernel found in a chain's layers, extracted: the image
+// and its modules directory (/lib/modules/VERSION).
+type ChainKernel struct {
+	Version string
+	Vmlinuz string
+	Modules string
+}
+
+// FindKernel looks for a kernel in the layers (base first): the newest
+// /boot/vmlinuz-VERSION of the topmost layer that has one, with its
+// modules, /lib/modules/VERSION or /usr/lib/modules/VERSION (merged /usr),
+// from any layer. It extracts both into dir with unsquashfs and returns nil
+// when the chain has no kernel. A kernel whose modules are missing is an
+// error.
+func FindKernel(ctx context.Context, ls []Layer, dir string) (*ChainKernel, error) {
+	var (
+		version string
+		from    Layer
+	)
+	modules := map[string]Layer{} // "usr/lib/modules/V" → the layer holding its modules.dep
+	for i := len(ls) - 1; i >= 0; i-- {
+		entries, err := squashfs.Inspect(ls[i].Path)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", ls[i].Meta.File, err)
+		}
+		var found []string
+		for _, e := range entries {
+			if e.Whiteout || e.Type != squashfs.TypeFile {
+				continue
+			}
+			if v, ok := strings.CutPrefix(e.Path, "/boot/vmlinuz-"); ok && !strings.Contains(v, "/") {
+				found = append(found, v)
+			}
+			for _, p := range []string{"/lib/modules/", "/usr/lib/modules/"} {
+				if rest, ok := strings.CutPrefix(e.Path, p); ok && strings.HasSuffix(rest, "/modules.dep") && strings.Count(rest, "/") == 1 {
+					d := strings.TrimPrefix(p, "/") + strings.TrimSuffix(rest, "/modules.dep")
+					if _, seen := modules[d]; !seen {
+						modules[d] = ls[i]
+					}
+				}
+			}
+		}
+		if version == "" && len(found) > 0 {
+			sort.Strings(found)
+			version, from = found[len(found)-1], ls[i]
+		}
+	}
+	if version == "" {
+		return nil, nil
+	}
+	k := &ChainKernel{Version: version}
+	if err := unsquash(ctx, from.Path, dir, "boot/vmlinuz-"+version); err != nil {
+		return nil, err
+	}
+	k.Vmlinuz = filepath.Join(dir, "boot", "vmlinuz-"+version)
+	for _, d := range []string{"usr/lib/modules/" + version, "lib/modules/" + version} {
+		if l, ok := modules[d]; ok {
+			if err := unsquash(ctx, l.Path, dir, d); err != nil {
+				return nil, err
+			}
+			k.Modules = filepath.Join(dir, d)
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("chain: /boot/vmlinuz-%s (layer %s) has no /lib/modules/%s/modules.dep in the chain", version, from.Meta.File, version)
+}
+
+// unsquash extracts path of the squashfs image into dir.
+func unsquash(ctx context.Context, image, dir, path string) error {
+	if err := run(ctx, "unsquashfs", "-f", "-n", "-no-xattrs", "-d", dir, image, path); err != nil {
+		return fmt.Errorf("%s of %s: %w (install squashfs-tools)", path, image, err)
+	}
+	return nil
+}

@@ -35,6 +35,7 @@ func imageCommand() *cli.Command {
 			&cli.StringFlag{Name: "initrd", Usage: "a mode initramfs `FILE` to use instead of building one"},
 			&cli.StringFlag{Name: "append", Usage: "more kernel command line `ARGS`"},
 			&cli.StringFlag{Name: "size", Usage: "disk: the image's `SIZE` (512M, 4G; default: the layers plus room for changes)"},
+			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (the site CA of mode serve --tls auto)"},
 		},
 		Action: imageAction,
 	}
@@ -146,6 +147,13 @@ func imageKernel(ctx context.Context, c *cli.Command, im *media.Image, format, t
 	opts, err := initramfsOptions("", kmods, nil)
 	if err != nil {
 		return err
+	}
+	if ca := c.String("ca"); ca != "" {
+		cleanup, err := addSiteCA(&opts, ca)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 	im.Initrd = filepath.Join(tmp, "initrd.img")
 	res, err := initramfs.BuildFile(ctx, opts, im.Initrd)

@@ -2,6 +2,9 @@ package report_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net"
 	"strings"
 	"testing"
@@ -76,5 +79,26 @@ func TestSendTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Send took %s with a 1s timeout", d)
+	}
+}
+
+// TestSendNotTaken: a server without the report endpoint is ErrNotTaken;
+// a refusal carries the server's message.
+func TestSendNotTaken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/refuse"+report.Path {
+			http.Error(w, `{"error": "wrong token"}`, http.StatusUnauthorized)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	r := &report.Report{Kind: report.KindBoot, Machine: report.Machine{Hostname: "h"}, OK: true}
+	if err := report.Send(context.Background(), srv.URL+report.Path, "t", r, 0); !errors.Is(err, report.ErrNotTaken) {
+		t.Errorf("404: %v", err)
+	}
+	err := report.Send(context.Background(), srv.URL+"/refuse"+report.Path, "t", r, 0)
+	if err == nil || errors.Is(err, report.ErrNotTaken) || !strings.Contains(err.Error(), "wrong token") {
+		t.Errorf("401: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,6 +49,10 @@ func URL(ref string, insecure bool) (string, error) {
 	return scheme + "://" + host + Path, nil
 }
 
+// ErrNotTaken is Send's error when the server has no report endpoint (404):
+// a registry that is no mode serve, or mode boot's own. Callers say nothing.
+var ErrNotTaken = errors.New("the server takes no reports")
+
 // Send posts r to url with the bearer token, giving up after timeout (Timeout
 // when zero). It reads the server's reply only for its error message.
 func Send(ctx context.Context, url, token string, r *Report, timeout time.Duration) error {
@@ -73,6 +78,9 @@ func Send(ctx context.Context, url, token string, r *Report, timeout time.Durati
 		return fmt.Errorf("report to %s: %w", url, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("report to %s: %w", url, ErrNotTaken)
+	}
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("report to %s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))

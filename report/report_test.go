@@ -3,9 +3,9 @@ package report_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net"
 	"strings"
 	"testing"
 	"time"

@@ -49,6 +49,9 @@ func TestBootTokenAndURL(t *testing.T) {
 	if u, _ := report.URL("reg.example/r:t", false); u != "https://reg.example/api/reports" {
 		t.Errorf("URL: %q", u)
 	}
+	if u, _ := report.URL("127.0.0.1:5000/r:t", false); u != "http://127.0.0.1:5000/api/reports" {
+		t.Errorf("URL of a loopback registry: %q", u)
+	}
 	if _, err := report.URL("tiny", true); err == nil {
 		t.Error("URL of a ref without host: no error")
 	}

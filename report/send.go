@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -36,14 +37,15 @@ func BootToken(pushToken string) string {
 }
 
 // URL is the report URL of the registry of ref (HOST[:PORT]/REPO:TAG):
-// http:// when insecure, else https://.
+// http:// when insecure or for a loopback host (as pushes and pulls do),
+// else https://.
 func URL(ref string, insecure bool) (string, error) {
 	host, _, ok := strings.Cut(ref, "/")
 	if !ok || host == "" {
 		return "", fmt.Errorf("report: %q names no registry host", ref)
 	}
 	scheme := "https"
-	if insecure {
+	if insecure || loopbackHost(host) {
 		scheme = "http"
 	}
 	return scheme + "://" + host + Path, nil
@@ -86,4 +88,17 @@ func Send(ctx context.Context, url, token string, r *Report, timeout time.Durati
 		return fmt.Errorf("report to %s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
+}
+
+// loopbackHost reports whether HOST[:PORT] names this machine's loopback.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }

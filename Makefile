@@ -97,6 +97,7 @@ export MODE_KERNEL_DIR := $(KERNEL_DIR)
 .PHONY: kernel
 kernel:
 	@ls $(KERNEL_DIR)/linux-image-*.deb >/dev/null 2>&1 || { mkdir -p $(KERNEL_DIR) && cd $(KERNEL_DIR) && \
+	  { ! id _apt >/dev/null 2>&1 || chown _apt $(KERNEL_DIR); } && \
 	  pkg=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
 	  apt-get download $$pkg && dpkg-deb -x $${pkg}_*.deb root; }
 	@# One kernel for make and for mode boot typed at the shell (its default directory).

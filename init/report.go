@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -46,7 +47,12 @@ func (b *boot) sendReport(failed string, err error) {
 		r.Failed = &report.Failed{Step: failed, Message: strings.ToValidUTF8(msg, "?")}
 	}
 	t := time.Now()
-	if serr := report.Send(context.Background(), url, token, r, b.p.reportTimeout); serr != nil {
+	serr := report.Send(context.Background(), url, token, r, b.p.reportTimeout)
+	if errors.Is(serr, report.ErrNotTaken) {
+		b.debugf("boot report: %v", serr)
+		return
+	}
+	if serr != nil {
 		b.logf("boot report not sent (%v), after %s", serr, seconds(time.Since(t)))
 		return
 	}

@@ -96,6 +96,12 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta 
 		return meta, err
 	}
 	defer os.RemoveAll(dir)
+	// The bootstrap's apt downloads as _apt into root/var/lib/apt/lists:
+	// _apt must reach it (MkdirTemp makes 0700), else apt warns "Download is
+	// performed unsandboxed as root".
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return meta, err
+	}
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return meta, err

@@ -2,7 +2,10 @@ package report_test
 
 import (
 	"context"
+	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +49,9 @@ func TestBootTokenAndURL(t *testing.T) {
 	if u, _ := report.URL("reg.example/r:t", false); u != "https://reg.example/api/reports" {
 		t.Errorf("URL: %q", u)
 	}
+	if u, _ := report.URL("127.0.0.1:5000/r:t", false); u != "http://127.0.0.1:5000/api/reports" {
+		t.Errorf("URL of a loopback registry: %q", u)
+	}
 	if _, err := report.URL("tiny", true); err == nil {
 		t.Error("URL of a ref without host: no error")
 	}
@@ -76,5 +82,26 @@ func TestSendTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Send took %s with a 1s timeout", d)
+	}
+}
+
+// TestSendNotTaken: a server without the report endpoint is ErrNotTaken;
+// a refusal carries the server's message.
+func TestSendNotTaken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/refuse"+report.Path {
+			http.Error(w, `{"error": "wrong token"}`, http.StatusUnauthorized)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	r := &report.Report{Kind: report.KindBoot, Machine: report.Machine{Hostname: "h"}, OK: true}
+	if err := report.Send(context.Background(), srv.URL+report.Path, "t", r, 0); !errors.Is(err, report.ErrNotTaken) {
+		t.Errorf("404: %v", err)
+	}
+	err := report.Send(context.Background(), srv.URL+"/refuse"+report.Path, "t", r, 0)
+	if err == nil || errors.Is(err, report.ErrNotTaken) || !strings.Contains(err.Error(), "wrong token") {
+		t.Errorf("401: %v", err)
 	}
 }

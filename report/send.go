@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -35,18 +37,23 @@ func BootToken(pushToken string) string {
 }
 
 // URL is the report URL of the registry of ref (HOST[:PORT]/REPO:TAG):
-// http:// when insecure, else https://.
+// http:// when insecure or for a loopback host (as pushes and pulls do),
+// else https://.
 func URL(ref string, insecure bool) (string, error) {
 	host, _, ok := strings.Cut(ref, "/")
 	if !ok || host == "" {
 		return "", fmt.Errorf("report: %q names no registry host", ref)
 	}
 	scheme := "https"
-	if insecure {
+	if insecure || loopbackHost(host) {
 		scheme = "http"
 	}
 	return scheme + "://" + host + Path, nil
 }
+
+// ErrNotTaken is Send's error when the server has no report endpoint (404):
+// a registry that is no mode serve, or mode boot's own. Callers say nothing.
+var ErrNotTaken = errors.New("the server takes no reports")
 
 // Send posts r to url with the bearer token, giving up after timeout (Timeout
 // when zero). It reads the server's reply only for its error message.
@@ -73,9 +80,25 @@ func Send(ctx context.Context, url, token string, r *Report, timeout time.Durati
 		return fmt.Errorf("report to %s: %w", url, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("report to %s: %w", url, ErrNotTaken)
+	}
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("report to %s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
+}
+
+// loopbackHost reports whether HOST[:PORT] names this machine's loopback.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }

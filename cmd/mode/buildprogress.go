@@ -70,8 +70,15 @@ func (v *buildView) tick() {
 }
 
 // Output is where the steps' output goes: on a terminal the status line is
-// cleared before it and drawn again after it.
-func (v *buildView) Output() io.Writer { return outputWriter{v} }
+// cleared before it and drawn again after it; elsewhere stderr itself (a
+// file, which the steps' processes write to directly: no pipe that a
+// process left behind could hold open).
+func (v *buildView) Output() io.Writer {
+	if !v.tty {
+		return v.w
+	}
+	return outputWriter{v}
+}
 
 type outputWriter struct{ v *buildView }
 

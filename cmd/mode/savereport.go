@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -29,7 +30,7 @@ func reportSave(ctx context.Context, c *cli.Command, run, ref string, d digest.D
 	if err != nil {
 		return
 	}
-	if err := report.Send(ctx, url, token, saveReport(ref, d, meta, push), 0); err != nil {
+	if err := report.Send(ctx, url, token, saveReport(ref, d, meta, push), 0); err != nil && !errors.Is(err, report.ErrNotTaken) {
 		fmt.Fprintf(os.Stderr, "mode save: note: the save report was not sent: %v\n", err)
 	}
 }

@@ -80,7 +80,7 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if dev := verityMounted(table, o.RunDir); dev != "" {
 		return nil, fmt.Errorf("module %s: the booted layers are checked by dm-verity (%s): activate checks digests but not signatures nor verity yet, so it refuses rather than weaken the boot's checks; boot the module with mode.load", src.meta.Name, dev)
 	}
-	m := Module{Meta: src.meta, File: src.file, From: src.from, Mount: filepath.Join(layers.ActiveDir(o.RunDir), src.meta.Name), Activated: time.Now().UTC()}
+	m := Module{Meta: src.meta, File: src.file, From: src.from, Pulled: src.pulled, Mount: filepath.Join(layers.ActiveDir(o.RunDir), src.meta.Name), Activated: time.Now().UTC()}
 	m.Parents = len(src.parents)
 	if err := mount.MountSquashfs(src.file, m.Mount); err != nil {
 		return nil, err
@@ -213,6 +213,9 @@ func Deactivate(ctx context.Context, name string, o Options) (*Deactivated, erro
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	os.Remove(m.Mount)
+	if m.Pulled {
+		os.Remove(m.File) // RAM back; a lazily detached mount keeps its loop device
+	}
 	removeMade(root, m.Made)
 	if err := next.write(o.RunDir); err != nil {
 		return nil, fmt.Errorf("module %s: deactivated, but %w", m.Meta.Name, err)

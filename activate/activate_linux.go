@@ -63,6 +63,9 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := plainName(src.meta); err != nil {
+		return nil, err
+	}
 	if i := st.Find(src.meta.Name); i >= 0 {
 		return nil, fmt.Errorf("module %s: %w (since %s, from %s)", src.meta.Name, ErrActive, st.Modules[i].Activated.Format(time.RFC3339), st.Modules[i].From)
 	}
@@ -293,4 +296,15 @@ func lock(runDir string) (func(), error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
+}
+
+// plainName refuses metadata whose module or file name is not a plain file
+// name: they name paths under RunDir.
+func plainName(m layers.Meta) error {
+	for _, n := range []string{m.Name, m.File} {
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+			return fmt.Errorf("module %q (file %q): not a plain name", m.Name, m.File)
+		}
+	}
+	return nil
 }

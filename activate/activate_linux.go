@@ -115,16 +115,16 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	m.Upper = upperEntries(m, root)
-	next := &State{Modules: append(append([]Module(nil), st.Modules...), m), Gen: st.Gen + 1}
+	next := &State{Modules: append(append([]Module(nil), st.Modules...), m), Gen: st.Gen + 1, Status: st.Status}
 	if err := remerge(root, st, next, m.Dirs); err != nil {
 		removeMade(root, m.Made)
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	ok = true
 	if want != nil {
-		next.Modules[len(next.Modules)-1].Status = sum(want)
+		next.Status = sum(want)
 	}
-	a := &Activated{Module: next.Modules[len(next.Modules)-1]}
+	a := &Activated{Module: m}
 	if err := next.write(o.RunDir); err != nil {
 		return nil, fmt.Errorf("module %s: activated, but %w", m.Meta.Name, err)
 	}
@@ -202,13 +202,38 @@ func Deactivate(ctx context.Context, name string, o Options) (*Deactivated, erro
 		if err != nil {
 			return nil, err
 		}
-		if m.Status != "" && sum(cur.Bytes()) != m.Status {
-			d.Status = "changed since activation"
+		if st.Status != "" && sum(cur.Bytes()) != st.Status {
+			d.Status = "changed since the last activate or deactivate (dpkg was used)"
 		}
-		d.StatusKept = cur.Revert(*diff)
+		changed := cur.Revert(*diff)
+		// What the other active modules did to the same packages stays.
+		touched, others := diff.Keys(), map[string]bool{}
+		for j, om := range st.Modules {
+			if j == i {
+				continue
+			}
+			od, err := statusDiff(om, b, o.RunDir, om.Parents)
+			if err != nil {
+				return nil, fmt.Errorf("module %s: %w", om.Meta.Name, err)
+			}
+			if od != nil {
+				cur.Reapply(*od, touched)
+				for k := range od.Keys() {
+					others[k] = true
+				}
+			}
+		}
+		for _, k := range changed {
+			if !others[k] {
+				d.StatusKept = append(d.StatusKept, k)
+			}
+		}
 		want = cur.Bytes()
 	}
-	next := &State{Modules: append(append([]Module(nil), st.Modules[:i]...), st.Modules[i+1:]...), Gen: st.Gen + 1}
+	next := &State{Modules: append(append([]Module(nil), st.Modules[:i]...), st.Modules[i+1:]...), Gen: st.Gen + 1, Status: st.Status}
+	if want != nil {
+		next.Status = sum(want)
+	}
 	if err := remerge(root, st, next, m.Dirs); err != nil {
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}

@@ -18,6 +18,9 @@ type State struct {
 	// Gen numbers the directory overlays mounted so far: each gets a work
 	// directory of its own (a lazily detached one may still use its old one).
 	Gen int `json:"gen"`
+	// Status is the sha256 of dpkg's status as the last activate or
+	// deactivate left it: when it differs, dpkg was used since.
+	Status string `json:"status,omitempty"`
 }
 
 // Module is one activated module.

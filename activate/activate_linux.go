@@ -63,6 +63,9 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := plainName(src.meta); err != nil {
+		return nil, err
+	}
 	if i := st.Find(src.meta.Name); i >= 0 {
 		return nil, fmt.Errorf("module %s: %w (since %s, from %s)", src.meta.Name, ErrActive, st.Modules[i].Activated.Format(time.RFC3339), st.Modules[i].From)
 	}
@@ -80,7 +83,7 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if dev := verityMounted(table, o.RunDir); dev != "" {
 		return nil, fmt.Errorf("module %s: the booted layers are checked by dm-verity (%s): activate checks digests but not signatures nor verity yet, so it refuses rather than weaken the boot's checks; boot the module with mode.load", src.meta.Name, dev)
 	}
-	m := Module{Meta: src.meta, File: src.file, From: src.from, Mount: filepath.Join(layers.ActiveDir(o.RunDir), src.meta.Name), Activated: time.Now().UTC()}
+	m := Module{Meta: src.meta, File: src.file, From: src.from, Pulled: src.pulled, Mount: filepath.Join(layers.ActiveDir(o.RunDir), src.meta.Name), Activated: time.Now().UTC()}
 	m.Parents = len(src.parents)
 	if err := mount.MountSquashfs(src.file, m.Mount); err != nil {
 		return nil, err
@@ -112,16 +115,16 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	m.Upper = upperEntries(m, root)
-	next := &State{Modules: append(append([]Module(nil), st.Modules...), m), Gen: st.Gen + 1}
+	next := &State{Modules: append(append([]Module(nil), st.Modules...), m), Gen: st.Gen + 1, Status: st.Status}
 	if err := remerge(root, st, next, m.Dirs); err != nil {
 		removeMade(root, m.Made)
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	ok = true
 	if want != nil {
-		next.Modules[len(next.Modules)-1].Status = sum(want)
+		next.Status = sum(want)
 	}
-	a := &Activated{Module: next.Modules[len(next.Modules)-1]}
+	a := &Activated{Module: m}
 	if err := next.write(o.RunDir); err != nil {
 		return nil, fmt.Errorf("module %s: activated, but %w", m.Meta.Name, err)
 	}
@@ -199,13 +202,38 @@ func Deactivate(ctx context.Context, name string, o Options) (*Deactivated, erro
 		if err != nil {
 			return nil, err
 		}
-		if m.Status != "" && sum(cur.Bytes()) != m.Status {
-			d.Status = "changed since activation"
+		if st.Status != "" && sum(cur.Bytes()) != st.Status {
+			d.Status = "changed since the last activate or deactivate (dpkg was used)"
 		}
-		d.StatusKept = cur.Revert(*diff)
+		changed := cur.Revert(*diff)
+		// What the other active modules did to the same packages stays.
+		touched, others := diff.Keys(), map[string]bool{}
+		for j, om := range st.Modules {
+			if j == i {
+				continue
+			}
+			od, err := statusDiff(om, b, o.RunDir, om.Parents)
+			if err != nil {
+				return nil, fmt.Errorf("module %s: %w", om.Meta.Name, err)
+			}
+			if od != nil {
+				cur.Reapply(*od, touched)
+				for k := range od.Keys() {
+					others[k] = true
+				}
+			}
+		}
+		for _, k := range changed {
+			if !others[k] {
+				d.StatusKept = append(d.StatusKept, k)
+			}
+		}
 		want = cur.Bytes()
 	}
-	next := &State{Modules: append(append([]Module(nil), st.Modules[:i]...), st.Modules[i+1:]...), Gen: st.Gen + 1}
+	next := &State{Modules: append(append([]Module(nil), st.Modules[:i]...), st.Modules[i+1:]...), Gen: st.Gen + 1, Status: st.Status}
+	if want != nil {
+		next.Status = sum(want)
+	}
 	if err := remerge(root, st, next, m.Dirs); err != nil {
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
@@ -213,6 +241,9 @@ func Deactivate(ctx context.Context, name string, o Options) (*Deactivated, erro
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	os.Remove(m.Mount)
+	if m.Pulled {
+		os.Remove(m.File) // RAM back; a lazily detached mount keeps its loop device
+	}
 	removeMade(root, m.Made)
 	if err := next.write(o.RunDir); err != nil {
 		return nil, fmt.Errorf("module %s: deactivated, but %w", m.Meta.Name, err)
@@ -290,4 +321,15 @@ func lock(runDir string) (func(), error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
+}
+
+// plainName refuses metadata whose module or file name is not a plain file
+// name: they name paths under RunDir.
+func plainName(m layers.Meta) error {
+	for _, n := range []string{m.Name, m.File} {
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+			return fmt.Errorf("module %q (file %q): not a plain name", m.Name, m.File)
+		}
+	}
+	return nil
 }

@@ -171,7 +171,7 @@ func TestActivateDeactivate(t *testing.T) {
 		if err := unix.Mknod(filepath.Join(d, "etc/old.conf"), unix.S_IFCHR, 0); err != nil {
 			t.Fatal(err)
 		}
-		mkfile(t, d, StatusFile, baseStatus+"\nPackage: c\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2\n")
+		mkfile(t, d, StatusFile, baseStatus+"\nPackage: c\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2\n\nPackage: e\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n")
 	})
 	before := map[string]string{"etc/new.conf": "(no such file or directory)", "bin/tool": "base tool\n", "etc/old.conf": "old\n",
 		"opt/thing/readme": "(no such file or directory)", "usr/share/x/base.txt": "base\n", "usr/share/x/mod.txt": "(no such file or directory)"}
@@ -270,14 +270,15 @@ func TestActivateDeactivate(t *testing.T) {
 	sib := s.module("sib", func(d string) {
 		mkfile(t, d, "etc/sib.conf", "sib\n")
 		mkfile(t, d, "etc/new.conf", "sib's\n")
-		mkfile(t, d, StatusFile, baseStatus+"\nPackage: d\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3\n")
+		// c too, as tools has it: a library both install
+		mkfile(t, d, StatusFile, baseStatus+"\nPackage: c\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2\n\nPackage: d\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3\n")
 	})
 	a2, err := Activate(ctx, sib, s.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, _ := ParseStatus([]byte(s.read(StatusFile)))
-	if got := st.Names(); !slices.Equal(got, []string{"a:amd64", "b:amd64", "c:amd64", "d:amd64"}) || a2.Status != "merged and written" {
+	if got := st.Names(); !slices.Equal(got, []string{"a:amd64", "b:amd64", "c:amd64", "d:amd64", "e:amd64"}) || a2.Status != "merged and written" {
 		t.Errorf("two modules: status %v (%s)", got, a2.Status)
 	}
 	if got := s.read("etc/new.conf"); got != "sib's\n" {
@@ -302,14 +303,18 @@ func TestActivateDeactivate(t *testing.T) {
 		t.Errorf("user's new file: %q", got)
 	}
 	st, _ = ParseStatus([]byte(s.read(StatusFile)))
-	if got := st.Names(); !slices.Equal(got, []string{"a:amd64", "b:amd64", "d:amd64"}) {
-		t.Errorf("after deactivating tools: status %v", got)
+	if got := st.Names(); !slices.Equal(got, []string{"a:amd64", "b:amd64", "c:amd64", "d:amd64"}) || len(d.StatusKept) != 0 {
+		t.Errorf("after deactivating tools: status %v (kept %v): c is sib's too", got, d.StatusKept)
 	}
 	if got := s.read("etc/sib.conf"); got != "sib\n" {
 		t.Errorf("sib after tools left: %q", got)
 	}
-	if _, err := Deactivate(ctx, "sib", s.opts()); err != nil {
+	d, err = Deactivate(ctx, "sib", s.opts())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(d.StatusKept) != 0 || d.Status != "merged and written" {
+		t.Errorf("deactivating sib: status %q, kept %v", d.Status, d.StatusKept)
 	}
 	st, _ = ParseStatus([]byte(s.read(StatusFile)))
 	if got := st.Names(); !slices.Equal(got, []string{"a:amd64", "b:amd64"}) {

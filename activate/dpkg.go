@@ -172,3 +172,31 @@ func (s *Status) Revert(d Diff) (changed []string) {
 	}
 	return changed
 }
+
+// Keys returns the package instances d adds, changes or removes.
+func (d Diff) Keys() map[string]bool {
+	out := map[string]bool{}
+	for k := range d.Set {
+		out[k] = true
+	}
+	for k := range d.Removed {
+		out[k] = true
+	}
+	return out
+}
+
+// Reapply does again what d does, to the keys in only: for a module still
+// active, after another module's Revert touched packages both have (two
+// modules on one parent that both install a library).
+func (s *Status) Reapply(d Diff, only map[string]bool) {
+	for _, k := range d.setKeys {
+		if only[k] {
+			s.set(k, d.Set[k])
+		}
+	}
+	for _, k := range d.remKeys {
+		if only[k] {
+			s.del(k)
+		}
+	}
+}

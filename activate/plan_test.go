@@ -95,6 +95,12 @@ func TestCollapse(t *testing.T) {
 	if want := "/etc/x | /var/spool/p/pid | /var/spool/p/private/ (5 entries)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	// Then the parent, with what is deeper in it.
+	in = append(in, "/var/spool/p/a", "/var/spool/p/b", "/var/spool/p/c", "/var/spool/p/d/deep")
+	got = strings.Join(collapse(in), " | ")
+	if want := "/etc/x | /var/spool/p/ (10 entries)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 	few := []string{"/etc/a", "/etc/b"}
 	if got := collapse(few); strings.Join(got, " ") != "/etc/a /etc/b" {
 		t.Errorf("few: %v", got)

@@ -21,6 +21,7 @@ type source struct {
 	meta    layers.Meta
 	parents []string
 	from    string
+	pulled  bool // into RunDir/layers by this activation
 }
 
 // resolve finds what arg names: a layer file (FILE.sqfs with FILE.json
@@ -161,6 +162,7 @@ func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) 
 		return nil, fmt.Errorf("module %s: %s changed while it was pulled", arg, ref)
 	}
 	s.file = filepath.Join(dir, top.File)
+	s.pulled = true
 	return s, nil
 }
 

@@ -18,14 +18,20 @@ type State struct {
 	// Gen numbers the directory overlays mounted so far: each gets a work
 	// directory of its own (a lazily detached one may still use its old one).
 	Gen int `json:"gen"`
+	// Status is the sha256 of dpkg's status as the last activate or
+	// deactivate left it: when it differs, dpkg was used since.
+	Status string `json:"status,omitempty"`
 }
 
 // Module is one activated module.
 type Module struct {
-	Meta  layers.Meta `json:"meta"`
-	File  string      `json:"file"`  // the layer file, as loop-mounted
-	From  string      `json:"from"`  // where it came from: a path, a registry reference, media
-	Mount string      `json:"mount"` // where its layer is mounted: RunDir/active/NAME
+	Meta layers.Meta `json:"meta"`
+	File string      `json:"file"` // the layer file, as loop-mounted
+	From string      `json:"from"` // where it came from: a path, a registry reference, media
+	// Pulled: File was pulled from the registry into RunDir/layers (RAM)
+	// for this activation; deactivate removes it.
+	Pulled bool   `json:"pulled,omitempty"`
+	Mount  string `json:"mount"` // where its layer is mounted: RunDir/active/NAME
 	// Parents is how many booted layers (base first) it was built on.
 	Parents int      `json:"parents"`
 	Dirs    []string `json:"dirs"`   // the top-level directories it covers: "etc", "usr"

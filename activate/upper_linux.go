@@ -166,8 +166,8 @@ func kept(m Module, root Root) []string {
 
 const keptPerDir = 4
 
-// collapse replaces the entries of a directory holding more than
-// keptPerDir of paths (sorted) by "DIR/ (N entries)", deepest first.
+// collapse replaces everything under a directory holding more than
+// keptPerDir of paths directly by "DIR/ (N entries)", deepest first.
 func collapse(paths []string) []string {
 	for {
 		count := map[string]int{}
@@ -187,7 +187,7 @@ func collapse(paths []string) []string {
 		n := 0
 		for _, p := range paths {
 			f := strings.TrimSuffix(strings.Fields(p)[0], "/")
-			if filepath.Dir(f) == big {
+			if strings.HasPrefix(f, big+"/") {
 				n += entries(p)
 				continue
 			}

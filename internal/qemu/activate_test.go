@@ -83,6 +83,7 @@ check grep -qx addon /etc/addon.conf
 check grep -qx console=addon /etc/console.conf
 check test ! -e /home/tiny/note
 check test "$(/opt/addon/hello)" = addon-runs
+check test -f /run/mode/layers/base-essential-console-addon.sqfs
 $M status
 check sh -c "$M status | grep -q 'active base-essential-console-addon.sqfs'"
 check test -z "$(find /run/mode/changes/etc /run/mode/changes/home /run/mode/changes/opt -type f)"
@@ -98,6 +99,7 @@ check test "$(cat /etc/addon.conf)" = "$(printf 'addon\nedited')"
 check grep -qx console=yes /etc/console.conf
 check grep -qx hello /home/tiny/note
 check test ! -e /opt
+check test ! -e /run/mode/layers/base-essential-console-addon.sqfs
 rm /etc/addon.conf /run/mode/active.json
 state > /tmp/after
 check cmp /tmp/before /tmp/after

@@ -85,8 +85,8 @@ check cmp /tmp/pk-before /tmp/pk-after
 
 // TestActivateDebianTwo activates lightx (Xorg, 130 MiB of layer) and smtp,
 // two modules built on console, together, and deactivates them in either
-// order: dpkg knows the packages of both, then of the one left, then only
-// console's. Builds lightx (minutes, once) and boots Debian once.
+// order: dpkg knows the packages of both, then of the one left (with the
+// library both install), then only console's. Builds lightx (minutes, once) and boots Debian once.
 func TestActivateDebianTwo(t *testing.T) {
 	debianActivate(t, `
 packages > /tmp/pk-before
@@ -100,18 +100,24 @@ both() {
 $M activate lightx || fail="$fail [activate lightx]"
 $M activate smtp || fail="$fail [activate smtp]"
 both
-$M deactivate lightx || fail="$fail [deactivate lightx]"
+$M deactivate lightx | tee /tmp/out || fail="$fail [deactivate lightx]"
+check sh -c '! grep -q "dpkg status: kept" /tmp/out'
+check installed libicu72 # postfix's too: smtp still has it
 check absent xterm
 check test ! -e /usr/bin/xterm
 check installed postfix
 check sh -c 'postconf -h mail_version'
-$M deactivate smtp || fail="$fail [deactivate smtp]"
+$M deactivate smtp | tee /tmp/out || fail="$fail [deactivate smtp]"
+check sh -c '! grep -q "dpkg status: kept" /tmp/out'
+check absent libicu72
 packages > /tmp/pk-after
 check cmp /tmp/pk-before /tmp/pk-after
 $M activate smtp || fail="$fail [activate smtp 2]"
 $M activate lightx || fail="$fail [activate lightx 2]"
 both
-$M deactivate smtp || fail="$fail [deactivate smtp 2]"
+$M deactivate smtp | tee /tmp/out || fail="$fail [deactivate smtp 2]"
+check sh -c '! grep -q "dpkg status: kept" /tmp/out'
+check installed libicu72 # lightx's too
 check absent postfix
 check test ! -e /usr/sbin/postconf
 check installed xterm

@@ -36,6 +36,7 @@ func imageCommand() *cli.Command {
 			&cli.StringFlag{Name: "append", Usage: "more kernel command line `ARGS`"},
 			&cli.StringFlag{Name: "size", Usage: "disk: the image's `SIZE` (512M, 4G; default: the layers plus room for changes)"},
 			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable); the store's signatures of the chain go on the medium (docs/trust.md)"},
+			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (the site CA of mode serve --tls auto)"},
 		},
 		Action: imageAction,
 	}
@@ -159,6 +160,13 @@ func imageKernel(ctx context.Context, c *cli.Command, im *media.Image, format, t
 		return err
 	}
 	opts.Files = append(opts.Files, tf...)
+	if ca := c.String("ca"); ca != "" {
+		cleanup, err := addSiteCA(&opts, ca)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+	}
 	im.Initrd = filepath.Join(tmp, "initrd.img")
 	res, err := initramfs.BuildFile(ctx, opts, im.Initrd)
 	if err != nil {

@@ -22,6 +22,7 @@ func pullCommand() *cli.Command {
 			storeFlag(), insecureFlag(), tokenFlag(), caFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 4, Usage: "layers fetched at once"},
+			jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
@@ -37,12 +38,15 @@ func pullCommand() *cli.Command {
 			}
 			defer done()
 			opts = append(opts, remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
-			_, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
+			ch, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
 			if err != nil {
 				return err
 			}
 			if err := pullSignatures(ctx, trustRemote(c), s, c.Args().Get(0), d); err != nil {
 				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c, transferJSON(c.Args().Get(0), d.String(), ch))
 			}
 			fmt.Println(d)
 			return nil

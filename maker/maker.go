@@ -52,13 +52,7 @@ func (mk *Maker) Make(ctx context.Context, m *modules.Module, parents []string, 
 }
 
 func (mk *Maker) make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
-	mk.sweep.Do(func() {
-		if removed, err := sweepScratch(mk.scratch()); err != nil {
-			mk.log().Warn("scratch", "err", err)
-		} else if len(removed) > 0 {
-			mk.log().Info("removed what killed builds left", "dirs", removed)
-		}
-	})
+	mk.sweep.Do(mk.sweepScratch) // when Lock did not: a Maker used as a library
 	if m.Parent == "" {
 		return mk.base(ctx, m, dst)
 	}

@@ -65,7 +65,7 @@ func buildCommand() *cli.Command {
 				doc = BuildJSON{Layers: []BuildLayer{}, Stored: []StoredChains{}}
 				b.Report = func(r modules.Result) { doc.Layers = append(doc.Layers, buildLayer(r)) }
 			}
-			unlock, err := maker.LockOut(b.Out)
+			unlock, err := mk.Lock(b.Out)
 			if err != nil {
 				return err
 			}
@@ -116,6 +116,9 @@ func hierarchyRepo(dir string) string {
 func storeChains(ctx context.Context, dir, repo string, results []modules.Result, stored func(ref, digest string)) error {
 	s, err := store.Open(dir)
 	if err != nil {
+		return err
+	}
+	if _, err := s.SweepTemp(); err != nil { // what killed builds left
 		return err
 	}
 	byName := map[string]modules.Result{}

@@ -38,8 +38,10 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			// One file per command; keep this list sorted.
+			activateCommand(),
 			bootCommand(),
 			buildCommand(),
+			deactivateCommand(),
 			gcCommand(),
 			imageCommand(),
 			netbootCommand(),
@@ -54,6 +56,7 @@ func main() {
 			serveCommand(),
 			shellCommand(),
 			signCommand(),
+			statusCommand(),
 			treeCommand(),
 			unpackCommand(),
 			verifyCommand(),

@@ -17,7 +17,7 @@ func pullCommand() *cli.Command {
 		Description: "Brings the chain into the store (tagged with its chain name) and, with --out,\n" +
 			"writes its MoDe-named .sqfs files there. Layers download in parallel, are verified\n" +
 			"against their digests, and resume where an interrupted pull stopped. Prints the\n" +
-			"manifest digest.",
+			"manifest digest. The chain's signatures (mode sign, cosign) come along into the store.",
 		Flags: []cli.Flag{
 			storeFlag(), insecureFlag(), tokenFlag(), caFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
@@ -40,6 +40,9 @@ func pullCommand() *cli.Command {
 			opts = append(opts, remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
 			ch, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
 			if err != nil {
+				return err
+			}
+			if err := pullSignatures(ctx, trustRemote(c), s, c.Args().Get(0), d); err != nil {
 				return err
 			}
 			if c.Bool("json") {

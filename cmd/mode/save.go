@@ -46,6 +46,9 @@ func saveCommand() *cli.Command {
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("save: needs root (it reads the whole upper directory and mounts the booted layers to compare)")
 			}
+			if done, err := privateMounts(c); done {
+				return err
+			}
 			key, err := signerOf(c)
 			if err != nil {
 				return err

@@ -77,6 +77,10 @@ func serveCommand() *cli.Command {
 			if tlsConfig != nil {
 				srv.TLSConfig, scheme = tlsConfig, "https"
 			}
+			if host, _, _ := net.SplitHostPort(c.String("addr")); tlsConfig == nil && c.String("push-token") != "" && !c.Bool("insecure") &&
+				!loopbackHost(host) {
+				fmt.Fprintln(os.Stderr, "mode: plain HTTP: other machines' pushes are refused (the token would cross the network in clear); use --tls auto, or --insecure to accept them")
+			}
 			return serveHTTP(ctx, ln, srv, scheme)
 		},
 	}
@@ -135,4 +139,10 @@ func serveHTTP(ctx context.Context, ln net.Listener, srv *http.Server, scheme st
 		return err
 	}
 	return nil
+}
+
+// loopbackHost reports whether host (of --addr) is only reachable from this machine.
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

@@ -87,6 +87,9 @@ func (m Machine) Args() []string {
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
+	if m.UEFI && !m.firmwareBoot() {
+		args = append(args, "-bios", OVMF) // OVMF boots -kernel, or the NIC's iPXE, too
+	}
 	if m.firmwareBoot() {
 		args = append(args, m.firmwareArgs()...)
 	} else if m.BootURL == "" {

@@ -51,6 +51,9 @@ var (
 // not overwrite each other's binaries.
 func Binaries(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the mode binaries (the tools tier): make test runs it, -short does not")
+	}
 	binOnce.Do(func() {
 		root := RepoRoot(t)
 		sum := sha256.Sum256([]byte(root))
@@ -83,6 +86,9 @@ func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.
 // $MODE_KERNEL_DIR or .cache/kernel of the repository (make kernel does the same).
 func Kernel(t testing.TB) *qemu.Kernel {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier (a Debian kernel): make test runs it, -short does not")
+	}
 	kernOnce.Do(func() {
 		dir := os.Getenv("MODE_KERNEL_DIR")
 		if dir == "" {
@@ -123,6 +129,9 @@ func Initramfs(t testing.TB) string {
 // tests run here (make deps installs it).
 func RequiresQEMU(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier: make test runs it, -short does not")
+	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Fatal("this test boots QEMU: install qemu-system-x86 (make deps)")
 	}

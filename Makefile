@@ -6,8 +6,8 @@ CACHE    := $(CURDIR)/.cache
 APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl cryptsetup-bin
 # mode image, mode netboot and their boot tests (docs/media.md)
 APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
-# the site's page test in a browser (docs/site.md)
-APT_PKGS += chromium
+# the site's page test in a browser, and the demo's boot token (docs/site.md)
+APT_PKGS += chromium openssl
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance man
 

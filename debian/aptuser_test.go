@@ -10,6 +10,9 @@ import (
 // TestGiveApt: the partial directories belong to the root's _apt user (mode
 // 0700), so that apt downloads sandboxed; a root without _apt leaves them.
 func TestGiveApt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chowns (root): not with -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Fatal("this test chowns: run it as root (make test does)")
 	}

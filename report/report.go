@@ -16,6 +16,8 @@ import (
 const (
 	KindBoot = "boot" // the init, after its steps or at the rescue shell
 	KindSave = "save" // mode save --push
+	// KindActivate is mode activate, done or refused.
+	KindActivate = "activate"
 )
 
 // Limits of a report; a report beyond them is refused whole.
@@ -28,7 +30,7 @@ const (
 
 // Report is what a machine tells the server about one boot or save.
 type Report struct {
-	Kind    string  `json:"kind"`             // KindBoot or KindSave
+	Kind    string  `json:"kind"`             // KindBoot, KindSave or KindActivate
 	Machine Machine `json:"machine"`          // who
 	Chain   string  `json:"chain,omitempty"`  // the chain name: the top layer's file name without .sqfs
 	Ref     string  `json:"ref,omitempty"`    // the reference booted or pushed: HOST/REPO:TAG
@@ -116,8 +118,8 @@ func (r *Report) Check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if r.Kind != KindBoot && r.Kind != KindSave {
-		return bad("kind %q: want %q or %q", short(r.Kind), KindBoot, KindSave)
+	if r.Kind != KindBoot && r.Kind != KindSave && r.Kind != KindActivate {
+		return bad("kind %q: want %q, %q or %q", short(r.Kind), KindBoot, KindSave, KindActivate)
 	}
 	if r.ID != 0 || !r.Received.IsZero() {
 		return bad("id and received are the server's")

@@ -22,7 +22,8 @@ step "the initramfs: mode-init, kernel modules, busybox, CA certificates"
 $mode initramfs --kernel-modules "$(ls "$MODE_KERNEL_DIR"/linux-image-*.deb)" -o "$work/initrd.img"
 
 step "serve the store on loopback (10.0.2.2 in the guest: --advertise 10.0.2.2)"
-$mode serve --addr 127.0.0.1:0 --advertise 10.0.2.2 --store "$work/store" --boot-chain extra --initrd "$work/initrd.img" \
+token=demo-$$
+$mode serve --addr 127.0.0.1:0 --advertise 10.0.2.2 --push-token "$token" --store "$work/store" --boot-chain extra --initrd "$work/initrd.img" \
 	--kernel "$(ls "$MODE_KERNEL_DIR"/root/boot/vmlinuz-*)" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
@@ -32,6 +33,14 @@ echo "serving on $url"
 echo "the iPXE script a netbooting machine gets:"
 curl -fsS "$url/boot/boot.ipxe"
 
+# The boot token boot.ipxe hands machines for their boot reports (docs/site.md).
+report=$(printf 'mode boot report v1' | openssl dgst -sha256 -hmac "$token" | awk '{print substr($NF, 1, 32)}')
+
 step "boot the chain extra in QEMU (TCG) from $host; stop at the marker"
-$mode boot "$host/tiny:extra" --initrd "$work/initrd.img" --memory 384 --append quiet \
+$mode boot "$host/tiny:extra" --initrd "$work/initrd.img" --memory 384 --append "quiet mode.report=$report" \
 	--expect MODE-TINY-OK --timeout 3m
+
+step "the boot as the server saw it: $url/ in a browser, or the API"
+curl -fsS "$url/api/machines" | jq -r '.[] | "\(.id) \(.last.chain) ok=\(.last.ok): " + ([.last.steps[] | "\(.name) \(.ms)ms"] | join(", "))'
+curl -fsS "$url/metrics" | grep -E '^mode_(reports_total|chain_pulls_total)'
+

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mode-build/mode/activate"
 	"github.com/mode-build/mode/layers"
@@ -32,7 +33,9 @@ func activateCommand() *cli.Command {
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("activate: needs root (it mounts)")
 			}
+			start := time.Now()
 			a, err := activate.Activate(ctx, c.Args().First(), activate.Options{RunDir: c.String("run-dir"), Insecure: c.Bool("insecure")})
+			reportActivation(ctx, c.String("run-dir"), c.Bool("insecure"), c.Args().First(), a, err, time.Since(start))
 			if err != nil {
 				return err
 			}

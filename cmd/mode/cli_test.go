@@ -59,6 +59,9 @@ func decodeStrict(t *testing.T, what string, data []byte, v any) {
 // their schema (docs/cli.md) on stdout; -q leaves stderr empty, and without
 // it a non-terminal gets a plain line per blob.
 func TestJSONOutputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds examples/tiny (root): not with -short")
+	}
 	testutil.RequiresRoot(t)
 	out, dir := t.TempDir(), t.TempDir()
 	run := func(args ...string) ([]byte, string) {

@@ -11,6 +11,9 @@ import (
 // TestAptOwns: the kernel's download directory goes to _apt, so that
 // apt-get download fetches sandboxed.
 func TestAptOwns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chowns (root): not with -short")
+	}
 	u, err := user.Lookup("_apt")
 	if err != nil || os.Geteuid() != 0 {
 		t.Fatalf("this test needs root and apt's _apt user: %v", err)

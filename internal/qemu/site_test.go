@@ -31,6 +31,9 @@ import (
 // site's pages, which are saved as screenshots. A third boot from a server
 // that never answers reports is slowed by no more than the report timeout.
 func TestBootReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU (root, TCG) and runs Chromium: not with -short")
+	}
 	testutil.RequiresRoot(t)
 	storeDir := filepath.Join(t.TempDir(), "store")
 	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), storeDir)

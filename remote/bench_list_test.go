@@ -75,60 +75,87 @@ func listStore(b *testing.B) (*store.Store, []byte) {
 // distribution registry at reg, eight requests at a time.
 func fillDistribution(b *testing.B, reg string, raw []byte) {
 	cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	do := func(method, url string, body []byte, ctype string) {
-		req, _ := http.NewRequest(method, "http://"+reg+url, strings.NewReader(string(body)))
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	do := func(method, url string, body []byte, ctype string) *http.Response {
+		req, _ := http.NewRequest(method, url, strings.NewReader(string(body)))
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
 		resp, err := cl.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				err = fmt.Errorf("%s %s: %d", method, url, resp.StatusCode)
+			}
+		}
 		if err != nil {
-			b.Fatal(err)
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+			return nil
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			b.Fatalf("%s %s: %d", method, url, resp.StatusCode)
-		}
+		return resp
 	}
 	cfg := []byte(`{}`)
-	jobs := make(chan func())
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				j()
-			}
-		}()
+	base := "http://" + reg
+	upload := func(repo string) {
+		resp := do("POST", base+"/v2/"+repo+"/blobs/uploads/", nil, "")
+		if resp == nil {
+			return
+		}
+		loc := resp.Header.Get("Location")
+		sep := "?"
+		if strings.Contains(loc, "?") {
+			sep = "&"
+		}
+		if !strings.HasPrefix(loc, "http") {
+			loc = base + loc
+		}
+		do("PUT", loc+sep+"digest="+string(digest.FromBytes(cfg)), cfg, "application/octet-stream")
 	}
+	run := func(jobs []func()) {
+		ch := make(chan func())
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range ch {
+					j()
+				}
+			}()
+		}
+		for _, j := range jobs {
+			ch <- j
+		}
+		close(ch)
+		wg.Wait()
+	}
+	var jobs []func()
 	for i := 0; i < listRepos; i++ {
 		repo := fmt.Sprintf("repo%04d", i)
-		jobs <- func() {
-			do("POST", "/v2/"+repo+"/blobs/uploads/?digest="+string(digest.FromBytes(cfg)), cfg, "application/octet-stream")
-			do("PUT", "/v2/"+repo+"/manifests/v1", raw, store.ManifestMediaType)
-		}
+		jobs = append(jobs, func() {
+			upload(repo)
+			do("PUT", base+"/v2/"+repo+"/manifests/v1", raw, store.ManifestMediaType)
+		})
 	}
-	jobs <- func() {
-		do("POST", "/v2/big/blobs/uploads/?digest="+string(digest.FromBytes(cfg)), cfg, "application/octet-stream")
-	}
-	wg.Wait()
-	jobs = make(chan func())
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				j()
-			}
-		}()
-	}
+	jobs = append(jobs, func() { upload("big") })
+	run(jobs)
+	jobs = nil
 	for i := 0; i < listTags; i++ {
 		tag := fmt.Sprintf("tag%05d", i)
-		jobs <- func() { do("PUT", "/v2/big/manifests/"+tag, raw, store.ManifestMediaType) }
+		jobs = append(jobs, func() { do("PUT", base+"/v2/big/manifests/"+tag, raw, store.ManifestMediaType) })
 	}
-	close(jobs)
-	wg.Wait()
+	run(jobs)
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
 }
 
 // BenchmarkList compares the latency of tags lists and the catalog of

@@ -133,6 +133,16 @@ func TestServeRepositories(t *testing.T) {
 	if body != "sha512 chunks" {
 		t.Errorf("sha512 blob: %q", body)
 	}
+	m512 := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/x.test","digest":%q,"size":11},"layers":[]}`,
+		store.ManifestMediaType, d512)
+	md512 := digest.SHA512.FromString(m512)
+	resp, _ = c.expect(201, "PUT", "/v2/test/img/manifests/"+string(md512), m512, "Content-Type", store.ManifestMediaType)
+	if resp.Header.Get("Docker-Content-Digest") != string(md512) {
+		t.Errorf("sha512 manifest answered digest %q", resp.Header.Get("Docker-Content-Digest"))
+	}
+	if _, body = c.expect(200, "GET", "/v2/test/img/manifests/"+string(md512), ""); body != m512 {
+		t.Errorf("sha512 manifest: %q", body)
+	}
 
 	// A manifest with a non-distributable layer the registry does not have.
 	cfg := digest.FromString("nd config")

@@ -204,9 +204,37 @@ func checkParents(s *source, b *layers.Booted) error {
 	n := min(len(s.parents), len(b.Layers))
 	stack := append(append([]layers.Meta(nil), b.Layers[:n]...), m)
 	if err := layers.CheckParents(stack); err != nil {
-		return fmt.Errorf("module %s (%s): %w: %w", s.meta.Name, s.from, ErrOtherChain, err)
+		if len(s.meta.ParentDigests) > 0 { // a saved layer: the init's own words
+			return fmt.Errorf("module %s (%s): %w: %w", s.meta.Name, s.from, ErrOtherChain, err)
+		}
+		return fmt.Errorf("module %s (%s): %w: %s", s.meta.Name, s.from, ErrOtherChain, parentMismatch(s, b))
 	}
 	return nil
+}
+
+// parentMismatch says where a built module's parents and the booted
+// chain part ways.
+func parentMismatch(s *source, b *layers.Booted) string {
+	for i, want := range s.parents {
+		if i >= len(b.Layers) {
+			return fmt.Sprintf("it was built on %d layers, the booted chain %s has %d", len(s.parents), b.ChainName(), len(b.Layers))
+		}
+		if got := b.Layers[i]; got.Digest != want {
+			name := "?"
+			if i < len(s.meta.Chain) {
+				name = s.meta.Chain[i]
+			}
+			return fmt.Sprintf("its parent %d (module %s) has digest %s, the booted chain's layer %s has %s", i+1, name, short(want), got.File, short(got.Digest))
+		}
+	}
+	return "its parents differ from the booted chain"
+}
+
+func short(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
 }
 
 // Sentinel errors, wrapped with the module and the reason.

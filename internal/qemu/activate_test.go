@@ -44,13 +44,14 @@ func tinyWith(t *testing.T, files map[string]string) string {
 // file, the deletion and the new directory show, and its program runs; the
 // refusals (already active, not active, a module built on another chain, a
 // tampered layer) change nothing; a module file edited while active is kept
-// and reported by deactivate, and everything else is back as before.
+// and reported by deactivate, and everything else is back as before. A
+// second boot, from a disk of layers (mode.from), activates addon from it.
 func TestActivateTiny(t *testing.T) {
 	testutil.RequiresRoot(t)
 	examples := tinyWith(t, map[string]string{"addon.yaml": addonYAML})
 	t.Setenv("MODE_EXAMPLES_DIR", examples)
-	store := filepath.Join(t.TempDir(), "store")
-	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), store)
+	store, out := filepath.Join(t.TempDir(), "store"), filepath.Join(t.TempDir(), "out")
+	testutil.BuildTiny(t, out, store)
 	// The same module on another chain: console built differently.
 	other := tinyWith(t, map[string]string{"addon.yaml": addonYAML,
 		"console.yaml": strings.Replace(mustRead(t, filepath.Join(examples, "tiny", "console.yaml")), "run:\n", "run:\n  - echo other > /etc/other-chain\n", 1)})
@@ -110,6 +111,28 @@ if [ -z "$fail" ]; then echo MODE-ACTIVATE-OK; else echo "failed:$fail"; sleep 1
 	res := bootFor(t, netMachine(t, ref, script, qemu.Disk{File: otherDisk, ReadOnly: true}), "MODE-ACTIVATE-OK", 4*time.Minute,
 		"MODE-ACTIVATE-FAIL", "MODE-TINY-FAIL")
 	logLines(t, res.Console, "activated ", "deactivated ", "kept ", "mode: ", "active ")
+
+	// From the mode.from medium the system booted from, no network.
+	disk := filepath.Join(t.TempDir(), "layers.img")
+	if err := qemu.LayersDisk(context.Background(), out, disk); err != nil {
+		t.Fatal(err)
+	}
+	media := scriptDisk(t, `
+M=/run/mode/bin/mode
+fail=""
+check() { "$@" || fail="$fail [$*]"; }
+$M activate addon || fail="$fail [activate]"
+check grep -qx addon /etc/addon.conf
+check test "$(/opt/addon/hello)" = addon-runs
+check sh -c "$M status | grep -q 'from /run/mode/mnt/vda/base-essential-console-addon.sqfs'"
+$M deactivate addon || fail="$fail [deactivate]"
+check test ! -e /etc/addon.conf
+check grep -qx console=yes /etc/console.conf
+if [ -z "$fail" ]; then echo MODE-ACTIVATE-OK; else echo "failed:$fail"; sleep 1; echo MODE-ACTIVATE-FAIL; fi
+`)
+	res = bootFor(t, machine(t, "mode.from=/dev/vda mode.ref=extra tiny.run=/dev/vdb", qemu.Disk{File: disk, ReadOnly: true}, media),
+		"MODE-ACTIVATE-OK", 4*time.Minute, "MODE-ACTIVATE-FAIL", "MODE-TINY-FAIL")
+	logLines(t, res.Console, "activated ", "deactivated ", "mode: ")
 }
 
 func mustRead(t *testing.T, p string) string {

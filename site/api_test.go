@@ -2,6 +2,7 @@ package site_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"github.com/mode-build/mode/report"
 	"github.com/mode-build/mode/serve"
 	"github.com/mode-build/mode/site"
+	"github.com/mode-build/mode/store"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -51,11 +53,11 @@ func TestAPI(t *testing.T) {
 		t.Errorf("console layer %+v", console)
 	}
 	var c site.Chain
-	getJSON(t, f.url+"/api/repositories/tiny/chains/extra", &c)
+	getJSON(t, f.url+"/api/chains/tiny:extra", &c)
 	if c.Name != "extra" || len(c.Layers) != 3 || !strings.HasPrefix(c.Digest, "sha256:") || c.Parent == "" {
 		t.Errorf("chain %+v", c)
 	}
-	if code, _ := get(t, f.url+"/api/repositories/tiny/chains/nosuch"); code != http.StatusNotFound {
+	if code, _ := get(t, f.url+"/api/chains/tiny:nosuch"); code != http.StatusNotFound {
 		t.Errorf("no such chain: %d", code)
 	}
 
@@ -172,5 +174,30 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestChainInNestedRepository: a repository name with slashes is reached
+// at /api/chains/REPO:TAG.
+func TestChainInNestedRepository(t *testing.T) {
+	f := newFixture(t)
+	c, _, _, err := f.store.Chain("tiny", "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls []store.Layer
+	for _, m := range c.Layers {
+		ls = append(ls, store.Layer{Path: f.store.BlobPath(digest.Digest(m.Digest)), Meta: m})
+	}
+	if _, err := f.store.AddChain(context.Background(), "team/os", "console", ls); err != nil {
+		t.Fatal(err)
+	}
+	var got site.Chain
+	getJSON(t, f.url+"/api/chains/team/os:console", &got)
+	if got.Repository != "team/os" || got.Tag != "console" || len(got.Layers) != 2 {
+		t.Errorf("chain %+v", got)
+	}
+	if code, _ := get(t, f.url+"/api/chains/team/os"); code != http.StatusNotFound {
+		t.Errorf("no tag: %d", code)
 	}
 }

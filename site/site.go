@@ -58,7 +58,7 @@ func (s *Site) Handler() http.Handler {
 	mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	mux.HandleFunc("GET /api/{$}", s.apiIndex)
 	mux.HandleFunc("GET /api/repositories", s.apiRepositories)
-	mux.HandleFunc("GET /api/repositories/{repo}/chains/{tag}", s.apiChain)
+	mux.HandleFunc("GET /api/chains/{ref...}", s.apiChain)
 	mux.HandleFunc("GET /api/machines", s.apiMachines)
 	mux.HandleFunc("GET /api/machines/{id}", s.apiMachine)
 	mux.HandleFunc("GET /api/reports", s.apiReports)
@@ -145,7 +145,7 @@ func loopback(addr string) bool {
 func (s *Site) apiIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{
 		"repositories": "/api/repositories",
-		"chain":        "/api/repositories/{repo}/chains/{tag}",
+		"chain":        "/api/chains/{repo}:{tag}",
 		"machines":     "/api/machines",
 		"machine":      "/api/machines/{id}",
 		"reports":      "/api/reports",
@@ -163,7 +163,13 @@ func (s *Site) apiRepositories(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) apiChain(w http.ResponseWriter, r *http.Request) {
-	c, err := s.chain(r.PathValue("repo"), r.PathValue("tag"))
+	ref := r.PathValue("ref") // REPO:TAG; a repository may hold slashes
+	i := strings.LastIndex(ref, ":")
+	if i <= 0 {
+		writeError(w, apiError{http.StatusNotFound, "want /api/chains/REPO:TAG"})
+		return
+	}
+	c, err := s.chain(ref[:i], ref[i+1:])
 	if err != nil {
 		writeError(w, apiError{http.StatusNotFound, err.Error()})
 		return

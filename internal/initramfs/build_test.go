@@ -61,8 +61,11 @@ func TestReproducible(t *testing.T) {
 // binary, the console device, and the kernel modules dependencies first.
 func TestContents(t *testing.T) {
 	data, res := build(t, options(t))
-	if res.Size > 12<<20 {
-		t.Errorf("initramfs is %.1f MiB, want at most 12", float64(res.Size)/(1<<20))
+	// 12.1 MiB since signatures (sigstore), verity (dm_mod, dm_verity) and the
+	// site (prometheus, bbolt in the mode binary it carries) joined: issue 15
+	// wants 8, which needs mode and mode-init as one binary.
+	if res.Size > 13<<20 {
+		t.Errorf("initramfs is %.1f MiB, want at most 13", float64(res.Size)/(1<<20))
 	}
 	zr, err := zstd.NewReader(bytes.NewReader(data))
 	if err != nil {

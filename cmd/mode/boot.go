@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/qemu"
 	"github.com/mode-build/mode/serve"
 	"github.com/urfave/cli/v3"
@@ -170,25 +169,9 @@ func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string)
 	if err != nil {
 		return err
 	}
-	if ca := c.String("ca"); ca != "" {
-		cleanup, err := addSiteCA(&opts, ca)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-	}
-	tf, err := initramfs.TrustFiles(c.StringSlice("trust"), false)
-	if err != nil {
-		return err
-	}
-	opts.Files = append(opts.Files, tf...)
 	m.Initrd = filepath.Join(tmp, "initrd.img")
-	res, err := initramfs.BuildFile(ctx, opts, m.Initrd)
-	if err != nil {
-		return err
-	}
-	reportInitramfs(res)
-	return nil
+	_, err = buildInitramfs(ctx, c, opts, m.Initrd, false)
+	return err
 }
 
 // kernelDir is where mode boot keeps the kernel it fetches: $MODE_KERNEL_DIR,

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/media"
 	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
@@ -155,24 +154,11 @@ func imageKernel(ctx context.Context, c *cli.Command, im *media.Image, format, t
 	if err != nil {
 		return err
 	}
-	tf, err := initramfs.TrustFiles(c.StringSlice("trust"), false)
-	if err != nil {
-		return err
-	}
-	opts.Files = append(opts.Files, tf...)
-	if ca := c.String("ca"); ca != "" {
-		cleanup, err := addSiteCA(&opts, ca)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-	}
 	im.Initrd = filepath.Join(tmp, "initrd.img")
-	res, err := initramfs.BuildFile(ctx, opts, im.Initrd)
+	res, err := buildInitramfs(ctx, c, opts, im.Initrd, false)
 	if err != nil {
 		return err
 	}
-	reportInitramfs(res)
 	if im.Kernel != "" {
 		v, err := media.KernelVersion(im.Kernel)
 		if err != nil {

@@ -37,23 +37,9 @@ func initramfsCommand() *cli.Command {
 				return err
 			}
 			opts.Compress = c.String("compress")
-			if ca := c.String("ca"); ca != "" {
-				cleanup, err := addSiteCA(&opts, ca)
-				if err != nil {
-					return err
-				}
-				defer cleanup()
-			}
-			tf, err := initramfs.TrustFiles(c.StringSlice("trust"), c.Bool("allow-weaker-verify"))
-			if err != nil {
+			if _, err := buildInitramfs(ctx, c, opts, c.String("output"), c.Bool("allow-weaker-verify")); err != nil {
 				return err
 			}
-			opts.Files = append(opts.Files, tf...)
-			res, err := initramfs.BuildFile(ctx, opts, c.String("output"))
-			if err != nil {
-				return err
-			}
-			reportInitramfs(res)
 			fmt.Println(c.String("output"))
 			return nil
 		},
@@ -75,6 +61,29 @@ func initramfsOptions(init, kmods string, extra []string) (initramfs.Options, er
 		opts.Modules = append(append([]string{}, initramfs.DefaultModules...), extra...)
 	}
 	return opts, nil
+}
+
+// buildInitramfs writes the initramfs of opts to out with what the command's
+// --ca (the site CA) and --trust (signing keys) add, and reports it.
+func buildInitramfs(ctx context.Context, c *cli.Command, opts initramfs.Options, out string, allowWeaker bool) (*initramfs.Result, error) {
+	if ca := c.String("ca"); ca != "" {
+		cleanup, err := addSiteCA(&opts, ca)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+	}
+	tf, err := initramfs.TrustFiles(c.StringSlice("trust"), allowWeaker)
+	if err != nil {
+		return nil, err
+	}
+	opts.Files = append(opts.Files, tf...)
+	res, err := initramfs.BuildFile(ctx, opts, out)
+	if err != nil {
+		return nil, err
+	}
+	reportInitramfs(res)
+	return res, nil
 }
 
 func reportInitramfs(res *initramfs.Result) {

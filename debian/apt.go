@@ -121,10 +121,14 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 		return err
 	}
 	defer unlock()
-	for _, d := range []string{Archives(a.Cache) + "/partial", filepath.Join(a.Cache, "lists", key, "partial")} {
+	partials := []string{Archives(a.Cache) + "/partial", filepath.Join(a.Cache, "lists", key, "partial")}
+	for _, d := range partials {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("apt cache: %w", err)
 		}
+	}
+	if err := giveApt(root, partials...); err != nil {
+		return err
 	}
 	if err := a.update(ctx, key, run); err != nil {
 		return err

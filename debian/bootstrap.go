@@ -187,7 +187,8 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 	cmd.Stdout, cmd.Stderr = w, w
 	// A private mount namespace: whatever the tool mounts (the cache, /proc,
 	// /dev) dies with it, even when it is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true}
+	cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS // proc.Command made SysProcAttr (a parent-death signal)
+	cmd.SysProcAttr.Setpgid = true
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	err := cmd.Run()
 	return out.String(), err

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mode-build/mode/internal/testutil"
 )
 
 var testHost = []Source{
@@ -100,6 +102,7 @@ func TestRunnerMissingTool(t *testing.T) {
 // TestRunnerRetries runs a fake tool that fails: transiently (retried, up to
 // the bound) or not (once), and checks that the target is emptied each time.
 func TestRunnerRetries(t *testing.T) {
+	testutil.RequiresRoot(t) // the runner gives the tool a mount namespace of its own
 	for _, tc := range []struct {
 		name, out string
 		runs      int

@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // params are the boot parameters of the kernel command line (docs/boot.md).
@@ -22,6 +23,10 @@ type params struct {
 	ip       string         // ip=: network configuration
 	token    string         // mode.token: push token for mode save --push
 	verify   string         // mode.verify: off, warn or require ("": the initramfs's default)
+	// mode.report: the boot token for the boot report (0: no report);
+	// mode.report.timeout: how long the report may take
+	reportToken   string
+	reportTimeout time.Duration
 }
 
 // readParams parses the kernel command line in file.
@@ -65,6 +70,10 @@ func parseParams(cmdline string) (params, error) {
 			p.ip = v
 		case "mode.token":
 			p.token = v
+		case "mode.report":
+			p.reportToken = v
+		case "mode.report.timeout":
+			p.reportTimeout, err = time.ParseDuration(v)
 		case "mode.verify":
 			p.verify, err = verifyMode(v)
 		default:

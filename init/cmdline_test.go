@@ -4,6 +4,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseParams(t *testing.T) {
@@ -29,6 +30,9 @@ func TestParseParams(t *testing.T) {
 		{"changes and token", "mode.ref=r/x:y mode.changes=/dev/vdb:keep mode.token=s3cret",
 			func(p params) bool { return p.changes == "/dev/vdb:keep" && p.token == "s3cret" }, ""},
 		{"empty token", "mode.ref=r/x:y mode.token=", nil, "mode.token: empty value"},
+		{"report token and timeout", "mode.ref=r/x:y mode.report=abc mode.report.timeout=2s",
+			func(p params) bool { return p.reportToken == "abc" && p.reportTimeout == 2*time.Second }, ""},
+		{"bad report timeout", "mode.ref=r/x:y mode.report.timeout=soon", nil, "mode.report.timeout=soon"},
 		{"nothing to boot", "console=ttyS0", nil, "neither mode.ref nor mode.from"},
 		{"bad regexp", "mode.ref=r/x:y mode.load=(", nil, "mode.load=("},
 		{"relative init", "mode.ref=r/x:y mode.init=sbin/init", nil, "not an absolute path"},

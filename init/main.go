@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/report"
 )
 
 // Paths of the running system. /run moves into the new root, so the booted
@@ -68,7 +69,8 @@ type boot struct {
 	work  string
 	// changesAt is where mode.changes keeps this chain's upper: DEV:DIR/KEY
 	changesAt string
-	pol       policy // what the trust step decided: keys and mode.verify
+	timings   []report.Step // the steps run so far, for the boot report
+	pol       policy        // what the trust step decided: keys and mode.verify
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -135,9 +137,11 @@ func (b *boot) runSteps() int {
 	for _, s := range b.steps() {
 		if _, err := b.do(s); err != nil {
 			b.logf("FAILED at %s: %v", s.name, err)
+			b.sendReport(s.name, err)
 			return 1
 		}
 	}
+	b.sendReport("", nil)
 	return 0
 }
 
@@ -164,6 +168,7 @@ func (b *boot) steps() []step {
 func (b *boot) do(s step) (string, error) {
 	t := time.Now()
 	msg, err := s.run()
+	b.record(s.name, time.Since(t), msg, err)
 	if err != nil {
 		return "", err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
+	"github.com/opencontainers/go-digest"
 )
 
 // Where mode initramfs --trust puts the public keys, and the file
@@ -162,29 +162,22 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 
 // chainConfig reads the config of the chain manifest d: its digest is in
 // the manifest, so a verified manifest vouches for it and for every layer's
-// verity root hash in it.
+// verity root hash in it. Each layer's file name must be the one the
+// manifest gives it (what the pull writes), a plain file name.
 func chainConfig(ctx context.Context, d name.Digest) (*store.Chain, error) {
 	opts := []remote.Option{remote.WithContext(ctx)}
 	desc, err := remote.Get(d, opts...)
 	if err != nil {
 		return nil, err
 	}
-	var m struct {
-		Config struct {
-			Digest string `json:"digest"`
-			Size   int64  `json:"size"`
-		} `json:"config"`
-		Layers []struct {
-			Digest string `json:"digest"`
-		} `json:"layers"`
-	}
-	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+	m, err := store.ParseChainManifest(desc.Manifest)
+	if err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", d.DigestStr(), err)
 	}
 	if m.Config.Size > 16<<20 {
 		return nil, fmt.Errorf("manifest %s: config of %d bytes", d.DigestStr(), m.Config.Size)
 	}
-	l, err := remote.Layer(d.Context().Digest(m.Config.Digest), opts...)
+	l, err := remote.Layer(d.Context().Digest(string(m.Config.Digest)), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
@@ -193,23 +186,25 @@ func chainConfig(ctx context.Context, d name.Digest) (*store.Chain, error) {
 		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, m.Config.Size+1)) // the digest is checked at EOF
+	raw, err := io.ReadAll(io.LimitReader(rc, m.Config.Size+1))
 	if err != nil {
 		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
-	var c store.Chain
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
+	// The manifest's digest of the config is what the signature vouches
+	// for: check it here, whatever the reader checked.
+	if got := digest.FromBytes(raw); int64(len(raw)) != m.Config.Size || got != m.Config.Digest {
+		return nil, fmt.Errorf("chain config %s: got %d bytes with digest %s, the manifest says %d bytes", m.Config.Digest, len(raw), got, m.Config.Size)
 	}
-	if len(c.Layers) != len(m.Layers) {
-		return nil, fmt.Errorf("chain config %s lists %d layers, its manifest %d", m.Config.Digest, len(c.Layers), len(m.Layers))
+	c, err := store.ParseChainConfig(raw, m)
+	if err != nil {
+		return nil, err
 	}
 	for i, l := range m.Layers {
-		if c.Layers[i].Digest != l.Digest {
-			return nil, fmt.Errorf("chain config %s: layer %d is %s, its manifest says %s", m.Config.Digest, i, c.Layers[i].Digest, l.Digest)
+		if t := l.Annotations[store.AnnotationTitle]; c.Layers[i].File != t {
+			return nil, fmt.Errorf("chain config %s: layer %d is %q, its manifest says %q", m.Config.Digest, i, c.Layers[i].File, t)
 		}
 	}
-	return &c, nil
+	return c, nil
 }
 
 // cachedVerity returns the layers of c already in dir with their size and

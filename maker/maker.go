@@ -29,6 +29,9 @@ type Maker struct {
 	Stdout, Stderr io.Writer
 	// Log, when set, tells what happens.
 	Log *slog.Logger
+	// Progress, when set, is told each phase of a layer as it starts:
+	// "bootstrap", "from", "apt", "run 1/3", "squash".
+	Progress func(module, phase string)
 
 	mu    sync.Mutex
 	apt   *debian.Apt // apt state of this build run, made on first use
@@ -49,13 +52,7 @@ func (mk *Maker) Make(ctx context.Context, m *modules.Module, parents []string, 
 }
 
 func (mk *Maker) make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
-	mk.sweep.Do(func() {
-		if removed, err := sweepScratch(mk.scratch()); err != nil {
-			mk.log().Warn("scratch", "err", err)
-		} else if len(removed) > 0 {
-			mk.log().Info("removed what killed builds left", "dirs", removed)
-		}
-	})
+	mk.sweep.Do(mk.sweepScratch) // when Lock did not: a Maker used as a library
 	if m.Parent == "" {
 		return mk.base(ctx, m, dst)
 	}
@@ -88,6 +85,7 @@ func (mk *Maker) layer(ctx context.Context, m *modules.Module, ws *mount.Stack, 
 	if err != nil {
 		return meta, err
 	}
+	mk.phase(m, "squash")
 	return meta, squashfs.Squash(ctx, ws.Upper, dst, mk.Compression)
 }
 
@@ -98,14 +96,22 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta 
 		return meta, err
 	}
 	defer os.RemoveAll(dir)
+	// The bootstrap's apt downloads as _apt into root/var/lib/apt/lists:
+	// _apt must reach it (MkdirTemp makes 0700), else apt warns "Download is
+	// performed unsandboxed as root".
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return meta, err
+	}
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return meta, err
 	}
 	switch {
 	case m.Bootstrap != nil:
+		mk.phase(m, "bootstrap")
 		err = mk.bootstrap(ctx, m, root)
 	case m.From != nil:
+		mk.phase(m, "from")
 		err = fromSource(ctx, m, root)
 	default:
 		err = errors.New("a base module needs bootstrap or from")
@@ -122,6 +128,7 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta 
 	if meta.Pruned, meta.Excluded, err = clean.Clean(root, mk.cleaning(m, "")); err != nil {
 		return meta, err
 	}
+	mk.phase(m, "squash")
 	return meta, squashfs.Squash(ctx, root, dst, mk.Compression)
 }
 
@@ -132,6 +139,7 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 		return err
 	}
 	if len(m.Remove) > 0 || len(m.Packages) > 0 {
+		mk.phase(m, "apt")
 		if err := mk.aptSteps(ctx, m, root); err != nil {
 			key := "packages"
 			if len(m.Packages) == 0 {
@@ -143,6 +151,7 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.Env, Stdout: mk.Stdout, Stderr: mk.Stderr}
 	for i, step := range m.Run {
 		mk.log().Debug("run", "module", m.Name, "step", step)
+		mk.phase(m, fmt.Sprintf("run %d/%d", i+1, len(m.Run)))
 		if err := chroot.Run(ctx, root, opts, "/bin/sh", "-ec", step); err != nil {
 			return fmt.Errorf("%s: run step %d (%q): %w", m.At(fmt.Sprintf("run[%d]", i)), i+1, step, err)
 		}
@@ -163,6 +172,13 @@ func (mk *Maker) scratch() string {
 		return mk.Scratch
 	}
 	return os.TempDir()
+}
+
+// phase tells Progress that m's layer entered phase p.
+func (mk *Maker) phase(m *modules.Module, p string) {
+	if mk.Progress != nil {
+		mk.Progress(m.Name, p)
+	}
 }
 
 func (mk *Maker) log() *slog.Logger {

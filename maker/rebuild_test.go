@@ -88,7 +88,7 @@ func TestFailingStepLeavesNothing(t *testing.T) {
 	b := &modules.Builder{Hierarchy: h, Out: out, Maker: &Maker{Scratch: scratch}}
 	_, err = b.Build(context.Background(), "broken")
 	var exit *chroot.ExitError
-	if !errors.As(err, &exit) || exit.Code != 3 || !strings.Contains(err.Error(), "broken.yaml: run step 2") {
+	if !errors.As(err, &exit) || exit.Code != 3 || !strings.Contains(err.Error(), "broken.yaml:5: run step 2") {
 		t.Fatalf("err = %v, want exit status 3 of broken.yaml's run step 2", err)
 	}
 	testutil.NoLeaks(t, scratch)

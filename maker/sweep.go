@@ -16,8 +16,8 @@ import (
 // A build killed at any point leaves no mount, loop device or process
 // (mount.Private, proc.Command); what it can leave are files. Each is made
 // so that the next build finds and removes it: temporary files in the
-// output directory under its lock (LockOut), and scratch directories named
-// with their owner's pid (sweepScratch).
+// output directory under its lock, and scratch directories named with their
+// owner's pid (Lock).
 
 // lockName is the lock file of an output directory; it holds the owner's pid.
 const lockName = ".mode.lock"
@@ -27,11 +27,33 @@ const lockName = ".mode.lock"
 // (.FILE.save-N).
 var outTemp = regexp.MustCompile(`^\..+\.(tmp|save)-[0-9]+$`)
 
-// LockOut takes dir's lock for one build (dir/.mode.lock, with this
+// Lock starts a build into the output directory out: it takes out's lock
+// (lockOut) and removes what killed builds left in out and in the scratch
+// directory. unlock releases the lock; a build that dies releases it too.
+func (mk *Maker) Lock(out string) (unlock func() error, err error) {
+	unlock, err = lockOut(out)
+	if err != nil {
+		return nil, err
+	}
+	mk.sweep.Do(func() { mk.sweepScratch() })
+	return unlock, nil
+}
+
+// sweepScratch removes the scratch directories of dead builds, logging
+// what it did.
+func (mk *Maker) sweepScratch() {
+	if removed, err := sweepScratch(mk.scratch()); err != nil {
+		mk.log().Warn("scratch", "err", err)
+	} else if len(removed) > 0 {
+		mk.log().Info("removed what killed builds left", "dirs", removed)
+	}
+}
+
+// lockOut takes dir's lock for one build (dir/.mode.lock, with this
 // process's pid in it) and removes what killed builds left in dir. It fails
 // at once, naming the owner, while another build holds the lock. unlock
 // releases it; a build that dies releases it too (the kernel drops the lock).
-func LockOut(dir string) (unlock func() error, err error) {
+func lockOut(dir string) (unlock func() error, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func TestBootISO(t *testing.T) {
 	if err := media.Write(context.Background(), "iso", &toram, isoRAM); err != nil {
 		t.Fatal(err)
 	}
-	found := "found 4 layers of base-essential-console-extra, 2."
+	found := "found 4 layers of base-essential-console-extra, " // layers and their verity trees: about 3 MiB
 	check := script(t, mediumCheck)
 	for _, tc := range []struct {
 		name, file, as string
@@ -266,7 +266,8 @@ func partition(t *testing.T, img string, n int) (start, size string) {
 // TestBootPXE lays out a TFTP root with media.WritePXE and boots tiny from
 // it: QEMU's user network serves the directory by TFTP and names boot.ipxe
 // as the boot file (what the dnsmasq snippet gives an iPXE client: QEMU's NIC
-// ROM is iPXE), which chains into the netboot script of the store's server.
+// ROM is iPXE, under SeaBIOS and OVMF), which chains into the netboot script
+// of the store's server.
 func TestBootPXE(t *testing.T) {
 	testutil.RequiresRoot(t)
 	im, storeDir := tinyStore(t, "")
@@ -295,6 +296,14 @@ func TestBootPXE(t *testing.T) {
 			t.Errorf("dnsmasq.conf lacks %q:\n%s", want, conf)
 		}
 	}
-	m := qemu.Machine{PXE: &qemu.PXE{Dir: tftp, File: "boot.ipxe"}}
-	boot(t, m, "MODE-TINY-OK", "mode.ref=10.0.2.2:"+u.Port()+"/tiny:extra", "pulled 4 layers")
+	for _, uefi := range []bool{false, true} {
+		t.Run(map[bool]string{false: "BIOS", true: "UEFI"}[uefi], func(t *testing.T) {
+			m := qemu.Machine{PXE: &qemu.PXE{Dir: tftp, File: "boot.ipxe"}, UEFI: uefi}
+			want := []string{"mode.ref=10.0.2.2:" + u.Port() + "/tiny:extra", "pulled 4 layers"}
+			if uefi { // iPXE writes to the serial port only under OVMF (SeaBIOS: the screen)
+				want = append(want, "tftp://10.0.2.2/boot.ipxe")
+			}
+			boot(t, m, "MODE-TINY-OK", want...)
+		})
+	}
 }

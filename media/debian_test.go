@@ -18,7 +18,7 @@ import (
 // init needs: from the ISO under UEFI and from the raw disk under BIOS. In
 // the booted system /lib/modules/$(uname -r) exists and modprobe loads a
 // module that is not in the initramfs. Slow under TCG (a generic kernel and
-// systemd): two boots only.
+// systemd): two boots only; then tiny's ISO with that kernel as a USB stick.
 func TestBootDebianKernel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a Debian chain and boots it: not with -short")
@@ -76,4 +76,16 @@ echo MEDIA-DEBIAN-DONE`)
 			bootDebian(t, m, "MEDIA-DEBIAN-DONE", "running "+k.Version, "modprobe "+probe+": loaded", "mode-init: switching root to /sbin/init")
 		})
 	}
+	// Debian's generic kernel has USB drivers (the cloud kernel has none):
+	// tiny's ISO with it boots from a USB stick on xHCI under BIOS.
+	t.Run("tiny ISO as USB stick", func(t *testing.T) {
+		tiny := tinyImage(t, "")
+		tiny.Kernel, tiny.Initrd = im.Kernel, im.Initrd
+		iso := filepath.Join(t.TempDir(), "tiny.iso")
+		if err := media.Write(context.Background(), "iso", tiny, iso); err != nil {
+			t.Fatal(err)
+		}
+		m := qemu.Machine{Medium: &qemu.Medium{File: iso, As: "usb"}}
+		boot(t, m, "MODE-TINY-OK", "USB Mass Storage device detected", "in LABEL="+tiny.Label("iso")+":/mode")
+	})
 }

@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/mode-build/mode/internal/proc"
 )
 
 // GRUB from Debian's packages boots every medium: one bootloader for BIOS
@@ -79,7 +80,7 @@ func run(ctx context.Context, name string, args ...string) error {
 }
 
 func runEnv(ctx context.Context, env []string, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := proc.Command(ctx, name, args...) // dies with mode
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

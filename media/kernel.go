@@ -52,15 +52,16 @@ type ChainKernel struct {
 }
 
 // FindKernel looks for a kernel in the layers (base first): the newest
-// /boot/vmlinuz-VERSION of the topmost layer that has one, with its
-// modules, /lib/modules/VERSION or /usr/lib/modules/VERSION (merged /usr),
+// /boot/vmlinuz-VERSION of the topmost layer that has one (preferring one
+// whose modules the chain has), with its modules, /lib/modules/VERSION or /usr/lib/modules/VERSION (merged /usr),
 // from any layer. It extracts both into dir with unsquashfs and returns nil
 // when the chain has no kernel. A kernel whose modules are missing is an
 // error.
 func FindKernel(ctx context.Context, ls []Layer, dir string) (*ChainKernel, error) {
 	var (
-		version string
-		from    Layer
+		version    string
+		candidates []string
+		from       Layer
 	)
 	modules := map[string]Layer{} // "usr/lib/modules/V" → the layer holding its modules.dep
 	for i := len(ls) - 1; i >= 0; i-- {
@@ -86,12 +87,21 @@ func FindKernel(ctx context.Context, ls []Layer, dir string) (*ChainKernel, erro
 			}
 		}
 		if version == "" && len(found) > 0 {
-			sort.Strings(found)
-			version, from = found[len(found)-1], ls[i]
+			candidates, from = found, ls[i]
+			version = found[0]
 		}
 	}
 	if version == "" {
 		return nil, nil
+	}
+	// The newest version of that layer whose modules the chain has.
+	sort.Slice(candidates, func(i, j int) bool { return versionLess(candidates[j], candidates[i]) })
+	version = candidates[0]
+	for _, v := range candidates {
+		if hasModules(modules, v) {
+			version = v
+			break
+		}
 	}
 	k := &ChainKernel{Version: version}
 	if err := unsquash(ctx, from.Path, dir, "boot/vmlinuz-"+version); err != nil {
@@ -116,4 +126,44 @@ func unsquash(ctx context.Context, image, dir, path string) error {
 		return fmt.Errorf("%s of %s: %w (install squashfs-tools)", path, image, err)
 	}
 	return nil
+}
+
+func hasModules(modules map[string]Layer, v string) bool {
+	_, a := modules["usr/lib/modules/"+v]
+	_, b := modules["lib/modules/"+v]
+	return a || b
+}
+
+// versionLess orders kernel versions naturally: 6.1.0-9 before 6.1.0-10.
+func versionLess(a, b string) bool {
+	for a != "" && b != "" {
+		na, ra := leadingNumber(a)
+		nb, rb := leadingNumber(b)
+		switch {
+		case na >= 0 && nb >= 0:
+			if na != nb {
+				return na < nb
+			}
+			a, b = ra, rb
+		case a[0] != b[0]:
+			return a[0] < b[0]
+		default:
+			a, b = a[1:], b[1:]
+		}
+	}
+	return len(a) < len(b)
+}
+
+// leadingNumber splits the decimal number s starts with (-1 if none).
+func leadingNumber(s string) (int, string) {
+	i := 0
+	n := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' && i < 9 {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	if i == 0 {
+		return -1, s
+	}
+	return n, s[i:]
 }

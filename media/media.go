@@ -33,6 +33,9 @@ type Image struct {
 	Initrd string  // mode's initramfs for that kernel
 	Append string  // more kernel parameters
 	Size   int64   // disk: the image's size in bytes; 0 sizes it to the layers
+	// Files go beside the layers as they are: name on the medium → path
+	// (the signed chain, CHAIN.signed.json; docs/trust.md).
+	Files map[string]string
 }
 
 // ErrUnknownFormat is the error of a format not in Formats.
@@ -165,6 +168,12 @@ func (im *Image) stageLayers(dir string) (map[string]string, error) {
 		}
 		files[l.Meta.File] = l.Path
 		files[stem+".json"] = j
+	}
+	for name, path := range im.Files {
+		if strings.ContainsAny(name, "/\\") || name == "" || files[name] != "" {
+			return nil, fmt.Errorf("file %q: want a plain name that no layer uses", name)
+		}
+		files[name] = path
 	}
 	return files, nil
 }

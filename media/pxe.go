@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,9 @@ const ipxeDir = "/usr/lib/ipxe"
 // PXE files of a TFTP root.
 var pxeFiles = map[string]string{"undionly.kpxe": "undionly.kpxe", "ipxe.efi": "ipxe.efi"}
 
+// chainTag is what boot.ipxe?chain= takes (internal/netboot).
+var chainTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+
 // serverName is what --server may be: HOST[:PORT].
 var serverName = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
 
@@ -27,8 +31,8 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 	if !serverName.MatchString(server) {
 		return nil, fmt.Errorf("--server %q: want HOST:PORT of mode serve", server)
 	}
-	if chain != "" && !regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._:@-]*$`).MatchString(chain) {
-		return nil, fmt.Errorf("--chain %q: not a chain name", chain)
+	if chain != "" && !chainTag.MatchString(chain) {
+		return nil, fmt.Errorf("--chain %q: not a chain's tag (mode serve's boot.ipxe?chain= takes letters, digits, '.', '_', '-')", chain)
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("TFTP root %s: not a directory", dir)
@@ -42,7 +46,7 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 	}
 	url := "http://" + server + "/boot/boot.ipxe"
 	if chain != "" {
-		url += "?chain=" + chain
+		url += "?chain=" + neturl.QueryEscape(chain)
 	}
 	files := map[string]string{
 		"boot.ipxe":    "#!ipxe\n# mode netboot: iPXE chains into mode serve's boot script.\ndhcp\nchain " + url + "\n",

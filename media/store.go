@@ -62,7 +62,10 @@ func FromDir(dir, chain string) (*Image, error) {
 		return nil, fmt.Errorf("%s: no layer metadata (FILE.json) for chain %q", dir, chain)
 	}
 	im := &Image{Chain: top.Name}
-	for i := range top.Chain {
+	for i, name := range top.Chain {
+		if name == "" || strings.ContainsAny(name, `/\`) || name == ".." {
+			return nil, fmt.Errorf("%s: chain %s: bad module name %q", dir, top.File, name)
+		}
 		f := strings.Join(top.Chain[:i+1], "-") + ".sqfs"
 		m, ok := byFile[f]
 		if !ok {

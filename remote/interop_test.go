@@ -17,6 +17,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/mode-build/mode/internal/registrytest"
+	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/remote"
 	"github.com/mode-build/mode/serve"
 	"github.com/mode-build/mode/store"
@@ -263,6 +264,7 @@ func TestStoreIsOCILayout(t *testing.T) {
 // password, and copies a chain from the distribution registry into an OCI
 // layout that store.Open reads.
 func TestSkopeo(t *testing.T) {
+	testutil.RequiresTools(t, "skopeo")
 	skopeo, err := exec.LookPath("skopeo")
 	if err != nil {
 		t.Fatalf("skopeo not found (run make deps): %v", err)

@@ -63,9 +63,11 @@ func SaveChanges(ctx context.Context, runDir string, o Options) (layers.Meta, er
 	if err != nil {
 		return layers.Meta{}, fmt.Errorf("save: %w", err)
 	}
-	defer os.RemoveAll(scratch)
+	// The stack owns scratch: its Close removes it once nothing is mounted
+	// there (never a RemoveAll into a mount that would not go).
 	stack, err := mount.Open(bootedPlan(runDir, scratch, b.Layers))
 	if err != nil {
+		os.Remove(scratch) // empty unless an unmount failed
 		return layers.Meta{}, fmt.Errorf("save: the booted chain: %w", err)
 	}
 	defer stack.Close()
@@ -140,7 +142,9 @@ func bootedPlan(runDir, scratch string, metas []layers.Meta) mount.Plan {
 		ls = append(ls, mount.Layer{File: filepath.Join(layers.LayersDir(runDir), m.File),
 			Target: filepath.Join(scratch, "l", strconv.Itoa(i))})
 	}
-	return mount.Merged(ls, filepath.Join(scratch, "lower"))
+	p := mount.Merged(ls, filepath.Join(scratch, "lower"))
+	p.Dir = scratch
+	return p
 }
 
 // overlayMagic is overlayfs' statfs type.

@@ -21,8 +21,8 @@ $mode build --dir examples/tiny --out "$work/out" --store "$work/store"
 step "the initramfs: mode-init, kernel modules, busybox, CA certificates"
 $mode initramfs --kernel-modules "$(ls "$MODE_KERNEL_DIR"/linux-image-*.deb)" -o "$work/initrd.img"
 
-step "serve the store on loopback (10.0.2.2 in the guest)"
-$mode serve --addr 127.0.0.1:0 --store "$work/store" --boot-chain extra --initrd "$work/initrd.img" \
+step "serve the store on loopback (10.0.2.2 in the guest: --advertise 10.0.2.2)"
+$mode serve --addr 127.0.0.1:0 --advertise 10.0.2.2 --store "$work/store" --boot-chain extra --initrd "$work/initrd.img" \
 	--kernel "$(ls "$MODE_KERNEL_DIR"/root/boot/vmlinuz-*)" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done

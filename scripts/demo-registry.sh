@@ -33,11 +33,11 @@ curl -fsS -u "demo:$token" "$url/v2/" >/dev/null
 echo "mode serve listens on $url"
 
 step "push $chain to $host/tiny (each blob, then the manifest)"
-digest=$($mode push --store "$built" --token "$token" -v "$chain" "$host/tiny")
+digest=$($mode push --store "$built" --token "$token" "$chain" "$host/tiny")
 echo "manifest $digest"
 
 step "push it again: every blob is there already"
-again=$($mode push --store "$built" --token "$token" -v "$chain" "$host/tiny")
+again=$($mode push --store "$built" --token "$token" "$chain" "$host/tiny")
 [ "$again" = "$digest" ]
 
 step "what the registry serves: tags, manifest, a Range request"
@@ -58,7 +58,7 @@ for f in "$work"/pulled-out/*.sqfs; do
 done
 
 step "pull by digest again: layers present are not fetched"
-$mode pull --store "$pulled" --out "$work/pulled-out" -v "$host/tiny@$digest"
+$mode pull --store "$pulled" --out "$work/pulled-out" "$host/tiny@$digest"
 
 step "SIGTERM: the server shuts down cleanly"
 kill -TERM "$server"

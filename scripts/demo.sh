@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=bin/mode
 out=${DEMO_OUT:-out/tiny}
+# The demo's own store, so that it neither shows nor touches other builds' tags.
+export MODE_STORE=${MODE_STORE:-$PWD/.cache/demo/store}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "build examples/tiny into $out (a busybox base and three modules)"

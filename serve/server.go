@@ -26,6 +26,7 @@ type Server struct {
 	extra    []prefixHandler
 	limits   Limits
 	uploads  *uploads
+	wrap     func(http.Handler) http.Handler
 }
 
 type prefixHandler struct {
@@ -65,6 +66,12 @@ func WithInsecure(insecure bool) Option { return func(s *Server) { s.insecure = 
 // WithHandler serves the paths under prefix (such as "/boot/") with h.
 func WithHandler(prefix string, h http.Handler) Option {
 	return func(s *Server) { s.extra = append(s.extra, prefixHandler{prefix, h}) }
+}
+
+// WithMiddleware wraps the whole handler (registry and extra handlers) in
+// wrap, such as a site's metrics.
+func WithMiddleware(wrap func(http.Handler) http.Handler) Option {
+	return func(s *Server) { s.wrap = wrap }
 }
 
 // WithLogger logs failed requests and expired uploads to l.
@@ -107,6 +114,9 @@ func (sv *Server) Handler() http.Handler {
 		mux.Handle(e.prefix, e.h)
 	}
 	mux.HandleFunc("/v2/", sv.v2)
+	if sv.wrap != nil {
+		return sv.wrap(mux)
+	}
 	return mux
 }
 

@@ -157,6 +157,7 @@ func TestInspectWhiteoutOpaque(t *testing.T) {
 }
 
 func TestInspectBadInputs(t *testing.T) {
+	testutil.RequiresTools(t, "mksquashfs")
 	tmp := t.TempDir()
 	files := map[string]string{"text.sqfs": strings.Repeat("not squashfs ", 20), "short.sqfs": "hsqs", "empty.sqfs": ""}
 	for name, content := range files {

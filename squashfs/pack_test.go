@@ -81,6 +81,7 @@ func TestUnpackIntoEmptyDir(t *testing.T) {
 }
 
 func TestPackUnpackBadInputs(t *testing.T) {
+	testutil.RequiresTools(t, "mksquashfs")
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "dir")
 	full := filepath.Join(tmp, "full")

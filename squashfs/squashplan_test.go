@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mode-build/mode/internal/testutil"
 )
 
 // TestSquashFilteredNames drops entries whose names mksquashfs's exclude
 // matching could take as patterns or split, and keeps their look-alikes.
 func TestSquashFilteredNames(t *testing.T) {
+	testutil.RequiresTools(t, "mksquashfs")
 	dropped := []string{"a b", "we*ird", "x?y", "[br]", "trailing ", " lead", `back\slash`, "new\nline",
 		"#hash", ".dot", "tab\tx", `q"uo`, "!bang", "@(at)", "+(plus)", "dir with space", "ünï", "a,b:c"}
 	keptNames := []string{"b", "weXird", "xzy", "newXline", "trailing", "lead", "backslash", "dot", "ünï2"}

@@ -38,7 +38,7 @@ func (s *Store) putBlob(r io.Reader, want digest.Digest) (digest.Digest, error) 
 		}
 		alg = want.Algorithm()
 	}
-	f, err := os.CreateTemp(s.TempDir(), "blob.*")
+	f, err := os.CreateTemp(s.TempDir(), tempPattern("blob"))
 	if err != nil {
 		return "", fmt.Errorf("store %s: %w", s.dir, err)
 	}

@@ -165,7 +165,7 @@ func (s *Store) writeLock() (func(), error) { return s.lock("gc.lock", syscall.L
 
 // writeFileAtomic writes b to path through a temporary file in tmpDir.
 func writeFileAtomic(path string, b []byte, tmpDir string) error {
-	f, err := os.CreateTemp(tmpDir, filepath.Base(path)+".*")
+	f, err := os.CreateTemp(tmpDir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return err
 	}

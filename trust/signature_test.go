@@ -2,7 +2,13 @@ package trust
 
 import (
 	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,5 +92,49 @@ func TestSignVerify(t *testing.T) {
 				t.Errorf("%v: does not name the keys tried", err)
 			}
 		})
+	}
+}
+
+// TestOtherKeyTypes signs and verifies with unencrypted PKCS#8 keys of the
+// other types cosign knows: RSA (PKCS#1 v1.5 over SHA-256) and Ed25519.
+func TestOtherKeyTypes(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []crypto.Signer{rsaKey, edKey} {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "k.key")
+		os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+		signer, err := LoadSigner(file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubDER, _ := x509.MarshalPKIXPublicKey(k.Public())
+		pub, err := ParsePublicKey(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), "k.pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := Payload("example.org/tiny", digestA, nil)
+		sig, err := Sign(signer, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify([]*PublicKey{pub}, digestA, []Signature{*sig}); err != nil {
+			t.Errorf("%T: %v", k, err)
+		}
+		bad := *sig
+		bad.Payload = append([]byte(nil), p...)
+		bad.Payload[strings.Index(string(p), "example.org")+2] = 'b' // exbmple.org: still a valid claim
+		if _, err := Verify([]*PublicKey{pub}, digestA, []Signature{bad}); err == nil || !strings.Contains(err.Error(), "does not verify") {
+			t.Errorf("%T: a changed payload: %v", k, err)
+		}
 	}
 }

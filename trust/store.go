@@ -46,28 +46,67 @@ func SignStore(s *store.Store, chain string, key crypto.Signer, ann map[string]a
 	if err != nil {
 		return "", "", err
 	}
-	es, err := storeEntries(s, repo, d)
-	if err != nil {
-		return "", "", err
-	}
-	es, ne, added := addEntry(es, sig)
-	if !added {
-		return repo, d, nil
-	}
-	subject := &ocispec.Descriptor{MediaType: desc.MediaType, Digest: d, Size: desc.Size}
-	raw, cfg, err := signatureManifest(subject, es, true)
-	if err != nil {
-		return "", "", err
-	}
-	for _, b := range [][]byte{ne.payload, cfg} {
-		if _, err := s.PutBlob(bytes.NewReader(b), digest.Digest(digestOf(b))); err != nil {
-			return "", "", fmt.Errorf("signature of %s: %w", chain, err)
-		}
-	}
-	if _, err := s.PutManifest(repo, SignatureTag(string(d)), raw, manifestMediaType); err != nil {
+	if err := storeSignatures(s, repo, desc, []Signature{*sig}); err != nil {
 		return "", "", fmt.Errorf("signature of %s: %w", chain, err)
 	}
 	return repo, d, nil
+}
+
+// AddStoreSignatures keeps sigs, signatures of the chain manifest d of
+// repo (from a registry: mode pull), in the store beside it, as SignStore
+// does; signatures of other manifests are left out. It returns how many it
+// kept.
+func AddStoreSignatures(s *store.Store, repo string, d digest.Digest, sigs []Signature) (int, error) {
+	desc, err := s.Resolve(repo, string(d))
+	if err != nil {
+		return 0, err
+	}
+	var keep []Signature
+	for _, sig := range sigs {
+		if claimed, err := sig.claim(); err == nil && claimed == string(d) {
+			keep = append(keep, sig)
+		}
+	}
+	if len(keep) == 0 {
+		return 0, nil
+	}
+	return len(keep), storeSignatures(s, repo, desc, keep)
+}
+
+// storeSignatures adds sigs to the signature manifest of the manifest desc
+// of repo in the store (tag SignatureTag(digest)).
+func storeSignatures(s *store.Store, repo string, desc ocispec.Descriptor, sigs []Signature) error {
+	es, err := storeEntries(s, repo, desc.Digest)
+	if err != nil {
+		return err
+	}
+	var added []entry
+	for i := range sigs {
+		var ne entry
+		var ok bool
+		if es, ne, ok = addEntry(es, &sigs[i]); ok {
+			added = append(added, ne)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	subject := &ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	raw, cfg, err := signatureManifest(subject, es, true)
+	if err != nil {
+		return err
+	}
+	blobs := [][]byte{cfg}
+	for _, e := range added {
+		blobs = append(blobs, e.payload)
+	}
+	for _, b := range blobs {
+		if _, err := s.PutBlob(bytes.NewReader(b), digest.Digest(digestOf(b))); err != nil {
+			return err
+		}
+	}
+	_, err = s.PutManifest(repo, SignatureTag(string(desc.Digest)), raw, manifestMediaType)
+	return err
 }
 
 // storeEntries returns the signature layers the store holds for manifest d

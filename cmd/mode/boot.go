@@ -128,6 +128,7 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 
 // runBoot runs m, watching its console as --expect and --timeout say.
 func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
+	m.UEFI = m.UEFI || c.Bool("uefi")
 	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))
 	w := qemu.Watch{Expect: c.String("expect"), Timeout: c.Duration("timeout"), Console: os.Stdout}
 	if w.Expect == "" {

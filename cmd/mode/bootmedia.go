@@ -20,7 +20,7 @@ func mediaBootFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "usb", Usage: "with FILE.iso or FILE.img: attach it as a USB stick (default: an ISO as a CD-ROM, an image as a disk)"},
 		&cli.StringFlag{Name: "as", Usage: "with FILE.iso or FILE.img: attach it as `KIND`: cdrom, disk (IDE) or usb"},
 		&cli.StringFlag{Name: "pxe", Usage: "boot by PXE from the TFTP root `DIR` made by mode netboot"},
-		&cli.BoolFlag{Name: "persist", Usage: "with FILE.img: let the guest write to it (its changes and saved layers stay); default read-only"},
+		&cli.BoolFlag{Name: "snapshot", Usage: "with FILE.img: discard what the guest writes to it (by default its changes and saved layers stay on it)"},
 	}
 }
 
@@ -70,22 +70,19 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 		default:
 			return m, true, fmt.Errorf("boot: --as %q: want cdrom, disk or usb", a)
 		}
-		m.Medium = &qemu.Medium{File: arg, As: as, Writable: c.Bool("persist")}
+		// A disk image keeps what the guest writes, as a stick would; an ISO is read-only.
+		m.Medium = &qemu.Medium{File: arg, As: as, Writable: strings.HasSuffix(arg, ".img") && !c.Bool("snapshot")}
 		return m, true, nil
 	}
 	return m, false, nil
 }
 
-// pxeBootFile is the DHCP boot file of a PXE boot in QEMU. QEMU's NIC ROM is
-// iPXE already, so under BIOS it is given boot.ipxe of the TFTP root (what
-// the dnsmasq snippet gives an iPXE client); under UEFI, OVMF's own PXE
-// loads ipxe.efi.
-func pxeBootFile(uefi bool) string {
-	if uefi {
-		return "ipxe.efi"
-	}
-	return "boot.ipxe"
-}
+// pxeBootFile is the DHCP boot file of a PXE boot in QEMU: boot.ipxe of the
+// TFTP root, what the dnsmasq snippet gives an iPXE client. QEMU's NIC ROMs
+// are iPXE already, under SeaBIOS and under OVMF; QEMU's DHCP cannot tell
+// iPXE apart, so undionly.kpxe or ipxe.efi given here would load themselves
+// again and again.
+func pxeBootFile(bool) string { return "boot.ipxe" }
 
 // bootChainKernel takes the kernel and its modules from the chain arg (a
 // chain of the store or a DIR of layers) when it has one and neither

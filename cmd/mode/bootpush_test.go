@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/internal/testutil"
 )
 
 func TestRegistryRef(t *testing.T) {
@@ -27,6 +28,7 @@ func TestRegistryRef(t *testing.T) {
 
 // TestChangesDisk: the changes disk is the next virtio disk, made once.
 func TestChangesDisk(t *testing.T) {
+	testutil.RequiresTools(t, "mkfs.ext4")
 	file := filepath.Join(t.TempDir(), "changes.img")
 	m := qemu.Machine{Disks: []qemu.Disk{{File: "layers.img"}}}
 	arg, err := changesDisk(context.Background(), &m, file)

@@ -27,6 +27,7 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "store", Value: store.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
 			&cli.StringFlag{Name: "repo", Usage: "the store's repository `NAME` of the built chains (default: the hierarchy directory's name)"},
 			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
+			jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if err := needRoot("build"); err != nil {
@@ -42,23 +43,42 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			mk := &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
+				Stdout: os.Stderr, Stderr: os.Stderr}
+			clearLine := func() {}
+			if !c.Root().Bool("quiet") { // a status line on a terminal, else a line per phase
+				view := newBuildView(os.Stderr)
+				defer view.Close()
+				mk.Progress, mk.Stdout, mk.Stderr = view.Phase, view.Output(), view.Output()
+				clearLine = view.Clear
+			}
 			b := &modules.Builder{
 				Hierarchy:   h,
 				Out:         c.String("out"),
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
-				Maker: &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
-					Stdout: os.Stderr, Stderr: os.Stderr},
-				Report: func(r modules.Result) { fmt.Println(resultLine(r)) },
+				Maker:       mk,
+				Report:      func(r modules.Result) { clearLine(); fmt.Println(resultLine(r)) },
 			}
-			unlock, err := maker.LockOut(b.Out)
+			var doc BuildJSON
+			if c.Bool("json") {
+				doc = BuildJSON{Layers: []BuildLayer{}, Stored: []StoredChains{}}
+				b.Report = func(r modules.Result) { doc.Layers = append(doc.Layers, buildLayer(r)) }
+			}
+			unlock, err := mk.Lock(b.Out)
 			if err != nil {
 				return err
 			}
 			defer unlock()
 			results, err := b.Build(ctx, c.Args().Slice()...)
-			if err != nil || c.Bool("no-store") {
+			if err != nil {
 				return err
+			}
+			if c.Bool("no-store") {
+				if c.Bool("json") {
+					return printJSON(c, doc)
+				}
+				return nil
 			}
 			repo := c.String("repo")
 			if repo == "" {
@@ -66,7 +86,17 @@ func buildCommand() *cli.Command {
 			} else if !store.ValidRepository(repo) {
 				return fmt.Errorf("build: --repo %q: not a repository name (lower case, digits, . _ - and /)", repo)
 			}
-			return storeChains(ctx, c.String("store"), repo, results)
+			stored := func(ref, d string) { fmt.Printf("stored %-40s %s\n", ref, d) }
+			if c.Bool("json") {
+				stored = func(ref, d string) { doc.Stored = append(doc.Stored, StoredChains{Ref: ref, Digest: d}) }
+			}
+			if err := storeChains(ctx, c.String("store"), repo, results, stored); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c, doc)
+			}
+			return nil
 		},
 	}
 }
@@ -83,9 +113,12 @@ func hierarchyRepo(dir string) string {
 
 // storeChains adds every chain of results to the store at dir, tagged with
 // its module's name in repo, unless repo has it with the same layers already.
-func storeChains(ctx context.Context, dir, repo string, results []modules.Result) error {
+func storeChains(ctx context.Context, dir, repo string, results []modules.Result, stored func(ref, digest string)) error {
 	s, err := store.Open(dir)
 	if err != nil {
+		return err
+	}
+	if _, err := s.SweepTemp(); err != nil { // what killed builds left
 		return err
 	}
 	byName := map[string]modules.Result{}
@@ -104,7 +137,7 @@ func storeChains(ctx context.Context, dir, repo string, results []modules.Result
 		if err != nil {
 			return fmt.Errorf("store %s: %w", dir, err)
 		}
-		fmt.Printf("stored %-40s %s\n", repo+":"+r.Module.Name, d)
+		stored(repo+":"+r.Module.Name, d.String())
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ func imageCommand() *cli.Command {
 			&cli.StringFlag{Name: "initrd", Usage: "a mode initramfs `FILE` to use instead of building one"},
 			&cli.StringFlag{Name: "append", Usage: "more kernel command line `ARGS`"},
 			&cli.StringFlag{Name: "size", Usage: "disk: the image's `SIZE` (512M, 4G; default: the layers plus room for changes)"},
+			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable); the store's signatures of the chain go on the medium (docs/trust.md)"},
 			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (the site CA of mode serve --tls auto)"},
 		},
 		Action: imageAction,
@@ -73,6 +74,9 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 	}
 	defer os.RemoveAll(tmp)
 	if err := imageKernel(ctx, c, im, format, tmp); err != nil {
+		return err
+	}
+	if err := imageSigned(c.String("store"), c.Args().First(), im, tmp); err != nil {
 		return err
 	}
 	if err := media.Write(ctx, format, im, out); err != nil {
@@ -139,6 +143,9 @@ func imageKernel(ctx context.Context, c *cli.Command, im *media.Image, format, t
 		return fmt.Errorf("image: chain %s has no kernel (/boot/vmlinuz-* and /lib/modules): give --kernel and --kernel-modules", im.Chain)
 	}
 	if im.Initrd != "" {
+		if len(c.StringSlice("trust")) > 0 {
+			return errors.New("image: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
+		}
 		return nil
 	}
 	if kmods == "" {
@@ -148,6 +155,11 @@ func imageKernel(ctx context.Context, c *cli.Command, im *media.Image, format, t
 	if err != nil {
 		return err
 	}
+	tf, err := initramfs.TrustFiles(c.StringSlice("trust"), false)
+	if err != nil {
+		return err
+	}
+	opts.Files = append(opts.Files, tf...)
 	if ca := c.String("ca"); ca != "" {
 		cleanup, err := addSiteCA(&opts, ca)
 		if err != nil {

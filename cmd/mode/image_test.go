@@ -59,4 +59,10 @@ func TestImageBadInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("initramfs of a chain without a kernel", func(t *testing.T) {
+		out, err := exec.Command(filepath.Join(bins, "mode"), "initramfs", "--store", storeDir, "extra", "-o", filepath.Join(t.TempDir(), "i.img")).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "chain extra has no kernel") {
+			t.Errorf("mode initramfs extra: %v\n%s", err, out)
+		}
+	})
 }

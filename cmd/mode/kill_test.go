@@ -26,18 +26,19 @@ const killRounds = 12
 // killed with SIGKILL or SIGINT at random points, some while a workspace is
 // mounted and some while mksquashfs writes, then a normal build. After it:
 // no mount, no loop device, no process of those builds, no file but the
-// layers and their metadata, and every layer verifies.
+// layers and their metadata, no temporary file in the store, and every
+// layer verifies.
 func TestBuildKilled(t *testing.T) {
 	testutil.RequiresRoot(t)
 	base := t.TempDir()
-	out, scratch := filepath.Join(base, "out"), filepath.Join(base, "scratch")
+	out, scratch, storeDir := filepath.Join(base, "out"), filepath.Join(base, "scratch"), filepath.Join(base, "store")
 	for _, d := range []string{out, scratch} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	build := func(extra ...string) *exec.Cmd {
-		args := append([]string{"build", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch, "--no-store"}, extra...)
+		args := append([]string{"build", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch, "--store", storeDir}, extra...)
 		return modeCmd(args...)
 	}
 	// A whole build first: how long one takes bounds the random kill times.
@@ -58,18 +59,38 @@ func TestBuildKilled(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		// until waits for cond while the build runs; false: it ended first.
+		until := func(cond func() bool) bool {
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+				select {
+				case <-exited:
+					return false
+				default:
+				}
+				if cond() {
+					return true
+				}
+			}
+			return false
+		}
+		reached := true
 		switch round % 4 {
 		case 0: // once a workspace is mounted
 			how = "with a workspace mounted"
-			waitFor(t, 60*time.Second, func() bool { m, _ := filepath.Glob(filepath.Join(scratch, "ws-*", "root")); return len(m) > 0 })
+			reached = until(func() bool { m, _ := filepath.Glob(filepath.Join(scratch, "ws-*", "root")); return len(m) > 0 })
 		case 1: // while mksquashfs writes into out
 			how = "while mksquashfs runs"
-			waitFor(t, 60*time.Second, func() bool { return len(processesWith(out, "mksquashfs")) > 0 })
+			reached = until(func() bool { return len(processesWith(out, "mksquashfs")) > 0 })
 		default:
 			time.Sleep(time.Duration(rng.Int64N(int64(whole))))
 		}
+		if !reached {
+			how += " (not reached: the build ended first)"
+		}
 		cmd.Process.Signal(sig)
-		cmd.Wait()
+		<-exited
 		t.Logf("round %d: %v %s: %s", round, sig, how, lastLine(logs.String()))
 		// Everything of that build goes away by itself: nothing to reap.
 		waitFor(t, 60*time.Second, func() bool { return len(processesWith(base, "")) == 0 })
@@ -86,6 +107,9 @@ func TestBuildKilled(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(scratch); len(left) > 0 {
 		t.Errorf("scratch left: %v", names(left))
+	}
+	if left, _ := os.ReadDir(filepath.Join(storeDir, ".tmp")); len(left) > 0 {
+		t.Errorf("store temporary files left: %v", names(left))
 	}
 	entries, _ := os.ReadDir(out)
 	layersSeen := 0

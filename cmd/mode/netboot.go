@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/mode-build/mode/internal/initramfs"
 	"github.com/mode-build/mode/internal/netboot"
 	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/report"
 	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
@@ -18,7 +21,7 @@ import (
 // netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
 // fetched and built on the first request, not before. The initramfs it builds
 // lives in a temporary directory, which cleanup removes.
-func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup func(), err error) {
+func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
 	kernel, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
 	trusted, err := initramfs.TrustFiles(c.StringSlice("trust"), false) // checked now, used on first use
 	if err != nil {
@@ -37,6 +40,14 @@ func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup fun
 		return k.Deb, nil
 	})
 	cfg := netboot.Config{Chain: c.String("boot-chain")}
+	if cfg.Advertise, err = netboot.Advertise(c.String("advertise"), listen); err != nil {
+		slog.Warn("machines get the address they reached the server at", "err", err)
+	} else if noteLoopback(listen, cfg.Advertise) {
+		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, cfg.Advertise)
+	}
+	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
+		cfg.Append = "mode.report=" + report.BootToken(t)
+	}
 	// The repository of mode.ref: --boot-chain's, else the store's only one.
 	if cfg.Chain != "" {
 		repo, tag, err := s.Find(cfg.Chain)
@@ -92,4 +103,13 @@ func netbootHandler(c *cli.Command, s *store.Store) (h http.Handler, cleanup fun
 		return out, nil
 	})
 	return netboot.Handler(cfg), cleanup, nil
+}
+
+// noteLoopback reports whether the server listens on loopback only while it
+// tells machines a non-loopback address.
+func noteLoopback(listen net.Addr, adv string) bool {
+	tcp, ok := listen.(*net.TCPAddr)
+	host, _, _ := net.SplitHostPort(adv)
+	ip := net.ParseIP(host)
+	return ok && tcp.IP.IsLoopback() && (ip == nil || !ip.IsLoopback()) && host != "10.0.2.2"
 }

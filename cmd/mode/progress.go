@@ -27,7 +27,7 @@ type progressView struct {
 func newProgressView(w io.Writer) *progressView {
 	p := &progressView{w: w, active: map[string]remote.Event{}, start: map[string]time.Time{}}
 	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && plainTerminal() {
 			p.tty = true
 		}
 	}
@@ -82,4 +82,11 @@ func (p *progressView) Close() {
 	if p.tty {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+// plainTerminal reports whether a terminal may be redrawn: not with NO_COLOR
+// set (https://no-color.org: no escape sequences, plain lines) nor on a dumb
+// terminal.
+func plainTerminal() bool {
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 }

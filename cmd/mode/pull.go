@@ -17,11 +17,12 @@ func pullCommand() *cli.Command {
 		Description: "Brings the chain into the store (tagged with its chain name) and, with --out,\n" +
 			"writes its MoDe-named .sqfs files there. Layers download in parallel, are verified\n" +
 			"against their digests, and resume where an interrupted pull stopped. Prints the\n" +
-			"manifest digest.",
+			"manifest digest. The chain's signatures (mode sign, cosign) come along into the store.",
 		Flags: []cli.Flag{
 			storeFlag(), insecureFlag(), tokenFlag(), caFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 4, Usage: "layers fetched at once"},
+			jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
@@ -37,9 +38,15 @@ func pullCommand() *cli.Command {
 			}
 			defer done()
 			opts = append(opts, remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
-			_, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
+			ch, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
 			if err != nil {
 				return err
+			}
+			if err := pullSignatures(ctx, trustRemote(c), s, c.Args().Get(0), d); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c, transferJSON(c.Args().Get(0), d.String(), ch))
 			}
 			fmt.Println(d)
 			return nil

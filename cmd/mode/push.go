@@ -20,7 +20,7 @@ func pushCommand() *cli.Command {
 		Description: "Pushes the chain's layers (base first), its config and its manifest; blobs the\n" +
 			"repository already has are not uploaded again. The tag defaults to the chain name.\n" +
 			"Prints the manifest digest. Credentials come from the docker config.",
-		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag(), signFlag()},
+		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag(), signFlag(), jsonFlag()},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 2 {
 				return fmt.Errorf("push: want CHAIN and REF, got %d arguments", c.Args().Len())
@@ -55,6 +55,13 @@ func pushCommand() *cli.Command {
 			}
 			if err := pushSignatures(ctx, trustRemote(c), s, repo, ref, c.Args().Get(1), d); err != nil {
 				return err
+			}
+			if c.Bool("json") {
+				ch, _, _, err := s.Chain(repo, ref)
+				if err != nil {
+					return err
+				}
+				return printJSON(c, transferJSON(c.Args().Get(1), d.String(), ch))
 			}
 			fmt.Println(d)
 			return nil
@@ -107,7 +114,7 @@ func transferOptions(c *cli.Command) (opts []remote.Option, done func(), err err
 		opts = append(opts, remote.WithAuth(&authn.Bearer{Token: t}))
 	}
 	done = func() {}
-	if fi, err := os.Stderr.Stat(); (err == nil && fi.Mode()&os.ModeCharDevice != 0) || c.Bool("verbose") {
+	if !c.Root().Bool("quiet") { // a bar on a terminal, else a line per blob
 		p := newProgressView(os.Stderr)
 		opts = append(opts, remote.WithProgress(p.Event))
 		done = p.Close

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/remote"
@@ -44,6 +45,9 @@ func saveCommand() *cli.Command {
 			}
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("save: needs root (it reads the whole upper directory and mounts the booted layers to compare)")
+			}
+			if done, err := privateMounts(c); done {
+				return err
 			}
 			key, err := signerOf(c)
 			if err != nil {
@@ -106,6 +110,7 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 		return err
 	}
 	defer done()
+	start := time.Now()
 	d, err := remote.Push(ctx, src, ref, opts...)
 	if err != nil {
 		return err
@@ -114,6 +119,7 @@ func pushSaved(ctx context.Context, c *cli.Command, run, file string, meta layer
 		return err
 	}
 	fmt.Printf("pushed %s %s\n", ref, d)
+	reportSave(ctx, c, run, ref, d, meta, b, time.Since(start))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/site"
 	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
@@ -37,6 +38,9 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "insecure", Usage: "accept the push token over plain HTTP from other machines (default: HTTPS or loopback only)"},
 			&cli.IntFlag{Name: "max-uploads", Value: serve.DefaultLimits.Uploads, Usage: "upload sessions open at once"},
 			&cli.DurationFlag{Name: "upload-expiry", Value: serve.DefaultLimits.UploadExpiry, Usage: "remove an upload session untouched for `DURATION`"},
+			&cli.StringFlag{Name: "advertise", Usage: "tell machines (boot.ipxe) to reach this server at `HOST[:PORT]` (default: the default route's interface address, the listening port)"},
+			&cli.StringFlag{Name: "reports-db", Usage: "keep boot reports in this bbolt `FILE` (default: STORE/reports.db)"},
+			&cli.IntFlag{Name: "max-reports", Value: site.DefaultMaxReports, Usage: "keep at most `N` reports, dropping the oldest"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: serve.DefaultLimits.Idle, Usage: "cut a connection idle, or a transfer stalled, for `DURATION`"},
 			&cli.StringFlag{Name: "tls", Usage: "\"auto\": HTTPS with a site CA kept in STORE/tls (made on first use) and a server certificate for this machine's names and addresses"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "HTTPS with the certificate (chain) in `FILE`"},
@@ -56,12 +60,17 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			boot, cleanup, err := netbootHandler(c, s)
+			boot, cleanup, err := netbootHandler(c, s, ln.Addr())
 			if err != nil {
 				return err
 			}
 			defer cleanup()
-			sv := serve.New(s, serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
+			st, closeSite, err := newSite(c, s)
+			if err != nil {
+				return err
+			}
+			defer closeSite()
+			sv := serve.New(s, serve.WithHandler("/", st.Handler()), serve.WithMiddleware(st.Instrument), serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
 				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", boot),
 				serve.WithLimits(serve.Limits{Uploads: c.Int("max-uploads"), UploadExpiry: c.Duration("upload-expiry"), Idle: c.Duration("idle-timeout")}))
 			srv, scheme := sv.HTTPServer(), "http"

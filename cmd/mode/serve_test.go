@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/squashfs"
 	"github.com/mode-build/mode/store"
@@ -21,6 +22,7 @@ import (
 // lands in the served store, a pull brings identical layers back, and
 // SIGTERM stops the server with status 0.
 func TestServePushPullCommands(t *testing.T) {
+	testutil.RequiresTools(t, "mksquashfs")
 	ctx := context.Background()
 	built, served, pulled, out := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
 	s, err := store.Open(built)

@@ -5,11 +5,13 @@ import (
 	"crypto"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/media"
 	"github.com/mode-build/mode/store"
 	"github.com/mode-build/mode/trust"
 	"github.com/opencontainers/go-digest"
@@ -205,5 +207,60 @@ func pushSignatures(ctx context.Context, r trust.Remote, s *store.Store, repo, r
 	if n > 0 {
 		fmt.Fprintf(os.Stderr, "pushed %d signature(s) of %s from the store\n", n, chain)
 	}
+	return nil
+}
+
+// pullSignatures keeps the signatures the registry holds for the manifest d
+// just pulled from ref in the store, beside the chain, so that mode serve
+// serves them and mode push carries them on.
+func pullSignatures(ctx context.Context, r trust.Remote, s *store.Store, ref string, d digest.Digest) error {
+	n, err := r.ParseRef(pinnedRef(ref, string(d)))
+	if err != nil {
+		return err
+	}
+	pinned := n.(name.Digest)
+	sigs, _, err := r.Signatures(ctx, pinned)
+	if err != nil { // the chain is pulled; say what its signatures lack
+		fmt.Fprintf(os.Stderr, "mode pull: the chain's signatures were not kept: %v\n", err)
+		return nil
+	}
+	kept, err := trust.AddStoreSignatures(s, pinned.Context().RepositoryStr(), d, sigs)
+	if err != nil {
+		return fmt.Errorf("pull %s: signatures: %w", ref, err)
+	}
+	if kept > 0 {
+		fmt.Fprintf(os.Stderr, "kept %d signature(s) of %s in the store\n", kept, d)
+	}
+	return nil
+}
+
+// imageSigned puts the signed chain file on the medium of mode image when
+// the store holds signatures of the chain (mode sign CHAIN), so that an
+// initramfs trusting the key boots it from the medium.
+func imageSigned(dir, chain string, im *media.Image, tmp string) error {
+	s, err := store.Open(dir)
+	if err != nil {
+		return err
+	}
+	repo, ref, err := s.Find(chain)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	_, _, d, err := s.Chain(repo, ref)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	if sigs, err := trust.StoreSignatures(s, repo, d); err != nil || len(sigs) == 0 {
+		return err
+	}
+	file, err := trust.WriteSigned(s, repo, string(d), tmp)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	if im.Files == nil {
+		im.Files = map[string]string{}
+	}
+	im.Files[filepath.Base(file)] = file
+	fmt.Fprintf(os.Stderr, "image: with the chain's signatures (%s)\n", filepath.Base(file))
 	return nil
 }

@@ -20,7 +20,7 @@ func treeCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` of built layers"},
 			&cli.StringFlag{Name: "compression", Usage: "compression the layers are built with (default " + layers.Compressions[0] + ")"},
-			storeFlag(),
+			storeFlag(), jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if comp := c.String("compression"); comp != "" {
@@ -36,6 +36,13 @@ func treeCommand() *cli.Command {
 			w := c.Root().Writer
 			if w == nil {
 				w = os.Stdout
+			}
+			if c.Bool("json") {
+				doc, err := treeJSON(h, b.State, signedMark(c.String("store")))
+				if err != nil {
+					return err
+				}
+				return printJSON(c, doc)
 			}
 			return writeTree(w, h, b.State, signedMark(c.String("store")))
 		},

@@ -90,6 +90,16 @@ func TestSignVerifyInterop(t *testing.T) {
 					t.Errorf("mode verify --key %s after cosign sign: %q %v: %s", filepath.Base(pub), o, err, e)
 				}
 			}
+			// mode pull keeps both signatures in the store it pulls into.
+			pulled := t.TempDir()
+			if _, e, err := runMode3("pull", "--store", pulled, ref); err != nil || !strings.Contains(e, "kept 2 signature(s)") {
+				t.Errorf("pull: %v: %s", err, e)
+			}
+			for _, pub := range []string{cosignPub, modePub} {
+				if o, e, err := runMode3("verify", "--store", pulled, "--key", pub, "chains:top"); err != nil {
+					t.Errorf("mode verify --key %s of the pulled chain: %q %v: %s", filepath.Base(pub), o, err, e)
+				}
+			}
 			// An unsigned chain.
 			_, e, err = runMode3(append([]string{"push", "--store", store, "base", reg.host + "/chains:base"}, reg.auth...)...)
 			if err != nil {

@@ -18,8 +18,9 @@ import (
 var DefaultModules = []string{
 	"loop", "squashfs", "overlay", "dm_mod", "dm_verity",
 	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "virtio_rng",
-	"ext4", "vfat", "isofs", "nls_cp437", "nls_iso8859_1",
-	"sd_mod", "sr_mod", "ahci", "ata_piix", "nvme", "usb_storage",
+	"crc32c_generic", "ext4", "vfat", "isofs", "nls_cp437", "nls_iso8859_1", // ext4 checksums need crc32c: no modprobe in the initramfs
+	"sd_mod", "sr_mod", "ahci", "ata_piix", "nvme", "usb_storage", "uas",
+	"xhci_pci", "ehci_pci", "ohci_pci", "uhci_hcd", "usbhid", "hid_generic", // USB sticks, a keyboard for the rescue shell
 	"e1000", "e1000e", "igb", "igc", "ixgbe", "r8169", "tg3", "bnx2", "vmxnet3", "ena", "gve",
 }
 

@@ -34,6 +34,9 @@ type Config struct {
 	Chain  string // the chain boot.ipxe boots when the request names none
 	Repo   string // the repository part of mode.ref (default "mode")
 	Append string // more kernel command line
+	// Advertise is the HOST:PORT machines are told to fetch from (kernel,
+	// initramfs, mode.ref); "" is the host the request reached.
+	Advertise string
 }
 
 // chainName is what a chain (a tag) may be called in boot.ipxe?chain=.
@@ -54,7 +57,11 @@ func Handler(c Config) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, Script(r.Host, c.Repo, chain, c.Append))
+		host := c.Advertise
+		if host == "" {
+			host = r.Host
+		}
+		fmt.Fprint(w, Script(host, c.Repo, chain, c.Append))
 	})
 	return mux
 }

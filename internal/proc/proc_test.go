@@ -14,8 +14,13 @@ import (
 // TestChildDiesWithParent: a process started by Command in a process that
 // is then SIGKILLed is killed too.
 func TestChildDiesWithParent(t *testing.T) {
+	if os.Getenv("PROC_TEST_SLEEP") != "" {
+		time.Sleep(time.Hour)
+		os.Exit(0)
+	}
 	if os.Getenv("PROC_TEST_PARENT") != "" {
-		cmd := Command(context.Background(), "sleep", "3600")
+		cmd := Command(context.Background(), os.Args[0], "-test.run=^TestChildDiesWithParent$")
+		cmd.Env = []string{"PROC_TEST_SLEEP=1"}
 		if err := cmd.Start(); err != nil {
 			os.Exit(2)
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -39,6 +41,9 @@ func FetchKernel(ctx context.Context, dir, pkg string) (*Kernel, error) {
 	}
 	real, err := kernelPackage(ctx, pkg)
 	if err != nil {
+		return nil, err
+	}
+	if err := aptOwns(dir); err != nil {
 		return nil, err
 	}
 	get := exec.CommandContext(ctx, "apt-get", "download", real)
@@ -87,4 +92,22 @@ func findKernel(dir string) (*Kernel, error) {
 		return nil, fmt.Errorf("no kernel in %s", dir)
 	}
 	return &Kernel{Deb: debs[0], Vmlinuz: imgs[0], Version: strings.TrimPrefix(filepath.Base(imgs[0]), "vmlinuz-")}, nil
+}
+
+// aptOwns gives dir to the host's _apt user, when there is one and we are
+// root: apt-get download fetches as _apt, and warns "Download is performed
+// unsandboxed as root" into a directory _apt cannot write.
+func aptOwns(dir string) error {
+	u, err := user.Lookup("_apt")
+	if err != nil || os.Geteuid() != 0 {
+		return nil
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return nil
+	}
+	if err := os.Chown(dir, uid, -1); err != nil {
+		return fmt.Errorf("kernel directory %s: %w", dir, err)
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ type Machine struct {
 	Append    string   // kernel command line, after "console=ttyS0 panic=-1"
 	MemoryMiB int      // default 512
 	Network   bool     // a virtio NIC on QEMU user networking (host 127.0.0.1 is 10.0.2.2)
+	MAC       string   // the NIC's MAC address (default QEMU's 52:54:00:12:34:56)
 	Disks     []Disk   // virtio disks, /dev/vda first
 	Forward   []string // host ports forwarded to the guest: "tcp:127.0.0.1:2222-:22"
 	Accel     string   // default DefaultAccel()
@@ -86,6 +87,9 @@ func (m Machine) Args() []string {
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
+	if m.UEFI && !m.firmwareBoot() {
+		args = append(args, "-bios", OVMF) // OVMF boots -kernel, or the NIC's iPXE, too
+	}
 	if m.firmwareBoot() {
 		args = append(args, m.firmwareArgs()...)
 	} else if m.BootURL == "" {
@@ -105,6 +109,9 @@ func (m Machine) Args() []string {
 			netdev += ",bootfile=" + m.BootURL
 		}
 		nic := "virtio-net-pci,netdev=n0"
+		if m.MAC != "" {
+			nic += ",mac=" + m.MAC
+		}
 		if m.PXE != nil {
 			netdev += m.PXE.netdev()
 			nic += ",bootindex=0"

@@ -33,6 +33,18 @@ func TestArgs(t *testing.T) {
 		{"comma in a disk's name", qemu.Machine{Kernel: "k", Initrd: "i", Disks: []qemu.Disk{{File: "/tmp/a,b.img"}}},
 			[]string{"-drive file=/tmp/a,,b.img,format=raw"}, nil},
 		{"kvm", qemu.Machine{Kernel: "k", Initrd: "i", Accel: "kvm"}, []string{"-accel kvm", "-cpu host"}, nil},
+		{"uefi kernel", qemu.Machine{Kernel: "k", Initrd: "i", UEFI: true}, []string{"-bios " + qemu.OVMF, "-kernel k"}, nil},
+		{"iso as cdrom", qemu.Machine{Medium: &qemu.Medium{File: "a,b.iso", As: "cdrom"}, UEFI: true},
+			[]string{"-bios " + qemu.OVMF, "-drive if=none,id=medium,format=raw,file=a,,b.iso,media=cdrom,readonly=on", "-device ide-cd,drive=medium,bus=ide.1,bootindex=0"},
+			[]string{"-kernel", "-append"}},
+		{"disk image", qemu.Machine{Medium: &qemu.Medium{File: "d.img", As: "disk", Writable: true}},
+			[]string{"-drive if=none,id=medium,format=raw,file=d.img -device ide-hd,drive=medium,bus=ide.0,bootindex=0"},
+			[]string{"-kernel", "-bios", "snapshot=on"}},
+		{"usb stick", qemu.Machine{Medium: &qemu.Medium{File: "s.iso", As: "usb"}},
+			[]string{"-device qemu-xhci,id=xhci", "file=s.iso,snapshot=on", "-device usb-storage,bus=xhci.0,drive=medium,bootindex=0"}, nil},
+		{"pxe", qemu.Machine{PXE: &qemu.PXE{Dir: "/srv/tftp", File: "boot.ipxe"}},
+			[]string{"-boot n", "-netdev user,id=n0,tftp=/srv/tftp,bootfile=boot.ipxe", "-device virtio-net-pci,netdev=n0,bootindex=0"},
+			[]string{"-kernel"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line := strings.Join(tc.m.Args(), " ")

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -182,6 +183,42 @@ func TestBootTrustLocal(t *testing.T) {
 				t.Errorf("console lacks %q:\n%s", tc.want, res.Console)
 			}
 		})
+	}
+}
+
+// TestBootTrustImage: mode image --trust puts the key in the initramfs and
+// the store's signatures of the chain on the medium; the initramfs image
+// (layers inside) boots, the chain checked.
+func TestBootTrustImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs root and QEMU")
+	}
+	testutil.RequiresRoot(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "store")
+	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), dir)
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, pub := trustKey(t, t.TempDir(), "site")
+	if _, _, err := trust.SignStore(s, "tiny:extra", signer, nil); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "tiny.cpio")
+	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), "image", "tiny:extra", "--store", dir, "--format", "initramfs",
+		"-o", img, "--kernel-modules", testutil.Kernel(t).Deb, "--trust", pub.Source)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "with the chain's signatures") {
+		t.Fatalf("mode image: %v\n%s", err, out)
+	}
+	m := machine(t, "")
+	m.Initrd = img
+	res, err := qemu.Run(ctx, m, qemu.Watch{Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ": signed by key " + pub.ID; !strings.Contains(res.Console, want) {
+		t.Errorf("console lacks %q:\n%s", want, res.Console)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/serve"
 	"github.com/mode-build/mode/squashfs"
@@ -23,6 +24,7 @@ import (
 // and returns them as a chain's layers.
 func Chain(t testing.TB, names []string, random int) []store.Layer {
 	t.Helper()
+	testutil.RequiresTools(t, "mksquashfs")
 	ctx := context.Background()
 	out := t.TempDir()
 	var ls []store.Layer

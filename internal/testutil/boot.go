@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,13 +46,18 @@ var (
 )
 
 // Binaries builds bin/mode and bin/mode-init (static, as make build does) into
-// .cache/testbin of the repository, once per test binary, and returns their
-// directory.
+// .cache/testbin/<hash of the checkout's path> of the repository, once per
+// test binary, and returns their directory: worktrees sharing one .cache do
+// not overwrite each other's binaries.
 func Binaries(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the mode binaries (the tools tier): make test runs it, -short does not")
+	}
 	binOnce.Do(func() {
 		root := RepoRoot(t)
-		binDir = filepath.Join(root, ".cache", "testbin")
+		sum := sha256.Sum256([]byte(root))
+		binDir = filepath.Join(root, ".cache", "testbin", hex.EncodeToString(sum[:6]))
 		for _, b := range [][2]string{{"mode", "./cmd/mode"}, {"mode-init", "./init"}} {
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(binDir, b[0]), b[1])
 			cmd.Dir = root
@@ -79,6 +86,9 @@ func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.
 // $MODE_KERNEL_DIR or .cache/kernel of the repository (make kernel does the same).
 func Kernel(t testing.TB) *qemu.Kernel {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier (a Debian kernel): make test runs it, -short does not")
+	}
 	kernOnce.Do(func() {
 		dir := os.Getenv("MODE_KERNEL_DIR")
 		if dir == "" {
@@ -119,6 +129,9 @@ func Initramfs(t testing.TB) string {
 // tests run here (make deps installs it).
 func RequiresQEMU(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier: make test runs it, -short does not")
+	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Fatal("this test boots QEMU: install qemu-system-x86 (make deps)")
 	}

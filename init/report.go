@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/mode-build/mode/report"
+)
+
+// record keeps a step's duration for the boot report.
+func (b *boot) record(name string, d time.Duration, summary string, err error) {
+	s := report.Step{Name: name, MS: d.Milliseconds(), Summary: summary}
+	if err != nil {
+		s.Failed = true
+	}
+	b.timings = append(b.timings, s)
+}
+
+// sendReport tells the server the chain came from how the boot went: failed
+// names the step that failed with err, "" when every step succeeded. It gives
+// up after report.Timeout (mode.report.timeout) and never fails the boot. Only
+// boots from a registry report, and only with a token (mode.report, else
+// mode.token).
+func (b *boot) sendReport(failed string, err error) {
+	token := b.p.reportToken
+	if token == "" {
+		token = b.p.token
+	}
+	if b.p.from != "" || b.p.ref == "" || token == "" || b.p.reportToken == "0" {
+		return
+	}
+	url, uerr := report.URL(b.p.ref, b.p.insecure)
+	if uerr != nil {
+		return
+	}
+	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.timings, OK: err == nil, Time: time.Now().UTC()}
+	if b.dl != nil {
+		r.Chain, r.Digest = b.dl.name, b.dl.digest
+	}
+	if err != nil {
+		msg := err.Error()
+		if len(msg) > report.MaxMessage {
+			msg = msg[:report.MaxMessage]
+		}
+		r.Failed = &report.Failed{Step: failed, Message: strings.ToValidUTF8(msg, "?")}
+	}
+	t := time.Now()
+	serr := report.Send(context.Background(), url, token, r, b.p.reportTimeout)
+	if errors.Is(serr, report.ErrNotTaken) {
+		b.debugf("boot report: %v", serr)
+		return
+	}
+	if serr != nil {
+		b.logf("boot report not sent (%v), after %s", serr, seconds(time.Since(t)))
+		return
+	}
+	b.debugf("boot report sent to %s in %s", url, seconds(time.Since(t)))
+}

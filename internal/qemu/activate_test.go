@@ -95,6 +95,15 @@ refused "not active (active: addon)" $M deactivate nosuch
 state > /tmp/after-refusals
 check cmp /tmp/active /tmp/after-refusals
 echo edited >> /etc/addon.conf
+# mode save while active: the changes travel (the edited file), the module does not.
+mkdir -p /run/mode/savetest /run/mode/savemnt
+$M save s --out /run/mode/savetest || fail="$fail [save]"
+mount -t squashfs -o loop,ro /run/mode/savetest/base-essential-console-extra-s.sqfs /run/mode/savemnt
+check test "$(cat /run/mode/savemnt/etc/addon.conf)" = "$(printf 'addon\nedited')"
+check test ! -e /run/mode/savemnt/opt/addon/hello
+check test ! -e /run/mode/savemnt/etc/console.conf
+umount /run/mode/savemnt
+rm -r /run/mode/savetest /run/mode/savemnt
 $M deactivate addon | tee /tmp/out
 check grep -q "kept /etc/addon.conf (changed since activation)" /tmp/out
 check test "$(cat /etc/addon.conf)" = "$(printf 'addon\nedited')"

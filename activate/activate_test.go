@@ -231,6 +231,10 @@ func TestActivateDeactivate(t *testing.T) {
 	if _, err := Activate(ctx, mod, s.opts()); !errors.Is(err, ErrActive) {
 		t.Errorf("activate twice: %v, want ErrActive", err)
 	}
+	// By name from the mode.from medium (Ref /dev/vda), which mode.toram let go of.
+	if _, err := Activate(ctx, "other", s.opts()); err == nil || !strings.Contains(err.Error(), "with mode.toram it is let go of") {
+		t.Errorf("media gone: %v", err)
+	}
 	if _, err := Deactivate(ctx, "nosuch", s.opts()); !errors.Is(err, ErrNotActive) || !strings.Contains(err.Error(), "active: tools") {
 		t.Errorf("deactivate nosuch: %v", err)
 	}

@@ -191,10 +191,19 @@ func TestActivateDeactivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(s.root, "etc")); err != nil { // a shell in /etc
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
 	a, err := Activate(ctx, mod, s.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat("new.conf"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a working directory inside /etc from before activation sees new.conf: %v", err)
+	}
+	os.Chdir(wd)
 	if !slices.Equal(a.Module.Dirs, []string{"bin", "etc", "opt", "usr", "var"}) {
 		t.Errorf("dirs %v", a.Module.Dirs)
 	}

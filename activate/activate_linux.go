@@ -69,6 +69,12 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if i := st.Find(src.meta.Name); i >= 0 {
 		return nil, fmt.Errorf("module %s: %w (since %s, from %s)", src.meta.Name, ErrActive, st.Modules[i].Activated.Format(time.RFC3339), st.Modules[i].From)
 	}
+	ok := false
+	defer func() {
+		if !ok && src.pulled {
+			os.Remove(src.file) // a refused module does not stay in RAM
+		}
+	}()
 	if err := checkParents(src, b); err != nil {
 		return nil, err
 	}
@@ -88,7 +94,6 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if err := mount.MountSquashfs(src.file, m.Mount); err != nil {
 		return nil, err
 	}
-	ok := false
 	defer func() {
 		if !ok {
 			mount.Unmount(m.Mount)

@@ -191,10 +191,19 @@ func TestActivateDeactivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(s.root, "etc")); err != nil { // a shell in /etc
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
 	a, err := Activate(ctx, mod, s.opts())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat("new.conf"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a working directory inside /etc from before activation sees new.conf: %v", err)
+	}
+	os.Chdir(wd)
 	if !slices.Equal(a.Module.Dirs, []string{"bin", "etc", "opt", "usr", "var"}) {
 		t.Errorf("dirs %v", a.Module.Dirs)
 	}
@@ -230,6 +239,10 @@ func TestActivateDeactivate(t *testing.T) {
 	snap := s.snapshot()
 	if _, err := Activate(ctx, mod, s.opts()); !errors.Is(err, ErrActive) {
 		t.Errorf("activate twice: %v, want ErrActive", err)
+	}
+	// By name from the mode.from medium (Ref /dev/vda), which mode.toram let go of.
+	if _, err := Activate(ctx, "other", s.opts()); err == nil || !strings.Contains(err.Error(), "with mode.toram it is let go of") {
+		t.Errorf("media gone: %v", err)
 	}
 	if _, err := Deactivate(ctx, "nosuch", s.opts()); !errors.Is(err, ErrNotActive) || !strings.Contains(err.Error(), "active: tools") {
 		t.Errorf("deactivate nosuch: %v", err)

@@ -45,7 +45,8 @@ func tinyWith(t *testing.T, files map[string]string) string {
 // refusals (already active, not active, a module built on another chain, a
 // tampered layer) change nothing; a module file edited while active is kept
 // and reported by deactivate, and everything else is back as before. A
-// second boot, from a disk of layers (mode.from), activates addon from it.
+// second boot, from a disk of layers (mode.from) with the changes on
+// another disk (mode.changes), activates addon from the medium.
 func TestActivateTiny(t *testing.T) {
 	testutil.RequiresRoot(t)
 	examples := tinyWith(t, map[string]string{"addon.yaml": addonYAML})
@@ -94,6 +95,15 @@ refused "not active (active: addon)" $M deactivate nosuch
 state > /tmp/after-refusals
 check cmp /tmp/active /tmp/after-refusals
 echo edited >> /etc/addon.conf
+# mode save while active: the changes travel (the edited file), the module does not.
+mkdir -p /run/mode/savetest /run/mode/savemnt
+$M save s --out /run/mode/savetest || fail="$fail [save]"
+mount -t squashfs -o loop,ro /run/mode/savetest/base-essential-console-extra-s.sqfs /run/mode/savemnt
+check test "$(cat /run/mode/savemnt/etc/addon.conf)" = "$(printf 'addon\nedited')"
+check test ! -e /run/mode/savemnt/opt/addon/hello
+check test ! -e /run/mode/savemnt/etc/console.conf
+umount /run/mode/savemnt
+rm -r /run/mode/savetest /run/mode/savemnt
 $M deactivate addon | tee /tmp/out
 check grep -q "kept /etc/addon.conf (changed since activation)" /tmp/out
 check test "$(cat /etc/addon.conf)" = "$(printf 'addon\nedited')"
@@ -112,9 +122,15 @@ if [ -z "$fail" ]; then echo MODE-ACTIVATE-OK; else echo "failed:$fail"; sleep 1
 		"MODE-ACTIVATE-FAIL", "MODE-TINY-FAIL")
 	logLines(t, res.Console, "activated ", "deactivated ", "kept ", "mode: ", "active ")
 
-	// From the mode.from medium the system booted from, no network.
+	// From the mode.from medium the system booted from, no network, with
+	// the changes on a disk (mode.changes): the directory overlays' upper
+	// and work directories are on that disk too.
 	disk := filepath.Join(t.TempDir(), "layers.img")
 	if err := qemu.LayersDisk(context.Background(), out, disk); err != nil {
+		t.Fatal(err)
+	}
+	changes := filepath.Join(t.TempDir(), "changes.img")
+	if err := qemu.EmptyDisk(context.Background(), changes, 64); err != nil {
 		t.Fatal(err)
 	}
 	media := scriptDisk(t, `
@@ -125,12 +141,17 @@ $M activate addon || fail="$fail [activate]"
 check grep -qx addon /etc/addon.conf
 check test "$(/opt/addon/hello)" = addon-runs
 check sh -c "$M status | grep -q 'from /run/mode/mnt/vda/base-essential-console-addon.sqfs'"
-$M deactivate addon || fail="$fail [deactivate]"
-check test ! -e /etc/addon.conf
+check sh -c "grep ' /etc overlay ' /proc/mounts | grep -q 'upperdir=/run/mode/mnt/vdc/mode/changes/'"
+echo edited >> /etc/addon.conf
+$M deactivate addon | tee /tmp/out || fail="$fail [deactivate]"
+check grep -q "kept /etc/addon.conf" /tmp/out
+check test "$(cat /etc/addon.conf)" = "$(printf 'addon\nedited')"
+check test ! -e /opt
 check grep -qx console=yes /etc/console.conf
 if [ -z "$fail" ]; then echo MODE-ACTIVATE-OK; else echo "failed:$fail"; sleep 1; echo MODE-ACTIVATE-FAIL; fi
 `)
-	res = bootFor(t, machine(t, "mode.from=/dev/vda mode.ref=extra tiny.run=/dev/vdb", qemu.Disk{File: disk, ReadOnly: true}, media),
+	res = bootFor(t, machine(t, "mode.from=/dev/vda mode.ref=extra tiny.run=/dev/vdb mode.changes=/dev/vdc",
+		qemu.Disk{File: disk, ReadOnly: true}, media, qemu.Disk{File: changes}),
 		"MODE-ACTIVATE-OK", 4*time.Minute, "MODE-ACTIVATE-FAIL", "MODE-TINY-FAIL")
 	logLines(t, res.Console, "activated ", "deactivated ", "mode: ")
 }

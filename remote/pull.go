@@ -44,31 +44,11 @@ var manifestAccept = strings.Join([]string{
 // manifest digest.
 func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *store.Chain, _ digest.Digest, err error) {
 	o := makeOptions(opts)
-	r, err := parseRef(ref, "", o)
+	f, err := fetchChain(ctx, ref, o, "pull")
 	if err != nil {
 		return nil, "", err
 	}
-	cl, err := o.client(ctx, r.Context(), transport.PullScope)
-	if err != nil {
-		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
-	}
-	p := &puller{o: o, cl: cl, repo: r.Context()}
-	raw, mt, md, err := p.manifest(ctx, r)
-	if err != nil {
-		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
-	}
-	m, err := store.ParseChainManifest(raw)
-	if err != nil {
-		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
-	}
-	cfg, err := p.smallBlob(ctx, m.Config, maxConfig)
-	if err != nil {
-		return nil, "", fmt.Errorf("pull %s: config: %w", ref, err)
-	}
-	c, err := store.ParseChainConfig(cfg, m)
-	if err != nil {
-		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
-	}
+	p, r, raw, mt, md, m, cfg, c := f.p, f.ref, f.raw, f.mediaType, f.digest, f.manifest, f.config, f.chain
 	o.logger.Debug("pull", "ref", ref, "digest", md, "chain", c.Name, "layers", len(c.Layers))
 
 	var want []int

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mode-build/mode/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -137,7 +138,7 @@ func sweepScratch(dir string) ([]string, error) {
 			continue
 		}
 		pid, _ := strconv.Atoi(m[2])
-		if pid == os.Getpid() || !errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+		if pid == os.Getpid() || proc.Alive(pid) {
 			continue // ours, or its owner lives
 		}
 		full := filepath.Join(dir, e.Name())

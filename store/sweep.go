@@ -3,11 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
+	"github.com/mode-build/mode/internal/proc"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"syscall"
 )
 
 // tempPattern is the os.CreateTemp pattern of a temporary file for name:
@@ -37,7 +37,7 @@ func (s *Store) SweepTemp() (int, error) {
 			continue
 		}
 		pid, err := strconv.Atoi(m[1])
-		if err != nil || pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		if err != nil || pid == os.Getpid() || proc.Alive(pid) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.TempDir(), e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {

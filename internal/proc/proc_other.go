@@ -2,6 +2,13 @@
 
 package proc
 
-import "os/exec"
+import (
+	"errors"
+	"os/exec"
+	"syscall"
+)
 
 func dieWithParent(*exec.Cmd) {}
+
+// Alive reports whether process pid runs.
+func Alive(pid int) bool { return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }

@@ -97,9 +97,20 @@ func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) e
 		if mk.Stderr != nil {
 			stderr = io.MultiWriter(mk.Stderr, &errs)
 		}
+		var status *debian.StatusFilter
+		if frac := mk.fraction(m, "apt"); frac != nil {
+			// apt's status lines on stderr tell its percent; taken out
+			// before the output and the kept errors.
+			argv = append(append(argv[:1:1], debian.StatusFdOption...), argv[1:]...)
+			status = &debian.StatusFilter{W: stderr, Percent: func(p float64) { frac(int(p), 100) }}
+			stderr = status
+		}
 		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
 		err := chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.Env,
 			Stdout: mk.Stdout, Stderr: stderr}, argv...)
+		if status != nil {
+			status.Close() // the last line, unfinished; its error is W's, already seen
+		}
 		var exit *chroot.ExitError
 		if errors.As(err, &exit) {
 			return fmt.Errorf("%s exited with %d: %s", argv[0], exit.Code, debian.Cause(errs.String()))

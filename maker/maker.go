@@ -32,6 +32,12 @@ type Maker struct {
 	// Progress, when set, is told each phase of a layer as it starts:
 	// "bootstrap", "from", "apt", "run 1/3", "squash".
 	Progress func(module, phase string)
+	// Fraction, when set, is told how far the current phase is, done of
+	// total, where that is known: "squash" (mksquashfs's blocks, done ==
+	// total last) and "apt" (apt's status percent, of 100, for each
+	// apt-get run in turn: update, download, install). With it, apt-get
+	// runs with APT::Status-Fd on its stderr, status lines taken out again.
+	Fraction func(module, phase string, done, total int)
 
 	mu    sync.Mutex
 	apt   *debian.Apt // apt state of this build run, made on first use
@@ -86,7 +92,7 @@ func (mk *Maker) layer(ctx context.Context, m *modules.Module, ws *mount.Stack, 
 		return meta, err
 	}
 	mk.phase(m, "squash")
-	return meta, squashfs.Squash(ctx, ws.Upper, dst, mk.Compression)
+	return meta, squashfs.SquashProgress(ctx, ws.Upper, dst, mk.Compression, mk.fraction(m, "squash"))
 }
 
 // base makes a base module's tree in a scratch directory and squashes it.
@@ -129,7 +135,7 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta 
 		return meta, err
 	}
 	mk.phase(m, "squash")
-	return meta, squashfs.Squash(ctx, root, dst, mk.Compression)
+	return meta, squashfs.SquashProgress(ctx, root, dst, mk.Compression, mk.fraction(m, "squash"))
 }
 
 // steps runs m's steps in root, in their fixed order: files, remove,
@@ -179,6 +185,15 @@ func (mk *Maker) phase(m *modules.Module, p string) {
 	if mk.Progress != nil {
 		mk.Progress(m.Name, p)
 	}
+}
+
+// fraction returns the function that tells Fraction how far m's layer is in
+// phase p; nil without Fraction.
+func (mk *Maker) fraction(m *modules.Module, p string) func(done, total int) {
+	if mk.Fraction == nil {
+		return nil
+	}
+	return func(done, total int) { mk.Fraction(m.Name, p, done, total) }
 }
 
 func (mk *Maker) log() *slog.Logger {

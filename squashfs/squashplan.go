@@ -43,21 +43,21 @@ func SquashFiltered(ctx context.Context, upper, dst, compression string, f Filte
 		return err
 	}
 	if !f.StripXattrs {
-		return squash(ctx, upper, dst, compression, args, nil)
+		return squash(ctx, upper, dst, compression, args, nil, nil)
 	}
 	first := filepath.Join(dir, "first.sqfs")
 	args = append([]string{"-Xcompression-level", "1"}, args...)
 	if err := squash(ctx, upper, first, "zstd", args, func(tmp string) error {
 		_, err := StripOverlayXattrs(tmp)
 		return err
-	}); err != nil {
+	}, nil); err != nil {
 		return err
 	}
 	mnt := filepath.Join(dir, "first")
 	if err := mount.MountSquashfs(first, mnt); err != nil {
 		return err
 	}
-	err = squash(ctx, mnt, dst, compression, nil, nil)
+	err = squash(ctx, mnt, dst, compression, nil, nil, nil)
 	if uerr := mount.Unmount(mnt); err == nil {
 		err = uerr
 	}

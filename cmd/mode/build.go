@@ -50,6 +50,9 @@ func buildCommand() *cli.Command {
 				view := newBuildView(os.Stderr)
 				defer view.Close()
 				mk.Progress, mk.Stdout, mk.Stderr = view.Phase, view.Output(), view.Output()
+				if view.tty { // bars only on a terminal: elsewhere mksquashfs and apt run as ever
+					mk.Fraction = view.Fraction
+				}
 				clearLine = view.Clear
 			}
 			b := &modules.Builder{

@@ -4,22 +4,27 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
 
 // buildView renders a build's progress on stderr: on a terminal one status
-// line (module, phase, elapsed time) redrawn every second and around the
-// steps' own output; elsewhere one plain line per phase.
+// line (module, phase, a bar where the phase tells how far it is, elapsed
+// time) redrawn every second and around the steps' own output; elsewhere one
+// plain line per phase.
 type buildView struct {
-	w     io.Writer
-	tty   bool
-	mu    sync.Mutex
-	line  string
-	start time.Time
-	shown bool
-	stop  chan struct{}
-	done  sync.WaitGroup
+	w      io.Writer
+	tty    bool
+	mu     sync.Mutex
+	module string
+	phase  string
+	line   string
+	start  time.Time
+	shown  bool
+	pct    int // the phase's percent, -1 when not known
+	stop   chan struct{}
+	done   sync.WaitGroup
 }
 
 func newBuildView(f *os.File) *buildView {
@@ -36,6 +41,7 @@ func newBuildView(f *os.File) *buildView {
 func (v *buildView) Phase(module, phase string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.module, v.phase, v.pct = module, phase, -1
 	v.line, v.start = fmt.Sprintf("%s: %s", module, phase), time.Now()
 	if !v.tty {
 		fmt.Fprintf(v.w, "build %s\n", v.line)
@@ -44,12 +50,36 @@ func (v *buildView) Phase(module, phase string) {
 	v.draw()
 }
 
+// Fraction takes maker.Maker's Fraction events: on a terminal the current
+// phase's line gets a bar; elsewhere nothing is printed.
+func (v *buildView) Fraction(module, phase string, done, total int) {
+	if total <= 0 || done < 0 {
+		return
+	}
+	pct := min(100, done*100/total)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.tty || module != v.module || phase != v.phase || v.line == "" || pct == v.pct {
+		return
+	}
+	v.pct = pct
+	v.draw()
+}
+
+// barWidth is the width of a phase's bar, between its brackets.
+const barWidth = 20
+
 // draw rewrites the status line; v.mu is held.
 func (v *buildView) draw() {
 	if v.line == "" {
 		return
 	}
-	fmt.Fprintf(v.w, "\r\x1b[K%s (%.0fs)", v.line, time.Since(v.start).Seconds())
+	bar := ""
+	if v.pct >= 0 {
+		n := v.pct * barWidth / 100
+		bar = fmt.Sprintf(" [%s%s] %d%%", strings.Repeat("#", n), strings.Repeat("-", barWidth-n), v.pct)
+	}
+	fmt.Fprintf(v.w, "\r\x1b[K%s%s (%.0fs)", v.line, bar, time.Since(v.start).Seconds())
 	v.shown = true
 }
 

@@ -23,7 +23,7 @@ func TestParseAptStatus(t *testing.T) {
 		{"pmerror:/var/cache/x.deb:50:trying to overwrite\n", 0, false, true},
 		{"pmconffile:/etc/x:20:'/etc/x.dpkg-new' 'y'\n", 0, false, true},
 		{"pmstatus:broken\n", 0, false, true},
-		{"Get:1 http://deb.debian.org/debian bookworm/main amd64 hello 2.10-3\n", 0, false, false},
+		{"Get:1 http://mirror.example/debian bookworm/main amd64 hello 2.10-3\n", 0, false, false},
 		{"E: Unable to locate package nope\n", 0, false, false},
 		{"", 0, false, false},
 	} {

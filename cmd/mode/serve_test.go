@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +11,6 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/squashfs"
-	"github.com/mode-build/mode/store"
 )
 
 // TestServePushPullCommands runs mode serve, push, pull and gc as a user
@@ -23,26 +19,8 @@ import (
 // SIGTERM stops the server with status 0.
 func TestServePushPullCommands(t *testing.T) {
 	testutil.RequiresTools(t, "mksquashfs")
-	ctx := context.Background()
 	built, served, pulled, out := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
-	s, err := store.Open(built)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ls []store.Layer
-	for i, name := range []string{"base", "top"} {
-		src := t.TempDir()
-		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)
-		file := strings.Join([]string{"base", "top"}[:i+1], "-") + ".sqfs"
-		p := filepath.Join(t.TempDir(), file)
-		if err := squashfs.Squash(ctx, src, p, "gzip"); err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, store.Layer{Path: p, Meta: layers.Meta{Name: name, File: file}})
-		if _, err := s.AddChain(ctx, "mode", name, ls); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, ls := twoChains(t, built)
 
 	srv := modeCmd("serve", "--addr", "127.0.0.1:0", "--store", served, "--push-token", "t0ken")
 	stdout, err := srv.StdoutPipe()

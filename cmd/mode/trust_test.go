@@ -30,7 +30,7 @@ func TestSignVerifyInterop(t *testing.T) {
 	cosign := interopTool(t, "cosign")
 	dir := t.TempDir()
 	store := t.TempDir()
-	trustChains(t, store)
+	twoChains(t, store)
 	if o, e, err := runMode3("key", "generate", filepath.Join(dir, "mode")); err != nil || !strings.HasPrefix(o, "sha256:") {
 		t.Fatalf("key generate: %q %v: %s", o, err, e)
 	}
@@ -136,7 +136,7 @@ func TestSignStoreChain(t *testing.T) {
 	}
 	cosign := interopTool(t, "cosign")
 	dir, store := t.TempDir(), t.TempDir()
-	trustChains(t, store)
+	twoChains(t, store)
 	if _, e, err := runMode3("key", "generate", filepath.Join(dir, "k")); err != nil {
 		t.Fatalf("key generate: %v: %s", err, e)
 	}
@@ -187,8 +187,9 @@ func TestSaveSignBadKey(t *testing.T) {
 	}
 }
 
-// trustChains adds the chains base and top (two tiny squashfs layers) to the store at dir.
-func trustChains(t *testing.T, dir string) {
+// twoChains adds the chains base and top (two tiny squashfs layers) to the
+// repository "mode" of the store at dir, and returns the store and the layers.
+func twoChains(t *testing.T, dir string) (*store.Store, []store.Layer) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := store.Open(dir)
@@ -209,6 +210,7 @@ func trustChains(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	return s, ls
 }
 
 func runMode3(args ...string) (string, string, error) {

@@ -135,6 +135,12 @@ type Runner struct {
 	Log io.Writer
 	// Retry bounds the retries of transient fetch failures.
 	Retry Retry
+	// Progress, when set, is told mmdebstrap's progress bars: its stage
+	// ("downloading", "extracting", "installing", "configuring"; "" when
+	// it names none) and percent, restarting at 0 for each stage. For them
+	// mmdebstrap's stderr is a pseudo-terminal (it draws bars only there);
+	// its text reaches Log as on a pipe. debootstrap draws none.
+	Progress func(stage string, percent float64)
 }
 
 // Run runs c into target (an empty directory), retrying transient fetch
@@ -185,12 +191,38 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 	}
 	cmd := proc.Command(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = w, w
+	var bars *barReader
+	if r.Progress != nil && filepath.Base(bin) == "mmdebstrap" {
+		w = &lockedWriter{w: w}
+		cmd.Stdout = w
+		var err error
+		if bars, err = startBars(w, r.Progress); err == nil {
+			cmd.Stderr = bars.tty
+			cmd.Env = append(os.Environ(), "NO_COLOR=1") // plain "E:" lines for Cause
+		} // else: no pseudo-terminal here, no bars
+	}
 	// A private mount namespace: whatever the tool mounts (the cache, /proc,
 	// /dev) dies with it, even when it is killed.
 	cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS // proc.Command made SysProcAttr (a parent-death signal)
 	cmd.SysProcAttr.Setpgid = true
+	if bars != nil {
+		// mmdebstrap measures the bars' width on /dev/tty: the terminal
+		// must be its controlling one, in a session of its own (which is
+		// also a process group of its own, as Setpgid would make).
+		cmd.SysProcAttr.Setpgid = false
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 2
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err := cmd.Run()
+	err := cmd.Start()
+	if bars != nil {
+		bars.started()
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if bars != nil {
+		bars.finish()
+	}
 	return out.String(), err
 }
 

@@ -53,12 +53,32 @@ func TestBootstrapBookworm(t *testing.T) {
 	}
 	defer unlock()
 	target := t.TempDir()
-	r := &Runner{Retry: DefaultRetry}
+	// With Progress, mmdebstrap runs on a pseudo-terminal and draws bars.
+	var log strings.Builder
+	top := map[string]float64{}
+	var stages []string
+	r := &Runner{Retry: DefaultRetry, Log: &log, Progress: func(stage string, pct float64) {
+		if pct < 0 || pct > 100 {
+			t.Errorf("stage %q: percent %v", stage, pct)
+		}
+		if _, ok := top[stage]; !ok {
+			stages = append(stages, stage)
+		}
+		top[stage] = max(top[stage], pct)
+	}}
 	start := time.Now()
 	if err := r.Run(context.Background(), hostPlan(t, Bootstrap{Suite: "bookworm"}, target, Archives(cache)), target); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("bootstrap took %s", time.Since(start).Round(time.Second))
+	t.Logf("bootstrap took %s; bars: %v %v", time.Since(start).Round(time.Second), stages, top)
+	for _, s := range []string{"extracting", "installing"} {
+		if top[s] < 99 {
+			t.Errorf("stage %s reached %v%%, want 100 (stages %v)", s, top[s], stages)
+		}
+	}
+	if !strings.Contains(log.String(), "I: ") || strings.ContainsAny(log.String(), "\x1b\r") {
+		t.Errorf("mmdebstrap's text, without bars, escapes or carriage returns, want its I: lines:\n%s", log.String())
+	}
 	testutil.NoLeaks(t, target)
 	inst, err := ReadStatus(target)
 	if err != nil {

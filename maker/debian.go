@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/debian"
@@ -62,6 +63,18 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 	}
 	defer unlock()
 	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry}
+	if mk.Fraction != nil {
+		// mmdebstrap's own bars: each stage a phase ("bootstrap
+		// downloading", "bootstrap extracting"…) with its percent.
+		phase := "bootstrap"
+		r.Progress = func(stage string, pct float64) {
+			if p := strings.TrimSpace("bootstrap " + stage); p != phase {
+				phase = p
+				mk.phase(m, p)
+			}
+			mk.Fraction(m.Name, phase, int(pct), 100)
+		}
+	}
 	return r.Run(ctx, c, dir)
 }
 

@@ -88,7 +88,7 @@ func TestRunWatch(t *testing.T) {
 		{"failure text", "mode-init: FAILED at fetch\\n", qemu.Watch{Expect: "READY", Fail: []string{"FAILED at"}}, qemu.ErrFailed, ""},
 		// The reason after a failure text arrives later: it is waited for.
 		{"failure reason", "mode-init: FAILED'; sleep 1; printf ' at fetch: the reason\\n", qemu.Watch{Expect: "READY", Fail: []string{"mode-init: FAILED"}}, qemu.ErrFailed, "the reason"},
-		{"timeout", "booting\\n", qemu.Watch{Expect: "READY", Timeout: 500 * time.Millisecond}, qemu.ErrTimeout, ""},
+		{"timeout", "booting\\n", qemu.Watch{Expect: "READY", Timeout: 2 * time.Second}, qemu.ErrTimeout, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := qemu.Machine{Binary: fakeQEMU(t, tc.out), Kernel: "k", Initrd: "i"}

@@ -16,7 +16,6 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
 	"github.com/mode-build/mode/mount"
-	"github.com/mode-build/mode/squashfs"
 )
 
 // Maker makes layers for real. It implements modules.Maker.
@@ -51,66 +50,103 @@ var hostFiles = []string{"/etc/resolv.conf", "/etc/hostname"}
 
 // Make builds m's layer into dst: a base from its bootstrap or from source,
 // any other module by running its steps over its mounted parent chain and
-// squashing only the upper diff.
+// squashing only the upper diff. It is Tree, Squash and Close in one.
 func (mk *Maker) Make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
-	meta, err := mk.make(ctx, m, parents, dst)
-	return meta, explainNoSpace(err, mk.scratch(), filepath.Dir(dst))
-}
-
-func (mk *Maker) make(ctx context.Context, m *modules.Module, parents []string, dst string) (layers.Meta, error) {
-	mk.sweep.Do(mk.sweepScratch) // when Lock did not: a Maker used as a library
-	if m.Parent == "" {
-		return mk.base(ctx, m, dst)
+	lowers := make([]modules.Lower, len(parents))
+	for i, p := range parents {
+		lowers[i] = modules.Lower{File: p}
 	}
-	ws, err := mount.OpenWorkspace(parents, mk.scratch(), scratchPrefix("ws"))
+	t, err := mk.Tree(ctx, m, lowers)
 	if err != nil {
 		return layers.Meta{}, err
 	}
-	defer ws.Close()
-	meta, err := mk.layer(ctx, m, ws, dst)
-	if cerr := ws.Close(); cerr != nil && err == nil {
+	err = t.Squash(ctx, dst)
+	if cerr := t.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
-	return meta, err
+	return t.Meta(), err
 }
 
-func (mk *Maker) layer(ctx context.Context, m *modules.Module, ws *mount.Stack, dst string) (layers.Meta, error) {
-	var meta layers.Meta
+// Tree makes m's finished, cleaned tree (modules.TreeMaker): a base's in a
+// scratch directory, any other module's as the upper of a workspace over
+// parents, moved out of the workspace once cleaned and unmounted.
+func (mk *Maker) Tree(ctx context.Context, m *modules.Module, parents []modules.Lower) (modules.Tree, error) {
+	mk.sweep.Do(mk.sweepScratch) // when Lock did not: a Maker used as a library
+	var t *tree
+	var err error
+	if m.Parent == "" {
+		t, err = mk.base(ctx, m)
+	} else {
+		t, err = mk.layer(ctx, m, parents)
+	}
+	if err != nil {
+		return nil, explainNoSpace(err, mk.scratch())
+	}
+	return t, nil
+}
+
+// layer runs m's steps over a workspace of parents and keeps its cleaned upper.
+func (mk *Maker) layer(ctx context.Context, m *modules.Module, parents []modules.Lower) (*tree, error) {
+	var ls []mount.Layer
+	for _, p := range parents {
+		if p.Dir != "" {
+			ls = append(ls, mount.Layer{Target: p.Dir, Mounted: true})
+		} else {
+			ls = append(ls, mount.Layer{File: p.File})
+		}
+	}
+	ws, err := mount.OpenWorkspaceOf(ls, mk.scratch(), scratchPrefix("ws"))
+	if err != nil {
+		return nil, err
+	}
+	defer ws.Close()
+	t := &tree{mk: mk, m: m}
 	if err := mk.steps(ctx, m, ws.Root); err != nil {
-		return meta, err
+		return nil, err
 	}
-	pkgs, err := mk.packages(ws.Lower, ws.Root)
-	if err != nil {
-		return meta, err
+	if t.meta.Packages, err = mk.packages(ws.Lower, ws.Root); err != nil {
+		return nil, err
 	}
-	meta.Packages = pkgs
 	if err := ws.Seal(); err != nil {
-		return meta, err
+		return nil, err
 	}
-	meta.Pruned, meta.Excluded, err = clean.Clean(ws.Upper, mk.cleaning(m, ws.Lower))
-	if err != nil {
-		return meta, err
+	if t.meta.Pruned, t.meta.Excluded, err = clean.Clean(ws.Upper, mk.cleaning(m, ws.Lower)); err != nil {
+		return nil, err
 	}
-	mk.phase(m, "squash")
-	return meta, squashfs.SquashProgress(ctx, ws.Upper, dst, mk.Compression, mk.fraction(m, "squash"))
+	// The upper moves to a scratch directory of its own, the workspace
+	// goes: the tree outlives every mount of its making.
+	if err := t.adopt(ws.Upper); err != nil {
+		return nil, err
+	}
+	if err := ws.Close(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
 }
 
-// base makes a base module's tree in a scratch directory and squashes it.
-func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta layers.Meta, err error) {
+// base makes a base module's tree in a scratch directory.
+func (mk *Maker) base(ctx context.Context, m *modules.Module) (t *tree, err error) {
 	dir, err := os.MkdirTemp(mk.scratch(), scratchPrefix("base"))
 	if err != nil {
-		return meta, err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	t = &tree{mk: mk, m: m, dir: dir, root: filepath.Join(dir, "root")}
+	defer func() {
+		if err != nil {
+			t.Close()
+			t = nil
+		}
+	}()
 	// The bootstrap's apt downloads as _apt into root/var/lib/apt/lists:
 	// _apt must reach it (MkdirTemp makes 0700), else apt warns "Download is
 	// performed unsandboxed as root".
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return meta, err
+		return t, err
 	}
-	root := filepath.Join(dir, "root")
+	root := t.root
 	if err := os.Mkdir(root, 0o755); err != nil {
-		return meta, err
+		return t, err
 	}
 	switch {
 	case m.Bootstrap != nil:
@@ -123,19 +159,16 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module, dst string) (meta 
 		err = errors.New("a base module needs bootstrap or from")
 	}
 	if err != nil {
-		return meta, err
+		return t, err
 	}
 	if err := mk.steps(ctx, m, root); err != nil {
-		return meta, err
+		return t, err
 	}
-	if meta.Packages, err = mk.packages("", root); err != nil {
-		return meta, err
+	if t.meta.Packages, err = mk.packages("", root); err != nil {
+		return t, err
 	}
-	if meta.Pruned, meta.Excluded, err = clean.Clean(root, mk.cleaning(m, "")); err != nil {
-		return meta, err
-	}
-	mk.phase(m, "squash")
-	return meta, squashfs.SquashProgress(ctx, root, dst, mk.Compression, mk.fraction(m, "squash"))
+	t.meta.Pruned, t.meta.Excluded, err = clean.Clean(root, mk.cleaning(m, ""))
+	return t, err
 }
 
 // steps runs m's steps in root, in their fixed order: files, remove,

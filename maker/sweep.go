@@ -24,9 +24,10 @@ import (
 const lockName = ".mode.lock"
 
 // outTemp matches the temporary files of a build in its output directory:
-// a layer or its metadata being written (.FILE.tmp-N), a save's first pass
+// a layer or its metadata being written (.FILE.tmp-N, N decimal or, from
+// the Builder, hex), a save's first pass
 // (.FILE.save-N).
-var outTemp = regexp.MustCompile(`^\..+\.(tmp|save)-[0-9]+$`)
+var outTemp = regexp.MustCompile(`^\..+\.(tmp|save)-[0-9a-f]+$`)
 
 // Lock starts a build into the output directory out: it takes out's lock
 // (lockOut) and removes what killed builds left in out and in the scratch

@@ -27,7 +27,7 @@ func deadPid(t *testing.T) int {
 func TestLockSweeps(t *testing.T) {
 	out, scratch := t.TempDir(), t.TempDir()
 	dead := strconv.Itoa(deadPid(t))
-	for _, f := range []string{".base.sqfs.tmp-123", ".base.json.tmp-9", "base.sqfs", "base.json", ".keep", ".x.sqfs.1234abcd.partial"} {
+	for _, f := range []string{".base.sqfs.tmp-123", ".base.json.tmp-9", ".base-essential.sqfs.tmp-7e21a6f2c37b", "base.sqfs", "base.json", ".keep", ".x.sqfs.1234abcd.partial"} {
 		must(t, os.WriteFile(filepath.Join(out, f), nil, 0o644))
 	}
 	must(t, os.MkdirAll(filepath.Join(out, ".mine.sqfs.save-77", "first"), 0o755))

@@ -23,7 +23,12 @@ type Builder struct {
 	Out         string       // output directory, created if missing
 	Compression string       // "" means layers.Compressions[0]; mixed into keys as the salt
 	Force       bool         // rebuild even when cached
-	Report      func(Result) // called after each module (may be nil)
+	Report      func(Result) // called after each module, in plan order (may be nil)
+	// Jobs, when above 0 and Maker is a TreeMaker, pipelines the build
+	// (pipeline.go): up to Jobs modules make their trees at once, and each
+	// layer is squashed while its children build on its tree. 0 builds one
+	// module after the other, each squashed before the next starts.
+	Jobs int
 }
 
 // Result is what became of one module in a Build.
@@ -119,6 +124,9 @@ func (b *Builder) Build(ctx context.Context, names ...string) ([]Result, error) 
 	if err := os.MkdirAll(b.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
+	if tm, ok := b.Maker.(TreeMaker); ok && b.Jobs > 0 {
+		return b.pipeline(ctx, tm, plan, comp)
+	}
 	var results []Result
 	for _, m := range plan {
 		if err := ctx.Err(); err != nil {
@@ -139,54 +147,85 @@ func (b *Builder) Build(ctx context.Context, names ...string) ([]Result, error) 
 // one builds m, or finds it cached.
 func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, error) {
 	start := time.Now()
-	key, err := b.Hierarchy.Key(m.Name, comp)
-	if err != nil {
-		return Result{}, err
-	}
-	sqfs, metaPath := b.paths(m.Name)
-	r := Result{Module: m, Path: sqfs}
-	if !b.Force {
-		st, meta, err := b.state(m.Name, key)
-		if err != nil {
-			return Result{}, err
-		}
-		if st == Built {
-			r.Meta, r.Cached, r.Duration = meta, true, time.Since(start)
-			return r, nil
-		}
+	r, key, err := b.cached(m, comp)
+	if err != nil || r.Cached {
+		return r, err
 	}
 	chain, err := b.Hierarchy.Chain(m.Name)
 	if err != nil {
 		return Result{}, err
 	}
-	var parents, names []string
-	for _, a := range chain {
-		names = append(names, a.Name)
-		if a != m {
-			p, _ := b.paths(a.Name)
-			parents = append(parents, p)
-		}
+	var parents []string
+	for _, a := range chain[:len(chain)-1] {
+		p, _ := b.paths(a.Name)
+		parents = append(parents, p)
 	}
-	dst := filepath.Join(b.Out, "."+filepath.Base(sqfs)+".tmp-"+random())
+	dst := b.temp(m)
 	defer os.Remove(dst) // a no-op once renamed
 	made, err := b.Maker.Make(ctx, m, parents, dst)
 	if err != nil {
 		return Result{}, err
 	}
+	if err := b.seal(&r, key, comp, dst, made, start); err != nil {
+		return Result{}, err
+	}
+	return r, b.place(r, dst)
+}
+
+// cached returns m's Result with Cached set when its layer is up to date
+// (and Force not set), and m's key.
+func (b *Builder) cached(m *Module, comp string) (Result, string, error) {
+	start := time.Now()
+	key, err := b.Hierarchy.Key(m.Name, comp)
+	if err != nil {
+		return Result{}, "", err
+	}
+	sqfs, _ := b.paths(m.Name)
+	r := Result{Module: m, Path: sqfs}
+	if !b.Force {
+		st, meta, err := b.state(m.Name, key)
+		if err != nil {
+			return Result{}, "", err
+		}
+		if st == Built {
+			r.Meta, r.Cached, r.Duration = meta, true, time.Since(start)
+		}
+	}
+	return r, key, nil
+}
+
+// temp is a temporary path in Out for m's layer.
+func (b *Builder) temp(m *Module) string {
+	sqfs, _ := b.paths(m.Name)
+	return filepath.Join(b.Out, "."+filepath.Base(sqfs)+".tmp-"+random())
+}
+
+// seal appends the hash tree to the layer the maker made at dst and fills
+// r's Meta (made has what only making it told).
+func (b *Builder) seal(r *Result, key, comp, dst string, made layers.Meta, start time.Time) error {
+	m := r.Module
+	chain, err := b.Hierarchy.Chain(m.Name)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, a := range chain {
+		names = append(names, a.Name)
+	}
 	vp, err := verity.Append(dst)
 	if err != nil {
-		return Result{}, fmt.Errorf("layer made by the maker: %w", err)
+		return fmt.Errorf("layer made by the maker: %w", err)
 	}
 	digest, size, err := layers.FileDigest(dst)
 	if err != nil {
-		return Result{}, fmt.Errorf("layer made by the maker: %w", err)
+		return fmt.Errorf("layer made by the maker: %w", err)
 	}
 	r.Duration = time.Since(start)
 	r.Meta = layers.Meta{
 		Name:        m.Name,
 		Parent:      m.Parent,
 		Chain:       names,
-		File:        filepath.Base(sqfs),
+		File:        filepath.Base(r.Path),
 		Key:         key,
 		Digest:      digest,
 		Size:        size,
@@ -198,18 +237,21 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 		Packages:    made.Packages,
 		Verity:      vp,
 	}
+	return nil
+}
+
+// place renames the sealed layer at dst into place and writes its metadata.
+func (b *Builder) place(r Result, dst string) error {
+	_, metaPath := b.paths(r.Module.Name)
 	// The metadata goes last: a crash between the two renames leaves a
 	// layer without metadata, which State calls stale.
 	if err := os.Remove(metaPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return Result{}, err
+		return err
 	}
-	if err := os.Rename(dst, sqfs); err != nil {
-		return Result{}, err
+	if err := os.Rename(dst, r.Path); err != nil {
+		return err
 	}
-	if err := layers.WriteMeta(metaPath, r.Meta); err != nil {
-		return Result{}, err
-	}
-	return r, nil
+	return layers.WriteMeta(metaPath, r.Meta)
 }
 
 // random returns a short random hex string for temporary names.

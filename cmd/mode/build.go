@@ -27,6 +27,7 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "store", Value: store.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
 			&cli.StringFlag{Name: "repo", Usage: "the store's repository `NAME` of the built chains (default: the hierarchy directory's name)"},
 			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: defaultBuildJobs(), Usage: "modules built at once, each layer squashed while its children build on its tree (0: one after the other, no pipelining)"},
 			jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -37,6 +38,10 @@ func buildCommand() *cli.Command {
 				return err
 			}
 			if err := layers.CheckCompression(c.String("compression")); err != nil {
+				return err
+			}
+			jobs, err := buildJobs(int(c.Int("jobs")))
+			if err != nil {
 				return err
 			}
 			h, err := modules.Load(c.String("dir"))
@@ -61,6 +66,7 @@ func buildCommand() *cli.Command {
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
 				Maker:       mk,
+				Jobs:        jobs,
 				Report:      func(r modules.Result) { clearLine(); fmt.Println(resultLine(r)) },
 			}
 			var doc BuildJSON

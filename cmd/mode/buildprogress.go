@@ -4,27 +4,43 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
 // buildView renders a build's progress on stderr: on a terminal one status
-// line (module, phase, a bar where the phase tells how far it is, elapsed
-// time) redrawn every second and around the steps' own output; elsewhere one
-// plain line per phase.
+// line (for each module under way, in the order they started: module, phase,
+// a bar where the phase tells how far it is, elapsed time; a pipelined build
+// has several, e.g. one squashing while its child runs apt) redrawn every
+// second and around the steps' own output; elsewhere one plain line per
+// phase.
 type buildView struct {
 	w      io.Writer
 	tty    bool
 	mu     sync.Mutex
-	module string
-	phase  string
-	line   string
-	start  time.Time
+	active []*phaseState // the modules under way, in the order they started
 	shown  bool
-	pct    int // the phase's percent, -1 when not known
 	stop   chan struct{}
 	done   sync.WaitGroup
+}
+
+// phaseState is where one module under way is.
+type phaseState struct {
+	module, phase string
+	start         time.Time
+	pct           int // the phase's percent, -1 when not known
+}
+
+// find returns module's state, nil when it is not under way.
+func (v *buildView) find(module string) *phaseState {
+	for _, p := range v.active {
+		if p.module == module {
+			return p
+		}
+	}
+	return nil
 }
 
 func newBuildView(f *os.File) *buildView {
@@ -41,17 +57,22 @@ func newBuildView(f *os.File) *buildView {
 func (v *buildView) Phase(module, phase string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.module, v.phase, v.pct = module, phase, -1
-	v.line, v.start = fmt.Sprintf("%s: %s", module, phase), time.Now()
 	if !v.tty {
-		fmt.Fprintf(v.w, "build %s\n", v.line)
+		fmt.Fprintf(v.w, "build %s: %s\n", module, phase)
 		return
 	}
+	p := v.find(module)
+	if p == nil {
+		p = &phaseState{module: module}
+		v.active = append(v.active, p)
+	}
+	p.phase, p.pct, p.start = phase, -1, time.Now()
 	v.draw()
 }
 
-// Fraction takes maker.Maker's Fraction events: on a terminal the current
-// phase's line gets a bar; elsewhere nothing is printed.
+// Fraction takes maker.Maker's Fraction events: on a terminal the module's
+// current phase gets a bar, and a finished squash ends the module's part of
+// the line; elsewhere nothing is printed.
 func (v *buildView) Fraction(module, phase string, done, total int) {
 	if total <= 0 || done < 0 {
 		return
@@ -59,11 +80,15 @@ func (v *buildView) Fraction(module, phase string, done, total int) {
 	pct := min(100, done*100/total)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.tty || module != v.module || phase != v.phase || v.line == "" || pct == v.pct {
+	p := v.find(module)
+	if !v.tty || p == nil || phase != p.phase || pct == p.pct {
 		return
 	}
-	v.pct = pct
+	p.pct = pct
 	v.draw()
+	if phase == "squash" && done >= total { // the module's last phase
+		v.active = slices.DeleteFunc(v.active, func(q *phaseState) bool { return q == p })
+	}
 }
 
 // barWidth is the width of a phase's bar, between its brackets.
@@ -71,15 +96,19 @@ const barWidth = 20
 
 // draw rewrites the status line; v.mu is held.
 func (v *buildView) draw() {
-	if v.line == "" {
+	if len(v.active) == 0 {
 		return
 	}
-	bar := ""
-	if v.pct >= 0 {
-		n := v.pct * barWidth / 100
-		bar = fmt.Sprintf(" [%s%s] %d%%", strings.Repeat("#", n), strings.Repeat("-", barWidth-n), v.pct)
+	var parts []string
+	for _, p := range v.active {
+		bar := ""
+		if p.pct >= 0 {
+			n := p.pct * barWidth / 100
+			bar = fmt.Sprintf(" [%s%s] %d%%", strings.Repeat("#", n), strings.Repeat("-", barWidth-n), p.pct)
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s%s (%.0fs)", p.module, p.phase, bar, time.Since(p.start).Seconds()))
 	}
-	fmt.Fprintf(v.w, "\r\x1b[K%s%s (%.0fs)", v.line, bar, time.Since(v.start).Seconds())
+	fmt.Fprintf(v.w, "\r\x1b[K%s", strings.Join(parts, "  |  "))
 	v.shown = true
 }
 
@@ -127,15 +156,15 @@ func (o outputWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Clear takes the status line off the terminal until the next phase, before
-// a result line goes to stdout.
+// Clear takes the status line off the terminal, before a result line goes
+// to stdout; the next tick or phase draws it again.
 func (v *buildView) Clear() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.tty && v.shown {
 		fmt.Fprint(v.w, "\r\x1b[K")
 	}
-	v.shown, v.line = false, ""
+	v.shown = false
 }
 
 // Close stops the ticker and clears the status line.

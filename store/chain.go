@@ -13,7 +13,7 @@ import (
 )
 
 // AddChain stores the layer files ls (base first, ending with the module
-// name) as blobs, writes the chain config and manifest, and tags the manifest
+// name) as blobs (hard links where it can: AddFile), writes the chain config and manifest, and tags the manifest
 // name in repo. Each layer's Meta.Digest and Size are computed from its file
 // (a Meta that names a different digest is an error); an empty Meta.File
 // takes the file's base name. When repo holds the parent chain (tagged with
@@ -40,7 +40,7 @@ func (s *Store) AddChain(ctx context.Context, repo, name string, ls []Layer) (di
 			return "", err
 		}
 		m := l.Meta
-		d, err := s.putBlobFile(l.Path, digest.Digest(m.Digest))
+		d, _, err := s.addFile(l.Path, digest.Digest(m.Digest)) // a hard link where it can
 		if err != nil {
 			if errors.Is(err, ErrDigest) {
 				return "", fmt.Errorf("chain %s: layer %s: file does not match its metadata: %w", name, l.Path, err)

@@ -131,7 +131,9 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 			p.o.logger.Debug("resuming", "digest", desc.Digest, "offset", off)
 		}
 		body := io.LimitReader(resp.Body, desc.Size-off+1)
-		n, err := io.Copy(io.MultiWriter(f, h, bp), body)
+		wb := newWriteback(f, off)
+		n, err := io.Copy(io.MultiWriter(wb, h, bp), body)
+		wb.Close()
 		off += n
 		if err != nil {
 			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)

@@ -81,7 +81,7 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *store.Chain,
 			if p.storeOnly {
 				return s.CommitFile(path, desc.Digest) // verified by the download; one fsync
 			}
-			_, _, err := s.AddFile(path, desc.Digest) // a hard link where it can; one fsync
+			_, err := s.CommitLink(path, desc.Digest) // verified too; a hard link where it can; one fsync
 			return err
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
 )
 
 // How a file became a second name of the same bytes (Place).
@@ -29,9 +29,10 @@ func (h How) String() string {
 // without copying its bytes when it can: a hard link into the store when both
 // are on one file system, else a reflink, else a copy. The bytes are read
 // once, to verify them; the blob is fsynced once. A linked blob and path are
-// then one read-only inode (mode 0444): a layer file is never written in
-// place (verity.Append refuses a file with more than one link), it is
-// replaced by a rename, which leaves the blob as it was.
+// then one inode, which keeps path's mode (a copied blob is 0444, as every
+// other): a layer file is never written in place (verity.Append refuses a
+// file with more than one link), it is replaced by a rename, which leaves
+// the blob as it was.
 func (s *Store) AddFile(path string, want digest.Digest) (digest.Digest, How, error) {
 	unlock, err := s.writeLock()
 	if err != nil {
@@ -66,11 +67,47 @@ func (s *Store) addFile(path string, want digest.Digest) (digest.Digest, How, er
 	if err := syncPath(tmp); err != nil {
 		return "", 0, fmt.Errorf("store %s: %w", s.dir, err)
 	}
+	if how == Linked {
+		// Not chmod 0444: that would change the mode of the caller's file too.
+		return got, how, s.renameKeep(tmp, got)
+	}
 	return got, how, s.rename(tmp, got)
 }
 
+// CommitLink makes the file at path, which the caller verified to have
+// digest d (a download hashed as it was written), blob d as AddFile does,
+// without reading it again.
+func (s *Store) CommitLink(path string, d digest.Digest) (How, error) {
+	if err := CheckDigest(d); err != nil {
+		return 0, err
+	}
+	unlock, err := s.writeLock()
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if s.HasBlob(d, -1) {
+		s.TouchBlob(d)
+		return Linked, nil
+	}
+	tmp := filepath.Join(s.TempDir(), fmt.Sprintf("blob.%d.%d", os.Getpid(), rand.Uint64()))
+	defer os.Remove(tmp) // a no-op once renamed
+	how, err := place(path, tmp)
+	if err != nil {
+		return 0, fmt.Errorf("store %s: %s: %w", s.dir, path, err)
+	}
+	if err := syncPath(tmp); err != nil {
+		return 0, fmt.Errorf("store %s: %w", s.dir, err)
+	}
+	if how == Linked {
+		return how, s.renameKeep(tmp, d)
+	}
+	return how, s.rename(tmp, d)
+}
+
 // LinkBlob makes dst (which must not exist) a name of blob d, as AddFile
-// makes a blob of a file, and verifies its bytes. A copy is fsynced.
+// makes a blob of a file, and verifies its bytes. A copy is fsynced. A
+// linked dst has the blob's mode (0444 for a blob the store wrote).
 func (s *Store) LinkBlob(d digest.Digest, dst string) (How, error) {
 	if err := CheckDigest(d); err != nil {
 		return 0, err
@@ -94,19 +131,9 @@ func (s *Store) LinkBlob(d digest.Digest, dst string) (How, error) {
 // reads the bytes once and returns their digest with alg. On error dst is
 // removed.
 func Place(src, dst string, alg digest.Algorithm) (digest.Digest, How, error) {
-	fi, err := os.Lstat(src)
+	how, err := place(src, dst)
 	if err != nil {
 		return "", 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", 0, fmt.Errorf("%s: not a regular file", src)
-	}
-	how := Linked
-	if err := os.Link(src, dst); err != nil {
-		if how, err = clone(src, dst); err != nil {
-			os.Remove(dst)
-			return "", 0, err
-		}
 	}
 	d, _, err := FileDigest(dst, alg)
 	if err != nil {
@@ -114,6 +141,26 @@ func Place(src, dst string, alg digest.Algorithm) (digest.Digest, How, error) {
 		return "", 0, err
 	}
 	return d, how, nil
+}
+
+// place is Place without reading the bytes.
+func place(src, dst string) (How, error) {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s: not a regular file", src)
+	}
+	if err := os.Link(src, dst); err == nil {
+		return Linked, nil
+	}
+	how, err := clone(src, dst)
+	if err != nil {
+		os.Remove(dst)
+		return 0, err
+	}
+	return how, nil
 }
 
 // clone makes dst a reflink of src, or, where the file system cannot, a copy.
@@ -128,7 +175,7 @@ func clone(src, dst string) (How, error) {
 		return 0, err
 	}
 	how := Cloned
-	err = unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
+	err = reflink(out, in)
 	if err != nil {
 		how = Copied
 		_, err = io.Copy(out, in) // copy_file_range where the kernel can
@@ -158,7 +205,7 @@ func syncDir(dir string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if errors.Is(err, unix.EINVAL) {
+	if errors.Is(err, syscall.EINVAL) {
 		return nil // a file system that cannot sync a directory
 	}
 	return err

@@ -8,6 +8,8 @@ APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-syste
 APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
 # the site's page test in a browser, and the demo's boot token (docs/site.md)
 APT_PKGS += chromium openssl
+# counting a pull's fsyncs (cmd/mode TestPullFsyncs)
+APT_PKGS += strace
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance man
 

@@ -20,6 +20,15 @@ import (
 // the second-to-last layer's name, with the same layers) its manifest digest
 // becomes the chain's Parent. It returns the manifest digest.
 func (s *Store) AddChain(ctx context.Context, repo, name string, ls []Layer) (digest.Digest, error) {
+	return s.AddChainAs(ctx, repo, name, name, ls)
+}
+
+// AddChainAs is AddChain tagging the chain name with tag, another name
+// than its own (mode recompress: console's chain as console-xz).
+func (s *Store) AddChainAs(ctx context.Context, repo, tag, name string, ls []Layer) (digest.Digest, error) {
+	if !ValidTag(tag) {
+		return "", fmt.Errorf("tag %q: not usable as a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})", tag)
+	}
 	if len(ls) == 0 {
 		return "", fmt.Errorf("chain %s: no layers", name)
 	}
@@ -67,7 +76,7 @@ func (s *Store) AddChain(ctx context.Context, repo, name string, ls []Layer) (di
 	if len(ls) > 1 {
 		c.Parent = s.parentOf(repo, c)
 	}
-	return s.putChain(repo, c, "")
+	return s.putChain(repo, c, tag)
 }
 
 func (s *Store) statBlob(d digest.Digest) (int64, error) {

@@ -10,6 +10,8 @@ APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools
 APT_PKGS += chromium openssl
 # the mkosi benchmark (maker/mkosi_bench_test.go, docs/bench.md)
 APT_PKGS += mkosi
+# counting a pull's fsyncs (cmd/mode TestPullFsyncs)
+APT_PKGS += strace
 
 .PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance man
 

@@ -1,10 +1,6 @@
 package layers
 
-import (
-	"fmt"
-	"strings"
-	"time"
-)
+import "time"
 
 // Meta is a layer's metadata. It travels beside the layer: as FILE.json next to
 // FILE.sqfs in an output directory, inside the chain config in a registry, and in
@@ -17,7 +13,7 @@ type Meta struct {
 	Key         string    `json:"key,omitempty"`    // cache key ("sha256:…"); empty for saved layers
 	Digest      string    `json:"digest"`           // "sha256:…" of the .sqfs bytes
 	Size        int64     `json:"size"`             // bytes of the .sqfs
-	Compression string    `json:"compression"`      // gzip, xz, zstd or lz4
+	Compression string    `json:"compression"`      // NAME[:LEVEL]: "zstd:9", "xz"; older layers "zstd" (level 15)
 	Built       time.Time `json:"built"`
 	Seconds     float64   `json:"seconds"`  // build time
 	Pruned      Pruned    `json:"pruned"`   // copy-ups equal to the lower file, dropped
@@ -55,15 +51,13 @@ type Package struct {
 	From    string `json:"from,omitempty"`
 }
 
-// Compressions are the squashfs compressors mode accepts; the first is the default.
+// Compressions are the squashfs compressors mode accepts; the first is the
+// default's (DefaultCompression).
 var Compressions = []string{"zstd", "gzip", "xz", "lz4"}
 
-// CheckCompression returns an error naming c when it is not one of Compressions.
+// CheckCompression returns an error naming c when it is not a compression
+// ParseCompression accepts (NAME[:LEVEL]).
 func CheckCompression(c string) error {
-	for _, ok := range Compressions {
-		if c == ok {
-			return nil
-		}
-	}
-	return fmt.Errorf("compression %q: want one of %s", c, strings.Join(Compressions, ", "))
+	_, err := ParseCompression(c)
+	return err
 }

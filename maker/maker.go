@@ -22,7 +22,7 @@ import (
 type Maker struct {
 	// Scratch holds workspaces while a layer is made; os.TempDir() when empty.
 	Scratch string
-	// Compression is the squashfs compressor; layers.Compressions[0] when empty.
+	// Compression is the squashfs compression, NAME[:LEVEL]; layers.DefaultCompression when empty.
 	Compression string
 	// Stdout and Stderr receive the steps' output; discarded when nil.
 	Stdout, Stderr io.Writer

@@ -21,7 +21,7 @@ type Builder struct {
 	Hierarchy   *Hierarchy
 	Maker       Maker
 	Out         string       // output directory, created if missing
-	Compression string       // "" means layers.Compressions[0]; mixed into keys as the salt
+	Compression string       // NAME[:LEVEL], "" for layers.DefaultCompression; its canonical form salts the keys
 	Force       bool         // rebuild even when cached
 	Report      func(Result) // called after each module, in plan order (may be nil)
 	// Jobs, when above 0 and Maker is a TreeMaker, pipelines the build
@@ -61,11 +61,10 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
+// compression is b.Compression's canonical form ("zstd:9" for "" and
+// "zstd"): the salt of every key, so that another level rebuilds.
 func (b *Builder) compression() (string, error) {
-	if b.Compression == "" {
-		return layers.Compressions[0], nil
-	}
-	return b.Compression, layers.CheckCompression(b.Compression)
+	return layers.CanonicalCompression(b.Compression)
 }
 
 // paths returns Out/CHAIN.sqfs and Out/CHAIN.json for name.

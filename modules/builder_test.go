@@ -105,7 +105,7 @@ func TestBuild(t *testing.T) {
 
 	// The metadata beside the console layer.
 	r := rs[3]
-	key, _ := h.Key("console", "zstd")
+	key, _ := h.Key("console", layers.DefaultCompression)
 	// The maker's bytes, padded to two blocks, then their dm-verity tree.
 	sqfs := filepath.Join(out, "base-essential-console.sqfs")
 	content, _ := os.ReadFile(sqfs)
@@ -124,7 +124,7 @@ func TestBuild(t *testing.T) {
 	want := layers.Meta{
 		Name: "console", Parent: "essential", Chain: []string{"base", "essential", "console"},
 		File: "base-essential-console.sqfs", Key: key, Digest: "sha256:" + hex.EncodeToString(sum[:]),
-		Size: int64(len(content)), Compression: "zstd", Built: r.Meta.Built, Seconds: r.Meta.Seconds,
+		Size: int64(len(content)), Compression: layers.DefaultCompression, Built: r.Meta.Built, Seconds: r.Meta.Seconds,
 		Pruned: layers.Pruned{Files: 2, Bytes: 20}, Verity: onDisk.Verity,
 	}
 	if onDisk.Verity == nil {

@@ -18,20 +18,28 @@ import (
 )
 
 // layer brings the layer desc to dir/<title>: kept when already there with the
-// right digest, copied from the store when it has the blob, downloaded
-// otherwise. A download resumes from its partial file with HTTP Range.
+// right digest, linked from the store when it has the blob, downloaded
+// otherwise. A download resumes from its partial file with HTTP Range. With
+// p.ingest the file then goes into the store (moved, or hard-linked) as
+// soon as it is whole, while other layers still download.
 func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string) error {
 	file := desc.Annotations[store.AnnotationTitle]
 	dst := filepath.Join(dir, file)
 	want := desc.Digest
 	bp := startTracker(p.o.progress, file, want, desc.Size)
-	if d, n, err := store.FileDigest(dst, want.Algorithm()); err == nil && d == want && n == desc.Size {
-		bp.done(Present)
+	s := p.o.store
+	if p.ingest != nil && p.storeOnly && s.HasBlob(want, desc.Size) {
+		bp.done(FromStore) // nothing to write: dir is the pull's scratch
 		return nil
 	}
+	if d, n, err := store.FileDigest(dst, want.Algorithm()); err == nil && d == want && n == desc.Size {
+		bp.done(Present)
+		return p.commit(desc, dst)
+	}
 	part := filepath.Join(dir, partialName(file, desc))
-	if s := p.o.store; s != nil && s.HasBlob(want, desc.Size) {
-		if err := copyVerified(s.BlobPath(want), part, want); err == nil {
+	if s != nil && s.HasBlob(want, desc.Size) {
+		os.Remove(part) // what an earlier pull left: the store has it whole
+		if _, err := s.LinkBlob(want, part); err == nil {
 			bp.done(FromStore)
 			return os.Rename(part, dst)
 		}
@@ -51,7 +59,21 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string)
 	if err := os.Rename(part, dst); err != nil {
 		return fmt.Errorf("layer %s: %w", file, err)
 	}
+	if err := p.commit(desc, dst); err != nil {
+		return err
+	}
 	bp.done(Pulled)
+	return nil
+}
+
+// commit hands the whole, verified layer file path to p.ingest, if any.
+func (p *puller) commit(desc ocispec.Descriptor, path string) error {
+	if p.ingest == nil {
+		return nil
+	}
+	if err := p.ingest(desc, path); err != nil {
+		return fmt.Errorf("layer %s: store: %w", desc.Annotations[store.AnnotationTitle], err)
+	}
 	return nil
 }
 
@@ -109,7 +131,9 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 			p.o.logger.Debug("resuming", "digest", desc.Digest, "offset", off)
 		}
 		body := io.LimitReader(resp.Body, desc.Size-off+1)
-		n, err := io.Copy(io.MultiWriter(f, h, bp), body)
+		wb := newWriteback(f, off)
+		n, err := io.Copy(io.MultiWriter(wb, h, bp), body)
+		wb.Close()
 		off += n
 		if err != nil {
 			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)
@@ -137,8 +161,10 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		}
 		return permanent{fmt.Errorf("%w: content is %s (blob tampered with or corrupt)", store.ErrDigest, got)}
 	}
-	if err := f.Sync(); err != nil {
-		return permanent{err}
+	if p.ingest == nil { // else the store fsyncs it, once
+		if err := f.Sync(); err != nil {
+			return permanent{err}
+		}
 	}
 	return f.Close()
 }
@@ -171,32 +197,4 @@ func rangeStart(cr string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(a, 10, 64)
 	return n, err == nil
-}
-
-// copyVerified copies src to dst, verifying digest want.
-func copyVerified(src, dst string, want digest.Digest) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	h := want.Algorithm().Hash()
-	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
-		return err
-	}
-	if got := digest.NewDigest(want.Algorithm(), h); got != want {
-		os.Remove(dst)
-		return fmt.Errorf("%s: %w: content is %s", src, store.ErrDigest, got)
-	}
-	return nil
 }

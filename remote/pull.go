@@ -74,6 +74,17 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *store.Chain,
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
 	}
+	if toStore {
+		p.storeOnly = dir == ""
+		s := o.store
+		p.ingest = func(desc ocispec.Descriptor, path string) error {
+			if p.storeOnly {
+				return s.CommitFile(path, desc.Digest) // verified by the download; one fsync
+			}
+			_, err := s.CommitLink(path, desc.Digest) // verified too; a hard link where it can; one fsync
+			return err
+		}
+	}
 	if err := p.layers(ctx, m, want, work); err != nil {
 		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -97,6 +108,11 @@ type puller struct {
 	o    *options
 	cl   *http.Client
 	repo name.Repository
+
+	// ingest, when set, adds each whole layer file to the store; storeOnly:
+	// the files are in a scratch directory, the store is where they go.
+	ingest    func(desc ocispec.Descriptor, path string) error
+	storeOnly bool
 }
 
 func (p *puller) url(kind, ref string) string {
@@ -244,8 +260,9 @@ func partialName(file string, desc ocispec.Descriptor) string {
 	return "." + file + "." + desc.Digest.Encoded()[:16] + ".partial"
 }
 
-// ingest adds a pulled chain to the store's repository repo: layer files
-// from dir (moved when move, else copied), the config, and the manifest
+// ingest adds a pulled chain to the store's repository repo: the layer
+// files from dir that puller.layer did not add already (moved when move,
+// else linked), the config, and the manifest
 // tagged with the chain name.
 func ingest(s *store.Store, repo string, m *ocispec.Manifest, raw []byte, mt string, cfg []byte, tag, dir string, move bool) error {
 	for _, l := range m.Layers {
@@ -260,7 +277,7 @@ func ingest(s *store.Store, repo string, m *ocispec.Manifest, raw []byte, mt str
 			}
 			continue
 		}
-		if _, err := s.PutBlobFile(path, l.Digest); err != nil {
+		if _, _, err := s.AddFile(path, l.Digest); err != nil {
 			return err
 		}
 	}

@@ -195,8 +195,8 @@ func FinishSaved(sqfs string, m *layers.Meta, compression string, start time.Tim
 	if err != nil {
 		return err
 	}
-	if compression == "" {
-		compression = layers.Compressions[0]
+	if compression, err = layers.CanonicalCompression(compression); err != nil {
+		return err
 	}
 	m.Digest, m.Size, m.Compression = d, n, compression
 	m.Built, m.Seconds = time.Now().UTC(), time.Since(start).Seconds()

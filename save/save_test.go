@@ -155,7 +155,7 @@ func TestSaveChanges(t *testing.T) {
 
 	img := filepath.Join(out, "base-extra-mine.sqfs")
 	want := layers.Meta{Name: "mine", Parent: "extra", Chain: []string{"base", "extra", "mine"}, File: "base-extra-mine.sqfs",
-		Digest: fileDigest(t, img), Compression: "zstd",
+		Digest: fileDigest(t, img), Compression: "zstd:9",
 		ParentDigests: []string{s.metas[0].Digest, s.metas[1].Digest}, ParentManifest: "sha256:" + strings.Repeat("ab", 32)}
 	var onDisk layers.Meta
 	data, err := os.ReadFile(filepath.Join(out, "base-extra-mine.json"))

@@ -18,11 +18,8 @@ import (
 
 // Pack writes the tree at dir as a squashfs image at dst (SLAX dir2sb), with
 // Squash: owners, modes, xattrs, hard links, devices, whiteouts and sparse
-// files are kept. An empty compression means the default, zstd.
+// files are kept. compression is NAME[:LEVEL]; empty means the default, zstd:9.
 func Pack(ctx context.Context, dir, dst, compression string) error {
-	if compression == "" {
-		compression = layers.Compressions[0]
-	}
 	if err := layers.CheckCompression(compression); err != nil {
 		return fmt.Errorf("pack: %w", err)
 	}

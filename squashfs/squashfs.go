@@ -29,14 +29,14 @@ func SquashProgress(ctx context.Context, dir, dst, compression string, progress 
 	return squash(ctx, dir, dst, compression, nil, nil, progress)
 }
 
+// compression is NAME[:LEVEL] (layers.ParseCompression), "" the default.
+//
 // squash is Squash with more mksquashfs arguments, fix run on the whole
 // temporary image before it is renamed, and progress (optional) told
 // mksquashfs's progress bar.
 func squash(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int)) error {
-	if compression == "" {
-		compression = layers.Compressions[0]
-	}
-	if err := layers.CheckCompression(compression); err != nil {
+	comp, err := layers.ParseCompression(compression)
+	if err != nil {
 		return err
 	}
 	bin, err := exec.LookPath("mksquashfs")
@@ -57,7 +57,8 @@ func squash(ctx context.Context, dir, dst, compression string, more []string, fi
 	if progress != nil {
 		bar = "-progress" // the bar goes to stdout, on a pipe too, with -quiet
 	}
-	args := append([]string{dir, tmp.Name(), "-noappend", bar, "-quiet", "-comp", compression}, more...)
+	// more comes last: mksquashfs takes the last of a repeated option.
+	args := append(append([]string{dir, tmp.Name(), "-noappend", bar, "-quiet"}, comp.Args()...), more...)
 	cmd := proc.Command(ctx, bin, args...)
 	out := &barWriter{progress: progress}
 	cmd.Stdout, cmd.Stderr = out, out

@@ -108,11 +108,16 @@ func (s *Store) commitFile(path string, d digest.Digest) error {
 	return s.rename(path, d)
 }
 
-// rename makes the synced file at path blob d.
+// rename makes the synced file at path blob d, read-only.
 func (s *Store) rename(path string, d digest.Digest) error {
 	if err := os.Chmod(path, 0o444); err != nil {
 		return err
 	}
+	return s.renameKeep(path, d)
+}
+
+// renameKeep is rename keeping the file's mode (a hard link's).
+func (s *Store) renameKeep(path string, d digest.Digest) error {
 	dst := s.BlobPath(d)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("store %s: %w", s.dir, err)

@@ -13,13 +13,22 @@ import (
 )
 
 // AddChain stores the layer files ls (base first, ending with the module
-// name) as blobs, writes the chain config and manifest, and tags the manifest
+// name) as blobs (hard links where it can: AddFile), writes the chain config and manifest, and tags the manifest
 // name in repo. Each layer's Meta.Digest and Size are computed from its file
 // (a Meta that names a different digest is an error); an empty Meta.File
 // takes the file's base name. When repo holds the parent chain (tagged with
 // the second-to-last layer's name, with the same layers) its manifest digest
 // becomes the chain's Parent. It returns the manifest digest.
 func (s *Store) AddChain(ctx context.Context, repo, name string, ls []Layer) (digest.Digest, error) {
+	return s.AddChainAs(ctx, repo, name, name, ls)
+}
+
+// AddChainAs is AddChain tagging the chain name with tag, another name
+// than its own (mode recompress: console's chain as console-xz).
+func (s *Store) AddChainAs(ctx context.Context, repo, tag, name string, ls []Layer) (digest.Digest, error) {
+	if !ValidTag(tag) {
+		return "", fmt.Errorf("tag %q: not usable as a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})", tag)
+	}
 	if len(ls) == 0 {
 		return "", fmt.Errorf("chain %s: no layers", name)
 	}
@@ -40,7 +49,7 @@ func (s *Store) AddChain(ctx context.Context, repo, name string, ls []Layer) (di
 			return "", err
 		}
 		m := l.Meta
-		d, err := s.putBlobFile(l.Path, digest.Digest(m.Digest))
+		d, _, err := s.addFile(l.Path, digest.Digest(m.Digest)) // a hard link where it can
 		if err != nil {
 			if errors.Is(err, ErrDigest) {
 				return "", fmt.Errorf("chain %s: layer %s: file does not match its metadata: %w", name, l.Path, err)
@@ -67,7 +76,7 @@ func (s *Store) AddChain(ctx context.Context, repo, name string, ls []Layer) (di
 	if len(ls) > 1 {
 		c.Parent = s.parentOf(repo, c)
 	}
-	return s.putChain(repo, c, "")
+	return s.putChain(repo, c, tag)
 }
 
 func (s *Store) statBlob(d digest.Digest) (int64, error) {

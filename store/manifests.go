@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -59,6 +60,11 @@ func (s *Store) putManifestLocked(repo, ref string, raw []byte, mediaType string
 	d, err := s.putBlob(bytes.NewReader(raw), alg.FromBytes(raw))
 	if err != nil {
 		return "", err
+	}
+	// One fsync of the blobs' directory makes the renames of the blobs
+	// (layers, config, manifest) durable before the index names them.
+	if err := syncDir(filepath.Dir(s.BlobPath(d))); err != nil {
+		return "", fmt.Errorf("store %s: %w", s.dir, err)
 	}
 	desc := ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(raw)), ArtifactType: probe.ArtifactType,
 		Annotations: map[string]string{AnnotationRepository: repo}}

@@ -22,7 +22,7 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` for layers and their metadata"},
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even the layers that are up to date"},
-			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
+			compressionFlag(""),
 			&cli.StringFlag{Name: "scratch", Usage: "`DIR` for workspaces while building (default: the system's temp dir)"},
 			&cli.StringFlag{Name: "store", Value: store.DefaultStore(), Usage: "the local store `DIR` the built chains are added to"},
 			&cli.StringFlag{Name: "repo", Usage: "the store's repository `NAME` of the built chains (default: the hierarchy directory's name)"},
@@ -37,7 +37,7 @@ func buildCommand() *cli.Command {
 			if done, err := privateMounts(c); done {
 				return err
 			}
-			if err := layers.CheckCompression(c.String("compression")); err != nil {
+			if err := checkCompression("build", c); err != nil {
 				return err
 			}
 			jobs, err := buildJobs(int(c.Int("jobs")))

@@ -52,6 +52,7 @@ func main() {
 			packCommand(),
 			pullCommand(),
 			pushCommand(),
+			recompressCommand(),
 			saveCommand(),
 			serveCommand(),
 			shellCommand(),

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/squashfs"
 )
 
@@ -17,12 +15,14 @@ func packCommand() *cli.Command {
 		Usage:     "squash a directory into a squashfs layer, keeping owners, modes, xattrs, links and devices (SLAX dir2sb)",
 		ArgsUsage: "DIR FILE.sqfs",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0],
-				Usage: strings.Join(layers.Compressions, ", ")},
+			compressionFlag(""),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.NArg() != 2 {
 				return fmt.Errorf("pack: want DIR FILE.sqfs, got %d arguments", c.NArg())
+			}
+			if err := checkCompression("pack", c); err != nil {
+				return err
 			}
 			dir, dst := c.Args().Get(0), c.Args().Get(1)
 			if err := squashfs.Pack(ctx, dir, dst, c.String("compression")); err != nil {

@@ -31,7 +31,7 @@ func saveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "the output `DIR`, on a disk (default: the current directory; with --push alone, a temporary one)"},
 			&cli.BoolFlag{Name: "push", Usage: "push the chain plus the new layer to REF, or to the booted repository with tag NAME"},
-			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression: zstd, gzip, xz or lz4"},
+			compressionFlag(""),
 			&cli.StringFlag{Name: "run-dir", Value: layers.RunDir, Usage: "the booted system's run `DIR` (chain.json, layers/, changes/)"},
 			insecureFlag(), tokenFlag(), caFlag(), signFlag(),
 		},
@@ -40,7 +40,7 @@ func saveCommand() *cli.Command {
 			if n < 1 || n > 2 || (n == 2 && !c.Bool("push")) {
 				return fmt.Errorf("save: want NAME (and REF with --push), got %d arguments", n)
 			}
-			if err := layers.CheckCompression(c.String("compression")); err != nil {
+			if err := checkCompression("save", c); err != nil {
 				return err
 			}
 			if os.Geteuid() != 0 {

@@ -28,7 +28,7 @@ func shellCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` holding built layers"},
 			&cli.StringFlag{Name: "scratch", Usage: "`DIR` for the workspace (default: the system's temp dir)"},
 			&cli.StringFlag{Name: "save", Usage: "keep what was done as a new layer `NAME` on top of MODULE: OUT/<chain>-NAME.sqfs"},
-			&cli.StringFlag{Name: "compression", Value: layers.Compressions[0], Usage: "squashfs compression of the --save layer"},
+			compressionFlag(" of the --save layer"),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if err := needRoot("shell"); err != nil {
@@ -54,7 +54,7 @@ func shellCommand() *cli.Command {
 				if err := layers.CheckSavedName(saveAs); err != nil {
 					return fmt.Errorf("shell --save: %w", err)
 				}
-				if err := layers.CheckCompression(c.String("compression")); err != nil {
+				if err := checkCompression("shell --save", c); err != nil {
 					return err
 				}
 				for _, n := range h.Names() {

@@ -19,7 +19,7 @@ func treeCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` of built layers"},
-			&cli.StringFlag{Name: "compression", Usage: "compression the layers are built with (default " + layers.Compressions[0] + ")"},
+			&cli.StringFlag{Name: "compression", Usage: "compression the layers are built with (default " + layers.DefaultCompression + ")"},
 			storeFlag(), jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {

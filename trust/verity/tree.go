@@ -78,7 +78,7 @@ func pad(b *bytes.Buffer) {
 // squashfs ignores what follows its data), then appends the hash tree of
 // that data, salted with the data's SHA-256 so that the same layer always
 // gets the same tree. It returns the parameters to open the file with. The
-// file must not hold a tree already.
+// file must not hold a tree already, nor have another hard link.
 func Append(path string) (*Params, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -88,6 +88,11 @@ func Append(path string) (*Params, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("verity: %w", err)
+	}
+	if n := links(fi); n > 1 {
+		// A layer linked into a store (store.AddFile) shares its inode with
+		// the blob: writing here would change the blob under its digest.
+		return nil, fmt.Errorf("verity: %s has %d hard links (a store's blob?): appending would change every name of it; append to a file of its own", path, n)
 	}
 	size := fi.Size()
 	blocks := uint64((size + BlockSize - 1) / BlockSize)

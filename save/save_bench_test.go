@@ -74,11 +74,12 @@ func BenchmarkSave(b *testing.B) {
 
 		b.ReportMetric(saveTime.Seconds(), "save-s")
 		b.ReportMetric(handTime.Seconds(), "mksquashfs-s")
+		b.ReportMetric(saveTime.Seconds()/handTime.Seconds(), "ratio-save/mksquashfs")
 		b.ReportMetric(float64(peak)/1024, "save-peak-rss-MiB")
 		b.ReportMetric(float64(handRSS)/1024, "mksquashfs-peak-rss-MiB")
 		b.ReportMetric(float64(max(heap, 0))/(1<<20), "save-go-heap-MiB")
-		b.Logf("upper %s: by hand %.2fs, %d KiB peak RSS, %s; save %.2fs, %d KiB peak mksquashfs RSS, Go heap grew %d KiB, %s (pruned %d, excluded %d)",
-			layers.ChangesDir(s.run), handTime.Seconds(), handRSS, mib(handSize.Size()), saveTime.Seconds(), peak, max(heap, 0)>>10,
+		b.Logf("ratio %.2f; upper %s: by hand %.2fs, %d KiB peak RSS, %s; save %.2fs, %d KiB peak mksquashfs RSS, Go heap grew %d KiB, %s (pruned %d, excluded %d)",
+			saveTime.Seconds()/handTime.Seconds(), layers.ChangesDir(s.run), handTime.Seconds(), handRSS, mib(handSize.Size()), saveTime.Seconds(), peak, max(heap, 0)>>10,
 			mib(meta.Size), meta.Pruned.Files, meta.Excluded.Files)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,12 +58,13 @@ func BenchmarkServe(b *testing.B) {
 			for b.Loop() {
 				for range 5 { // alternate to share the noise
 					for _, who := range []string{"mode", "distribution"} {
-						before := childCPU(b, serverComm[who])
+						before, self := childCPU(b, serverComm[who]), selfCPU(b)
 						r, err := getRound(hc, bases[who], clients, total)
 						if err != nil {
 							b.Fatalf("%s: %v", who, err)
 						}
 						cpu[who] += childCPU(b, serverComm[who]) - before
+						cpu[who+"-client"] += selfCPU(b) - self
 						rates[who] = append(rates[who], r)
 					}
 					bytes += float64(clients) * float64(total)
@@ -77,7 +79,8 @@ func BenchmarkServe(b *testing.B) {
 var serverComm = map[string]string{"mode": "mode", "distribution": "registry"}
 
 // reportServers reports the median MB/s of each server, their ratio, and
-// each server's CPU seconds per GB served (bytes by each).
+// the CPU seconds per GB served (bytes by each) of each server and of the
+// clients (this process) while they fetched from it.
 func reportServers(b *testing.B, rates map[string][]float64, cpu map[string]time.Duration, bytes float64) {
 	mode, dist := median(rates["mode"]), median(rates["distribution"])
 	b.ReportMetric(mode, "mode-MB/s")
@@ -85,8 +88,10 @@ func reportServers(b *testing.B, rates map[string][]float64, cpu map[string]time
 	b.ReportMetric(mode/dist, "ratio")
 	b.ReportMetric(cpu["mode"].Seconds()/(bytes/1e9), "mode-cpu-s/GB")
 	b.ReportMetric(cpu["distribution"].Seconds()/(bytes/1e9), "distribution-cpu-s/GB")
-	b.Logf("MB/s (sorted) mode %.0f, distribution %.0f; server CPU mode %v, distribution %v", rates["mode"], rates["distribution"],
-		cpu["mode"], cpu["distribution"])
+	b.ReportMetric(cpu["mode-client"].Seconds()/(bytes/1e9), "clients-of-mode-cpu-s/GB")
+	b.ReportMetric(cpu["distribution-client"].Seconds()/(bytes/1e9), "clients-of-distribution-cpu-s/GB")
+	b.Logf("MB/s (sorted) mode %.0f, distribution %.0f; CPU: mode %v, its clients %v; distribution %v, its clients %v",
+		rates["mode"], rates["distribution"], cpu["mode"], cpu["mode-client"], cpu["distribution"], cpu["distribution-client"])
 }
 
 // getRound has n light clients fetch the chain at base (…/v2/REPO) at once
@@ -204,4 +209,14 @@ func childCPU(b *testing.B, comm string) time.Duration {
 		ticks += u + k
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// selfCPU returns the CPU time (user and system) this process used so far:
+// the clients'.
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

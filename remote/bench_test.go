@@ -118,9 +118,10 @@ func BenchmarkPull(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				for round := 0; round < 5; round++ { // alternate to share the noise
 					for _, who := range []string{"mode", "distribution"} {
-						before := childCPU(b, serverComm[who])
+						before, self := childCPU(b, serverComm[who]), selfCPU(b)
 						rates[who] = append(rates[who], pullRound(b, refs[who], clients, total))
 						cpu[who] += childCPU(b, serverComm[who]) - before
+						cpu[who+"-client"] += selfCPU(b) - self
 					}
 					bytes += float64(clients) * float64(total)
 				}

@@ -44,10 +44,12 @@ func SquashFiltered(ctx context.Context, upper, dst, compression string, f Filte
 	if !f.StripXattrs {
 		return squash(ctx, upper, dst, compression, args, nil, nil)
 	}
-	return squash(ctx, upper, dst, compression, append([]string{"-noI"}, args...), func(tmp string) error { // before args: a trailing -e takes the rest
+	strip := func(tmp string) error {
 		_, err := StripOverlayXattrs(tmp)
 		return err
-	}, nil)
+	}
+	// -noI before args: a trailing -e takes the rest of the line.
+	return squash(ctx, upper, dst, compression, append([]string{"-noI"}, args...), strip, nil)
 }
 
 // filterArgs writes the exclude and pseudo files for f into dir and returns

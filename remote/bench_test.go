@@ -113,17 +113,20 @@ func BenchmarkPull(b *testing.B) {
 	for _, clients := range []int{1, 16} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			rates := map[string][]float64{}
+			cpu := map[string]time.Duration{} // each server's (bench_serve_test.go)
+			var bytes float64
 			for i := 0; i < b.N; i++ {
 				for round := 0; round < 5; round++ { // alternate to share the noise
 					for _, who := range []string{"mode", "distribution"} {
+						before, self := childCPU(b, serverComm[who]), selfCPU(b)
 						rates[who] = append(rates[who], pullRound(b, refs[who], clients, total))
+						cpu[who] += childCPU(b, serverComm[who]) - before
+						cpu[who+"-client"] += selfCPU(b) - self
 					}
+					bytes += float64(clients) * float64(total)
 				}
 			}
-			mode, dist := median(rates["mode"]), median(rates["distribution"])
-			b.ReportMetric(mode, "mode-MB/s")
-			b.ReportMetric(dist, "distribution-MB/s")
-			b.ReportMetric(mode/dist, "ratio")
+			reportServers(b, rates, cpu, bytes)
 		})
 	}
 }

@@ -32,7 +32,7 @@ func seeds(t testing.TB) [][]byte {
 // FuzzInspect feeds mutated images to the reader: it must return entries or
 // an error, never panic, hang or allocate past what the image can hold. The
 // rewrite of the xattr table (StripOverlayXattrs) parses through the same
-// reader, so it is fuzzed too.
+// reader, so it is fuzzed too, with its walk of an uncompressed inode table.
 func FuzzInspect(f *testing.F) {
 	for _, b := range seeds(f) {
 		f.Add(b)
@@ -47,6 +47,9 @@ func FuzzInspect(f *testing.F) {
 				if _, err := s.xattrs(uint32(i)); err != nil {
 					break
 				}
+			}
+			if t, err := s.readInodeTable(); err == nil { // the strip's walk of the inodes
+				t.xattrFields(s.sb.InodeCount, s.sb.BlockSize)
 			}
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mode-build/mode/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,11 +26,11 @@ type Filter struct {
 // SquashFiltered squashes the tree upper through f, as a clean then Squash
 // would, but without changing upper: mksquashfs leaves out what f drops (an
 // exclude file), writes what f empties as empty files of the same mode and
-// owner (a pseudo file). mksquashfs 4.5 cannot
-// exclude xattrs, so with f.StripXattrs it squashes in two passes: a quick first image whose xattr
-// table StripOverlayXattrs rewrites, then the final image from that one's
-// mount. Nothing of upper is copied: the first image lives beside dst, on
-// dst's file system, until the second is whole; peak memory is mksquashfs's.
+// owner (a pseudo file). mksquashfs 4.5 cannot exclude xattrs, so with
+// f.StripXattrs the image is squashed with an uncompressed inode table (-noI)
+// and StripOverlayXattrs drops overlayfs' xattrs from it before it is
+// renamed into place: one pass. Nothing of upper is copied; peak memory is
+// mksquashfs's.
 func SquashFiltered(ctx context.Context, upper, dst, compression string, f Filter) error {
 	dir, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".save-*")
 	if err != nil {
@@ -45,23 +44,12 @@ func SquashFiltered(ctx context.Context, upper, dst, compression string, f Filte
 	if !f.StripXattrs {
 		return squash(ctx, upper, dst, compression, args, nil, nil)
 	}
-	first := filepath.Join(dir, "first.sqfs")
-	args = append([]string{"-Xcompression-level", "1"}, args...)
-	if err := squash(ctx, upper, first, "zstd", args, func(tmp string) error {
+	strip := func(tmp string) error {
 		_, err := StripOverlayXattrs(tmp)
 		return err
-	}, nil); err != nil {
-		return err
 	}
-	mnt := filepath.Join(dir, "first")
-	if err := mount.MountSquashfs(first, mnt); err != nil {
-		return err
-	}
-	err = squash(ctx, mnt, dst, compression, nil, nil, nil)
-	if uerr := mount.Unmount(mnt); err == nil {
-		err = uerr
-	}
-	return err
+	// -noI before args: a trailing -e takes the rest of the line.
+	return squash(ctx, upper, dst, compression, append([]string{"-noI"}, args...), strip, nil)
 }
 
 // filterArgs writes the exclude and pseudo files for f into dir and returns

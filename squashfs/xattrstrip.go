@@ -10,13 +10,14 @@ import (
 )
 
 // StripOverlayXattrs removes overlayfs' own xattrs (trusted.overlay.*, but
-// trusted.overlay.opaque) from the squashfs image at path, in place: it
-// rewrites the image's xattr table, which mksquashfs writes last, with
-// uncompressed metadata blocks, and updates the superblock. Inodes keep their
-// xattr indexes; an index whose attributes all go lists none, which the
-// kernel reads as no xattrs but unsquashfs 4.5 calls corrupt: SquashPlan
-// therefore squashes such an image again from its mount. It reports whether
-// it changed the image; one without such xattrs is left untouched.
+// trusted.overlay.opaque) from the squashfs image at path, in place, so that
+// the image is what mksquashfs would have made of the tree without them. The
+// image must have been squashed with -noI (an uncompressed inode table):
+// every inode's xattr index is rewritten in place (an inode left with no
+// xattr gets none, as unsquashfs and the kernel want), then the image's xattr
+// table, which mksquashfs writes last, with uncompressed metadata blocks, and
+// the superblock. It reports whether it changed the image; one without such
+// xattrs is left untouched (its inode table may then be compressed).
 func StripOverlayXattrs(path string) (bool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -34,20 +35,9 @@ func StripOverlayXattrs(path string) (bool, error) {
 	if len(s.xattrIDs) == 0 {
 		return false, nil
 	}
-	lists := make([][]xattrKV, len(s.xattrIDs))
-	changed := false
-	for i := range s.xattrIDs {
-		m, err := s.xattrs(uint32(i))
-		if err != nil {
-			return false, fmt.Errorf("%s: xattr index %d: %w", path, i, err)
-		}
-		for _, name := range slices.Sorted(maps.Keys(m)) {
-			if strings.HasPrefix(name, "trusted.overlay.") && name != OpaqueXattr {
-				changed = true
-				continue
-			}
-			lists[i] = append(lists[i], xattrKV{name, m[name]})
-		}
+	lists, remap, changed, err := strippedLists(s)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
 	}
 	if !changed {
 		return false, nil
@@ -58,23 +48,48 @@ func StripOverlayXattrs(path string) (bool, error) {
 			return false, fmt.Errorf("%s: the xattr table is not the image's last table: cannot rewrite it", path)
 		}
 	}
-	table := xattrTable(lists, start)
-	if _, err := f.WriteAt(table.data, int64(start)); err != nil {
+	inodes, err := s.readInodeTable()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	fields, err := inodes.xattrFields(s.sb.InodeCount, s.sb.BlockSize)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, o := range fields {
+		old := binary.LittleEndian.Uint32(inodes.data[o:])
+		if old == noIndex {
+			continue
+		}
+		if int(old) >= len(remap) {
+			return false, fmt.Errorf("%s: an inode's xattr index %d is out of %d", path, old, len(remap))
+		}
+		binary.LittleEndian.PutUint32(inodes.data[o:], remap[old])
+	}
+	if err := inodes.write(f); err != nil {
 		return false, err
 	}
-	end := start + uint64(len(table.data))
+	end, flags := start, s.sb.Flags|sqfsNoXattrs
+	header := uint64(noTable)
+	if len(lists) > 0 {
+		table := xattrTable(lists, start)
+		if _, err := f.WriteAt(table.data, int64(start)); err != nil {
+			return false, err
+		}
+		end, header, flags = start+uint64(len(table.data)), table.header, s.sb.Flags|sqfsXattrsUncompressed
+	}
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], end)
 	if _, err := f.WriteAt(b[:], 40); err != nil { // bytes_used
 		return false, err
 	}
-	binary.LittleEndian.PutUint64(b[:], table.header)
+	binary.LittleEndian.PutUint64(b[:], header)
 	if _, err := f.WriteAt(b[:], 56); err != nil { // xattr_id_table_start
 		return false, err
 	}
-	var flags [2]byte
-	binary.LittleEndian.PutUint16(flags[:], s.sb.Flags|sqfsXattrsUncompressed)
-	if _, err := f.WriteAt(flags[:], 24); err != nil {
+	var fl [2]byte
+	binary.LittleEndian.PutUint16(fl[:], flags)
+	if _, err := f.WriteAt(fl[:], 24); err != nil {
 		return false, err
 	}
 	padded := (end + 4095) &^ 4095 // mksquashfs pads images to 4 KiB
@@ -82,6 +97,42 @@ func StripOverlayXattrs(path string) (bool, error) {
 		return false, err
 	}
 	return true, f.Close()
+}
+
+// strippedLists reads every xattr list of s without overlayfs' own xattrs
+// and returns the distinct non-empty lists left, in order, the new index of
+// each old one (noIndex for one left empty), and whether any xattr went.
+func strippedLists(s *sqfs) (lists [][]xattrKV, remap []uint32, changed bool, err error) {
+	seen := map[string]uint32{}
+	remap = make([]uint32, len(s.xattrIDs))
+	for i := range s.xattrIDs {
+		m, err := s.xattrs(uint32(i))
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("xattr index %d: %w", i, err)
+		}
+		var l []xattrKV
+		var key []byte // the list's bytes: an unambiguous key
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			if strings.HasPrefix(name, "trusted.overlay.") && name != OpaqueXattr {
+				changed = true
+				continue
+			}
+			l = append(l, xattrKV{name, m[name]})
+			key = appendXattr(key, l[len(l)-1])
+		}
+		if len(l) == 0 {
+			remap[i] = noIndex
+			continue
+		}
+		j, ok := seen[string(key)]
+		if !ok {
+			j = uint32(len(lists))
+			seen[string(key)] = j
+			lists = append(lists, l)
+		}
+		remap[i] = j
+	}
+	return lists, remap, changed, nil
 }
 
 const sqfsXattrsUncompressed = 0x0100
@@ -120,11 +171,6 @@ func xattrTable(lists [][]xattrKV, start uint64) xattrTableBytes {
 		ids = binary.LittleEndian.AppendUint64(ids, ref)
 		ids = binary.LittleEndian.AppendUint32(ids, uint32(len(l)))
 		ids = binary.LittleEndian.AppendUint32(ids, uint32(size))
-	}
-	if len(kv) == 0 {
-		// Every list is empty. The kernel wants the key/value area to start
-		// before the id table, so it holds a few bytes no index refers to.
-		kv = make([]byte, 8)
 	}
 	data := metaBlocks(nil, kv)
 	var idBlocks []uint64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,6 +58,40 @@ func TestStripOverlayXattrs(t *testing.T) {
 			setX(t, dir, "a", map[string]string{"trusted.overlay.origin": "o"})
 			return map[string]map[string]string{"/": nil, "/a": nil}
 		}, true},
+		{"every kind of inode", func(t *testing.T, dir string) map[string]map[string]string {
+			// Inodes of every size between the patched ones: data blocks
+			// and a fragment, a sparse file, a symlink, devices, a fifo,
+			// a hard link, a directory with an index (a long listing).
+			big := make([]byte, 300<<10)
+			for i := range big {
+				big[i] = byte(i * 7 / 3)
+			}
+			must(t, os.WriteFile(filepath.Join(dir, "big"), big, 0o644))
+			must(t, os.WriteFile(filepath.Join(dir, "sparse"), nil, 0o644))
+			must(t, os.Truncate(filepath.Join(dir, "sparse"), 1<<20))
+			must(t, os.Symlink("big", filepath.Join(dir, "link")))
+			must(t, unix.Mknod(filepath.Join(dir, "chr"), unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))))
+			must(t, unix.Mknod(filepath.Join(dir, "blk"), unix.S_IFBLK|0o600, int(unix.Mkdev(7, 0))))
+			must(t, unix.Mkfifo(filepath.Join(dir, "fifo"), 0o600))
+			must(t, os.Link(filepath.Join(dir, "big"), filepath.Join(dir, "hard")))
+			want := map[string]map[string]string{"/": nil, "/long": nil}
+			for _, p := range []string{"big", "sparse", "link", "chr", "blk", "fifo"} {
+				// trusted.*: user.* is for files and directories only
+				for k, v := range map[string]string{"trusted.overlay.origin": "o" + p, "trusted.k": p} {
+					must(t, unix.Lsetxattr(filepath.Join(dir, p), k, []byte(v), 0))
+				}
+				want["/"+p] = map[string]string{"trusted.k": p}
+			}
+			want["/hard"] = want["/big"]
+			must(t, os.Mkdir(filepath.Join(dir, "long"), 0o755))
+			for i := range 700 { // over 8 KiB of entries: an indexed directory
+				n := fmt.Sprintf("long/%s%03d", strings.Repeat("n", 20), i)
+				setX(t, dir, n, map[string]string{"trusted.overlay.origin": "o"})
+				want["/"+n] = nil
+			}
+			setX(t, dir, "long/", map[string]string{"trusted.overlay.impure": "y"})
+			return want
+		}, true},
 		{"none to strip", func(t *testing.T, dir string) map[string]map[string]string {
 			setX(t, dir, "a", map[string]string{"user.a": "1"})
 			return map[string]map[string]string{"/": nil, "/a": {"user.a": "1"}}
@@ -68,7 +103,7 @@ func TestStripOverlayXattrs(t *testing.T) {
 			dir, tmp := t.TempDir(), t.TempDir()
 			want := tt.fill(t, dir)
 			img := filepath.Join(tmp, "x.sqfs")
-			if err := Squash(context.Background(), dir, img, "zstd"); err != nil {
+			if err := squash(context.Background(), dir, img, "zstd", []string{"-noI"}, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 			changed, err := StripOverlayXattrs(img)
@@ -95,8 +130,22 @@ func TestStripOverlayXattrs(t *testing.T) {
 			if fi, _ := os.Stat(img); fi.Size()%4096 != 0 {
 				t.Errorf("image size %d is not padded to 4 KiB", fi.Size())
 			}
-			// The kernel reads the rewritten table (unsquashfs 4.5 refuses lists
-			// left empty: SquashPlan squashes again from this mount).
+			// unsquashfs reads every inode and list (it refuses an inode
+			// whose list is empty) and restores the xattrs left.
+			out := filepath.Join(tmp, "out")
+			if msg, err := exec.Command("unsquashfs", "-no-progress", "-d", out, img).CombinedOutput(); err != nil || strings.Contains(string(msg), "rror") {
+				t.Fatalf("unsquashfs: %v: %s", err, msg)
+			}
+			for p, w := range want {
+				x, err := xattrsAll(filepath.Join(out, p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(w, x); d != "" {
+					t.Errorf("%s unsquashed (-want +got):\n%s", p, d)
+				}
+			}
+			// The kernel reads the same.
 			mnt := filepath.Join(tmp, "m")
 			if err := mount.MountSquashfs(img, mnt); err != nil {
 				t.Fatal(err)
@@ -140,3 +189,34 @@ func setX(t *testing.T, dir, rel string, xs map[string]string) {
 
 // xattrsAll returns every xattr of p, nil for none.
 func xattrsAll(p string) (map[string]string, error) { return testutil.Xattrs(p) }
+
+// TestStripOverlayXattrsCompressedInodes: an image whose inode table is
+// compressed cannot have its inodes patched in place; the strip says so and
+// leaves the image as it was.
+func TestStripOverlayXattrsCompressedInodes(t *testing.T) {
+	testutil.RequiresRoot(t)
+	dir := t.TempDir()
+	setX(t, dir, "a", map[string]string{"trusted.overlay.origin": "o", "user.a": "1"})
+	img := filepath.Join(t.TempDir(), "x.sqfs")
+	if err := Squash(context.Background(), dir, img, "zstd"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := StripOverlayXattrs(img)
+	if err == nil || changed || !strings.Contains(err.Error(), "-noI") || !strings.Contains(err.Error(), img) {
+		t.Errorf("StripOverlayXattrs = %v, %v; want an error naming the image and -noI", changed, err)
+	}
+	if after, _ := os.ReadFile(img); string(after) != string(before) {
+		t.Error("the image changed")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,7 +6,7 @@
 // failure prints the failing step and its cause and starts a rescue shell.
 //
 // Boot parameters are documented in docs/boot.md.
-package main
+package modeinit
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ const newRoot = "/newroot"
 // stageEnv marks the child process that runs the boot steps (see run).
 const stageEnv = "MODE_INIT_STAGE"
 
-func main() {
+func Main() {
 	b := &boot{out: os.Stdout, start: time.Now()}
 	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
 	log.SetFlags(0)

@@ -19,7 +19,7 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) ./cmd/mode
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/mode-init ./init
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/mode-init ./cmd/mode-init
 
 # deps installs the Debian packages mode and its tests use, only when one is missing.
 deps:

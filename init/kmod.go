@@ -1,4 +1,4 @@
-package main
+package modeinit
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
@@ -15,18 +17,32 @@ import (
 // modules at all: a kernel may have them built in).
 var required = map[string]bool{"loop": true, "squashfs": true, "overlay": true}
 
-// loadModules loads every kernel module the initramfs carries, in the order of
-// its modules.dep (mode initramfs writes dependencies first and only the
-// modules the init needs), each with its dependencies.
-func (b *boot) loadModules() (string, error) {
+// kmods are the kernel modules the initramfs carries: their names in the
+// order of its modules.dep (mode initramfs writes dependencies first and only
+// the modules the init needs) and whether each is a network driver.
+type kmods struct {
+	dir    string
+	prober *kmodule.Prober
+	names  []string
+	net    map[string]bool
+}
+
+// netDriverDirs hold the modules that bring up a network interface: NIC
+// drivers and the virtio bus they sit on (virtio_net's device appears only
+// once virtio_pci is in; modules.dep does not say so).
+var netDriverDirs = []string{"kernel/drivers/net/", "kernel/drivers/virtio/"}
+
+// loadNetDrivers is the first boot step: it loads the network drivers, each
+// with its dependencies, so that DHCP can start while the other modules load.
+func (b *boot) loadNetDrivers() (string, error) {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		return "", err
 	}
 	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:]))
-	names, err := moduleNames(filepath.Join(dir, "modules.dep"))
+	names, net, err := readModulesDep(filepath.Join(dir, "modules.dep"))
 	if os.IsNotExist(err) {
-		return "no kernel modules for " + filepath.Base(dir), nil
+		return "network drivers: no kernel modules for " + filepath.Base(dir), nil
 	}
 	if err != nil {
 		return "", err
@@ -35,42 +51,90 @@ func (b *boot) loadModules() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("kernel modules in %s: %w", dir, err)
 	}
-	loaded := 0
-	for _, name := range names {
-		if err := prober.Probe(name, ""); err != nil {
-			if required[name] {
-				return "", fmt.Errorf("kernel module %s: %w", name, err)
-			}
-			b.logf("kernel module %s: %v (going on)", name, err)
-			continue
+	b.kmods = &kmods{dir: dir, prober: prober, names: names, net: net}
+	var want []string
+	for _, n := range names {
+		if net[n] {
+			want = append(want, n)
 		}
-		b.debugf("kernel module %s loaded", name)
-		loaded++
 	}
-	return fmt.Sprintf("loaded %d kernel modules", loaded), nil
+	n, err := b.probe(want)
+	return fmt.Sprintf("network drivers: %d kernel modules loaded", n), err
 }
 
-// moduleNames returns the names of the modules in a modules.dep file, in its
-// order ("kernel/fs/overlayfs/overlay.ko: ..." gives "overlay").
-func moduleNames(depFile string) ([]string, error) {
+// loadModules loads the other kernel modules (a task, beside the network).
+func (b *boot) loadModules() (string, error) {
+	if b.kmods == nil {
+		return "no kernel modules", nil
+	}
+	var want []string
+	for _, n := range b.kmods.names {
+		if !b.kmods.net[n] {
+			want = append(want, n)
+		}
+	}
+	n, err := b.probe(want)
+	return fmt.Sprintf("loaded %d kernel modules", n), err
+}
+
+// probe loads the named modules at once, each after its dependencies (the
+// prober loads a module shared by two once), and returns how many loaded. A
+// module that fails is logged, and fails the boot if it is required.
+func (b *boot) probe(names []string) (int, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			errs[i] = b.kmods.prober.Probe(name, "")
+			b.debugf("kernel module %s: %v in %s", name, errs[i], seconds(time.Since(t)))
+		}()
+	}
+	wg.Wait()
+	loaded := 0
+	for i, name := range names {
+		switch {
+		case errs[i] == nil:
+			loaded++
+		case required[name]:
+			return loaded, fmt.Errorf("kernel module %s: %w", name, errs[i])
+		default:
+			b.logf("kernel module %s: %v (going on)", name, errs[i])
+		}
+	}
+	return loaded, nil
+}
+
+// readModulesDep returns the names of the modules in a modules.dep file, in
+// its order ("kernel/fs/overlayfs/overlay.ko: ..." gives "overlay"), and
+// which of them are network drivers (see netDriverDirs).
+func readModulesDep(depFile string) (names []string, net map[string]bool, err error) {
 	f, err := os.Open(depFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var names []string
+	net = map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		path, _, ok := strings.Cut(sc.Text(), ":")
 		if !ok {
 			continue
 		}
-		names = append(names, moduleName(path))
+		name := moduleName(path)
+		names = append(names, name)
+		for _, d := range netDriverDirs {
+			if strings.HasPrefix(path, d) {
+				net[name] = true
+			}
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", depFile, err)
+		return nil, nil, fmt.Errorf("%s: %w", depFile, err)
 	}
-	return names, nil
+	return names, net, nil
 }
 
 // moduleName turns a module file path into the module's name.

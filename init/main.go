@@ -1,12 +1,4 @@
-// Command init is PID 1 of mode's initramfs. It mounts the kernel's file
-// systems, loads the kernel modules it needs, brings the network up, fetches a
-// chain of squashfs layers (from a registry, a cache disk or local media),
-// stacks them as an overlay under a tmpfs upper directory and switches root to
-// the chain's init. Every step is logged to the console with its duration; any
-// failure prints the failing step and its cause and starts a rescue shell.
-//
-// Boot parameters are documented in docs/boot.md.
-package main
+package modeinit
 
 import (
 	"errors"
@@ -39,7 +31,7 @@ const newRoot = "/newroot"
 // stageEnv marks the child process that runs the boot steps (see run).
 const stageEnv = "MODE_INIT_STAGE"
 
-func main() {
+func Main() {
 	b := &boot{out: os.Stdout, start: time.Now()}
 	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
 	log.SetFlags(0)
@@ -71,13 +63,15 @@ type boot struct {
 	changesAt string
 	timings   []report.Step // the steps run so far, for the boot report
 	pol       policy        // what the trust step decided: keys and mode.verify
+	kmods     *kmods        // the kernel modules, once the network drivers are loaded
 }
 
 // step is one boot step: a name for the log and a function that returns a
 // short summary of what it did.
 type step struct {
-	name string
-	run  func() (string, error)
+	name  string
+	run   func() (string, error)
+	quiet bool // not logged nor reported: a wait for a task
 }
 
 func (s step) String() string { return s.name }
@@ -91,7 +85,7 @@ var errReported = errors.New("reported above")
 // shell), then runs the debug shell and switches root itself. It returns the
 // name of the step that failed with its error.
 func (b *boot) run() (string, error) {
-	early := step{"mount", b.mountEarly}
+	early := step{name: "mount", run: b.mountEarly}
 	if _, err := b.do(early); err != nil {
 		return early.name, err
 	}
@@ -114,7 +108,7 @@ func (b *boot) run() (string, error) {
 		return "boot steps", fmt.Errorf("their process died (%v); its output is above", err)
 	}
 	if p.debug {
-		if _, err := b.do(step{"debug shell", b.debugShell}); err != nil {
+		if _, err := b.do(step{name: "debug shell", run: b.debugShell}); err != nil {
 			return "debug shell", err
 		}
 	}
@@ -136,8 +130,9 @@ func (b *boot) runSteps() int {
 	}
 	for _, s := range b.steps() {
 		if _, err := b.do(s); err != nil {
-			b.logf("FAILED at %s: %v", s.name, err)
-			b.sendReport(s.name, err)
+			name := failedStep(s, err)
+			b.logf("FAILED at %s: %v", name, err)
+			b.sendReport(name, err)
 			return 1
 		}
 	}
@@ -146,21 +141,47 @@ func (b *boot) runSteps() int {
 }
 
 // steps lists the boot steps after the early mounts, given the parameters.
+// Three run as tasks, in the background: the kernel modules other than the
+// network drivers, the network (DHCP) once those drivers are in, and the copy
+// of the mode binary for the booted system. The fetch waits for the network
+// only (a pull into RAM needs no disk), unless it reads a disk (mode.from,
+// mode.cache); mounting the layers waits for the modules (docs/boot.md).
 func (b *boot) steps() []step {
-	s := []step{{"modules", b.loadModules}}
-	if b.p.from == "" {
-		s = append(s, step{"network", b.network})
+	var mods, nw, cp *task
+	s := []step{
+		{name: "network drivers", run: b.loadNetDrivers},
+		{name: "modules", quiet: true, run: func() (string, error) {
+			mods = b.background(step{name: "modules", run: b.loadModules})
+			return "", nil
+		}},
 	}
-	s = append(s, step{"trust", b.trustPolicy}, step{"fetch", b.fetch})
+	if b.p.from == "" {
+		s = append(s, step{name: "network", quiet: true, run: func() (string, error) {
+			nw = b.background(step{name: "network", run: b.network})
+			return "", nil
+		}})
+	}
+	s = append(s,
+		step{name: "copy mode", quiet: true, run: func() (string, error) {
+			cp = b.background(step{name: "copy mode", run: copyMode, quiet: true})
+			return "", nil
+		}},
+		step{name: "trust", run: b.trustPolicy},
+		b.waitFor(&nw))
+	if b.p.from != "" || b.p.cache != "" {
+		s = append(s, b.waitFor(&mods)) // the disk's drivers
+	}
+	s = append(s, step{name: "fetch", run: b.fetch}, b.waitFor(&mods))
 	if b.p.toram {
-		s = append(s, step{"toram", b.toRAM})
+		s = append(s, step{name: "toram", run: b.toRAM})
 	}
 	if b.p.changes != "" {
-		s = append(s, step{"changes", b.changes})
+		s = append(s, step{name: "changes", run: b.changes})
 	}
 	return append(s,
-		step{"mount layers", b.mountLayers},
-		step{"chain.json", b.writeChain},
+		step{name: "mount layers", run: b.mountLayers},
+		b.waitFor(&cp),
+		step{name: "chain.json", run: b.writeChain},
 	)
 }
 
@@ -168,15 +189,10 @@ func (b *boot) steps() []step {
 func (b *boot) do(s step) (string, error) {
 	t := time.Now()
 	msg, err := s.run()
-	b.record(s.name, time.Since(t), msg, err)
-	if err != nil {
-		return "", err
+	if !s.quiet {
+		b.logStep(s.name, time.Since(t), msg, err)
 	}
-	if msg == "" {
-		msg = s.name
-	}
-	b.logf("%s in %s", msg, seconds(time.Since(t)))
-	return msg, nil
+	return msg, err
 }
 
 func (b *boot) logf(format string, args ...any) {

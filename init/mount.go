@@ -1,4 +1,4 @@
-package main
+package modeinit
 
 import (
 	"errors"
@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mountEarly mounts /dev, /proc, /sys and /run, and copies the mode binary
-// to /run/mode/bin so the booted system has it.
+// mountEarly mounts /dev, /proc, /sys and /run and makes /run/mode's
+// directories.
 func (b *boot) mountEarly() (string, error) {
 	for _, m := range []mount.Mount{
 		{Type: "devtmpfs", Source: "devtmpfs", Target: "/dev", Flags: unix.MS_NOSUID},
@@ -28,10 +28,16 @@ func (b *boot) mountEarly() (string, error) {
 			return "", err
 		}
 	}
+	return "mounted /dev /proc /sys /run", nil
+}
+
+// copyMode copies the mode binary to /run/mode/bin so the booted system has
+// it (a task: it runs while the boot waits for the network).
+func copyMode() (string, error) {
 	if err := copyFile("/bin/mode", filepath.Join(binDir, "mode"), 0o755); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	return "mounted /dev /proc /sys /run", nil
+	return "", nil
 }
 
 // copyFile copies src to dst with mode perm.

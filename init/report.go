@@ -1,4 +1,4 @@
-package main
+package modeinit
 
 import (
 	"context"
@@ -9,13 +9,44 @@ import (
 	"github.com/mode-build/mode/report"
 )
 
-// record keeps a step's duration for the boot report.
+// record keeps a step's duration for the boot report: in the place a task
+// took when it started (reserve), else at the end. Steps are in the order
+// they started; tasks overlap the steps after them.
 func (b *boot) record(name string, d time.Duration, summary string, err error) {
 	s := report.Step{Name: name, MS: d.Milliseconds(), Summary: summary}
 	if err != nil {
 		s.Failed = true
 	}
+	for i, t := range b.timings {
+		if t.Name == name && t.MS == pending {
+			b.timings[i] = s
+			return
+		}
+	}
 	b.timings = append(b.timings, s)
+}
+
+// pending marks the place of a task that has not ended.
+const pending = -1
+
+// reserve keeps the report's place for a task starting now.
+func (b *boot) reserve(name string) {
+	timingsMu.Lock()
+	defer timingsMu.Unlock()
+	b.timings = append(b.timings, report.Step{Name: name, MS: pending})
+}
+
+// finished are the steps that ended, for the report.
+func (b *boot) finished() []report.Step {
+	timingsMu.Lock()
+	defer timingsMu.Unlock()
+	var out []report.Step
+	for _, s := range b.timings {
+		if s.MS != pending {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // sendReport tells the server the chain came from how the boot went: failed
@@ -35,7 +66,7 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
-	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.timings, OK: err == nil, Time: time.Now().UTC()}
+	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC()}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest
 	}

@@ -13,14 +13,14 @@ import (
 func initramfsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "initramfs",
-		Usage:     "build the initramfs that boots a chain (mode-init, kernel modules, rescue shell)",
+		Usage:     "build the initramfs that boots a chain (mode as its init, kernel modules, rescue shell)",
 		ArgsUsage: "[CHAIN]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "kernel-modules", Aliases: []string{"k"}, Usage: "linux-image `DEB`, /lib/modules/VERSION or a root holding it (default: CHAIN's own)"},
 			storeFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "initrd.img", Usage: "write the initramfs to `FILE`"},
 			&cli.StringFlag{Name: "compress", Value: initramfs.Compressions[0], Usage: strings.Join(initramfs.Compressions, "|")},
-			&cli.StringFlag{Name: "init", Usage: "the init `BINARY` (default: mode-init beside mode)"},
+			&cli.StringFlag{Name: "init", Usage: "a separate init `BINARY` such as mode-init (default: mode itself is the init)"},
 			&cli.StringSliceFlag{Name: "module", Usage: "carry kernel `MODULE` too (repeatable)"},
 			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
 			&cli.StringSliceFlag{Name: "trust", Usage: "boot only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
@@ -87,8 +87,8 @@ func buildInitramfs(ctx context.Context, c *cli.Command, opts initramfs.Options,
 }
 
 func reportInitramfs(res *initramfs.Result) {
-	fmt.Fprintf(os.Stderr, "initramfs: %.1f MiB, kernel %s, %d modules (%s)\n",
-		float64(res.Size)/(1<<20), res.KernelVersion, len(res.Modules), strings.Join(res.Modules, " "))
+	fmt.Fprintf(os.Stderr, "initramfs: %.1f MiB (%s), kernel %s, %d modules (%s)\n",
+		float64(res.Size)/(1<<20), res.Compressor, res.KernelVersion, len(res.Modules), strings.Join(res.Modules, " "))
 	if len(res.Builtin) > 0 {
 		fmt.Fprintf(os.Stderr, "initramfs: built into the kernel: %s\n", strings.Join(res.Builtin, " "))
 	}

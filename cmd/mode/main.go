@@ -10,10 +10,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	modeinit "github.com/mode-build/mode/init"
 	"github.com/urfave/cli/v3"
 )
 
 func main() {
+	if modeinit.Called() { // the initramfs's /init is this binary
+		modeinit.Main()
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := &cli.Command{

@@ -15,8 +15,8 @@ import (
 
 // Options say what goes into an initramfs.
 type Options struct {
-	Init          string   // the init binary (mode-init), built static; required
-	Mode          string   // the mode binary, carried as /bin/mode; "" leaves it out
+	Init          string   // a separate init binary (mode-init); "" makes Mode the init too
+	Mode          string   // the mode binary, carried as /bin/mode; "" leaves it out (then Init is required)
 	Busybox       string   // a static busybox for the rescue shell; "" leaves it out
 	KernelModules string   // linux-image .deb, /lib/modules/VERSION or a root holding it; "" for none
 	Modules       []string // kernel modules wanted; nil means DefaultModules
@@ -39,6 +39,7 @@ type Result struct {
 	Builtin       []string // wanted modules the kernel has built in
 	Missing       []string // wanted modules the kernel lacks
 	Size          int64    // bytes written (compressed)
+	Compressor    string   // what compressed it ("zstd -19")
 }
 
 // BusyboxApplets are the busybox links of the rescue shell.
@@ -52,10 +53,10 @@ var BusyboxApplets = []string{
 
 // Build writes the initramfs of opts to w, compressed.
 func Build(ctx context.Context, opts Options, w io.Writer) (*Result, error) {
-	if opts.Init == "" {
-		return nil, fmt.Errorf("initramfs: no init binary")
+	if opts.Init == "" && opts.Mode == "" {
+		return nil, fmt.Errorf("initramfs: no init binary (neither mode nor mode-init)")
 	}
-	if _, err := compressor(opts.Compress, io.Discard); err != nil {
+	if err := checkCompression(opts.Compress); err != nil {
 		return nil, err
 	}
 	a := newArchive()
@@ -65,7 +66,12 @@ func Build(ctx context.Context, opts Options, w io.Writer) (*Result, error) {
 	}
 	a.add(cpio.CharDev("dev/console", 0o600, 5, 1))
 	a.add(cpio.CharDev("dev/null", 0o666, 1, 3))
-	if err := a.file(opts.Init, "init", 0o755); err != nil {
+	if opts.Init == "" {
+		// mode is a multi-call binary: run as /init it is the init
+		// (modeinit.Called), and the booted system gets it as mode. One
+		// binary instead of two that share most of their code.
+		a.add(cpio.Symlink("init", "bin/mode"))
+	} else if err := a.file(opts.Init, "init", 0o755); err != nil {
 		return nil, err
 	}
 	if opts.Mode != "" {
@@ -99,17 +105,18 @@ func Build(ctx context.Context, opts Options, w io.Writer) (*Result, error) {
 		}
 	}
 	cw := &countWriter{w: w}
-	zw, err := compressor(opts.Compress, cw)
+	zw, how, err := compressor(ctx, opts.Compress, cw)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.write(zw); err != nil {
+		zw.Close() // ends a compressor process
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("initramfs: compress: %w", err)
 	}
-	res.Size = cw.n
+	res.Size, res.Compressor = cw.n, how
 	return res, nil
 }
 

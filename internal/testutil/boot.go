@@ -58,7 +58,7 @@ func Binaries(t testing.TB) string {
 		root := RepoRoot(t)
 		sum := sha256.Sum256([]byte(root))
 		binDir = filepath.Join(root, ".cache", "testbin", hex.EncodeToString(sum[:6]))
-		for _, b := range [][2]string{{"mode", "./cmd/mode"}, {"mode-init", "./init"}} {
+		for _, b := range [][2]string{{"mode", "./cmd/mode"}, {"mode-init", "./cmd/mode-init"}} {
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(binDir, b[0]), b[1])
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -110,7 +110,6 @@ func Initramfs(t testing.TB) string {
 	k := Kernel(t)
 	initrdOnce.Do(func() {
 		opts := initramfs.Options{
-			Init:          filepath.Join(bins, "mode-init"),
 			Mode:          filepath.Join(bins, "mode"),
 			Busybox:       initramfs.HostBusybox,
 			CACerts:       initramfs.HostCACerts,

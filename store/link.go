@@ -145,15 +145,19 @@ func Place(src, dst string, alg digest.Algorithm) (digest.Digest, How, error) {
 
 // place is Place without reading the bytes.
 func place(src, dst string) (How, error) {
-	fi, err := os.Lstat(src)
+	fi, err := os.Stat(src)
 	if err != nil {
 		return 0, err
 	}
 	if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("%s: not a regular file", src)
 	}
-	if err := os.Link(src, dst); err == nil {
-		return Linked, nil
+	// link(2) does not follow a symlink: it would link the symlink, so a
+	// symlinked layer is reflinked or copied from what it points to.
+	if lfi, err := os.Lstat(src); err == nil && lfi.Mode().IsRegular() {
+		if err := os.Link(src, dst); err == nil {
+			return Linked, nil
+		}
 	}
 	how, err := clone(src, dst)
 	if err != nil {

@@ -76,7 +76,8 @@ func (s *Store) addFile(path string, want digest.Digest) (digest.Digest, How, er
 
 // CommitLink makes the file at path, which the caller verified to have
 // digest d (a download hashed as it was written), blob d as AddFile does,
-// without reading it again.
+// without reading it again. It fsyncs the blob, and path too when the blob
+// is not path's inode (a copy onto another file system, a reflink).
 func (s *Store) CommitLink(path string, d digest.Digest) (How, error) {
 	if err := CheckDigest(d); err != nil {
 		return 0, err
@@ -101,6 +102,11 @@ func (s *Store) CommitLink(path string, d digest.Digest) (How, error) {
 	}
 	if how == Linked {
 		return how, s.renameKeep(tmp, d)
+	}
+	// Two files now (another file system): the caller's, not synced
+	// by the download since the store was to do it, is fsynced too.
+	if err := syncPath(path); err != nil {
+		return 0, err
 	}
 	return how, s.rename(tmp, d)
 }

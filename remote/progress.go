@@ -18,7 +18,7 @@ const (
 	Exists    State = "exists"     // the registry had it: not uploaded
 	Pulled    State = "pulled"     // downloaded and verified
 	Present   State = "present"    // the output directory had it
-	FromStore State = "from store" // copied from the local store
+	FromStore State = "from store" // the local store had it: linked out of it (or nothing to do)
 	Failed    State = "failed"
 )
 

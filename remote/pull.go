@@ -39,7 +39,9 @@ var manifestAccept = strings.Join([]string{
 // HTTP Range (a partial download is kept as dir/.<file>.<digest>.partial), and
 // renames a file into place only when whole and verified. With WithStore the
 // chain is also added to the store (dir may then be empty: the layers go to
-// the store only). With WithFilter only the accepted layers are fetched and
+// the store only): each layer as soon as it is whole, as a hard link of its
+// file in dir (store.CommitLink), with one fsync; a layer the store has is
+// linked out of it. With WithFilter only the accepted layers are fetched and
 // the returned Chain lists only them. It returns the chain config and the
 // manifest digest.
 func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *store.Chain, _ digest.Digest, err error) {

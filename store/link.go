@@ -76,7 +76,8 @@ func (s *Store) addFile(path string, want digest.Digest) (digest.Digest, How, er
 
 // CommitLink makes the file at path, which the caller verified to have
 // digest d (a download hashed as it was written), blob d as AddFile does,
-// without reading it again.
+// without reading it again. It fsyncs the blob, and path too when the blob
+// is not path's inode (a copy onto another file system, a reflink).
 func (s *Store) CommitLink(path string, d digest.Digest) (How, error) {
 	if err := CheckDigest(d); err != nil {
 		return 0, err
@@ -101,6 +102,11 @@ func (s *Store) CommitLink(path string, d digest.Digest) (How, error) {
 	}
 	if how == Linked {
 		return how, s.renameKeep(tmp, d)
+	}
+	// Two files now (another file system): the caller's, not synced
+	// by the download since the store was to do it, is fsynced too.
+	if err := syncPath(path); err != nil {
+		return 0, err
 	}
 	return how, s.rename(tmp, d)
 }
@@ -145,15 +151,19 @@ func Place(src, dst string, alg digest.Algorithm) (digest.Digest, How, error) {
 
 // place is Place without reading the bytes.
 func place(src, dst string) (How, error) {
-	fi, err := os.Lstat(src)
+	fi, err := os.Stat(src)
 	if err != nil {
 		return 0, err
 	}
 	if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("%s: not a regular file", src)
 	}
-	if err := os.Link(src, dst); err == nil {
-		return Linked, nil
+	// link(2) does not follow a symlink: it would link the symlink, so a
+	// symlinked layer is reflinked or copied from what it points to.
+	if lfi, err := os.Lstat(src); err == nil && lfi.Mode().IsRegular() {
+		if err := os.Link(src, dst); err == nil {
+			return Linked, nil
+		}
 	}
 	how, err := clone(src, dst)
 	if err != nil {

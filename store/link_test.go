@@ -82,6 +82,20 @@ func TestAddFileLinks(t *testing.T) {
 	blobOK(t, s, d)
 	noTemp(t, s)
 
+	// A symlink to a layer: the blob is the bytes, not the symlink.
+	target, sd := layerFile(t, t.TempDir(), 8192)
+	sym := filepath.Join(t.TempDir(), "sym.sqfs")
+	if err := os.Symlink(target, sym); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddFile(sym, sd); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(s.BlobPath(sd)); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("blob of a symlinked layer: %v, %v; want a regular file", fi.Mode(), err)
+	}
+	blobOK(t, s, sd)
+
 	other, _ := layerFile(t, t.TempDir(), 4096)
 	wrong := digest.FromString("not this")
 	if _, _, err := s.AddFile(other, wrong); !errors.Is(err, store.ErrDigest) || !strings.Contains(err.Error(), other) {

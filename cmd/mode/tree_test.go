@@ -78,7 +78,7 @@ func TestTreeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := h.Key("base", "zstd")
+	key, err := h.Key("base", layers.DefaultCompression)
 	if err != nil {
 		t.Fatal(err)
 	}

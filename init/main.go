@@ -128,6 +128,7 @@ func (b *boot) runSteps() int {
 	if p.debug {
 		log.SetOutput(b.out)
 	}
+	b.logf("boot steps start at uptime %s", uptime())
 	for _, s := range b.steps() {
 		if _, err := b.do(s); err != nil {
 			name := failedStep(s, err)

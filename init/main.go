@@ -64,6 +64,8 @@ type boot struct {
 	timings   []report.Step // the steps run so far, for the boot report
 	pol       policy        // what the trust step decided: keys and mode.verify
 	kmods     *kmods        // the kernel modules, once the network drivers are loaded
+	// netDrivers is closed when the network drivers are loaded (or failed)
+	netDrivers chan struct{}
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -128,6 +130,7 @@ func (b *boot) runSteps() int {
 	if p.debug {
 		log.SetOutput(b.out)
 	}
+	b.logf("boot steps start at uptime %s", uptime())
 	for _, s := range b.steps() {
 		if _, err := b.do(s); err != nil {
 			name := failedStep(s, err)
@@ -141,26 +144,40 @@ func (b *boot) runSteps() int {
 }
 
 // steps lists the boot steps after the early mounts, given the parameters.
-// Three run as tasks, in the background: the kernel modules other than the
-// network drivers, the network (DHCP) once those drivers are in, and the copy
-// of the mode binary for the booted system. The fetch waits for the network
+// Three run as tasks, in the background: the network (DHCP, on the first
+// interface that appears while the network drivers load), the kernel modules
+// other than the network drivers, and the copy of the mode binary for the
+// booted system. The fetch waits for the network
 // only (a pull into RAM needs no disk), unless it reads a disk (mode.from,
 // mode.cache); mounting the layers waits for the modules (docs/boot.md).
 func (b *boot) steps() []step {
 	var mods, nw, cp *task
-	s := []step{
-		{name: "network drivers", run: b.loadNetDrivers},
-		{name: "modules", quiet: true, run: func() (string, error) {
-			mods = b.background(step{name: "modules", run: b.loadModules})
-			return "", nil
-		}},
-	}
+	b.netDrivers = make(chan struct{})
+	// The report lists the steps in this order, whichever ends first.
+	s := []step{{name: "order", quiet: true, run: func() (string, error) {
+		b.reserve("network drivers", "modules")
+		if b.p.from == "" {
+			b.reserve("network")
+		}
+		return "", nil
+	}}}
 	if b.p.from == "" {
+		// DHCP starts on the first interface that appears, the other
+		// network drivers still loading.
 		s = append(s, step{name: "network", quiet: true, run: func() (string, error) {
 			nw = b.background(step{name: "network", run: b.network})
 			return "", nil
 		}})
 	}
+	s = append(s,
+		step{name: "network drivers", run: func() (string, error) {
+			defer close(b.netDrivers)
+			return b.loadNetDrivers()
+		}},
+		step{name: "modules", quiet: true, run: func() (string, error) {
+			mods = b.background(step{name: "modules", run: b.loadModules})
+			return "", nil
+		}})
 	s = append(s,
 		step{name: "copy mode", quiet: true, run: func() (string, error) {
 			cp = b.background(step{name: "copy mode", run: copyMode, quiet: true})

@@ -28,7 +28,7 @@ func (b *boot) mountEarly() (string, error) {
 			return "", err
 		}
 	}
-	return "mounted /dev /proc /sys /run", nil
+	return "mounted /dev /proc /sys /run at uptime " + uptime() + ",", nil
 }
 
 // copyMode copies the mode binary to /run/mode/bin so the booted system has

@@ -27,7 +27,7 @@ func (b *boot) network() (string, error) {
 	if cfg.off {
 		return "network off (ip=" + b.p.ip + ")", nil
 	}
-	links, err := waitLinks(cfg.device, 5*time.Second)
+	links, err := waitLinks(cfg.device, b.netDrivers, 5*time.Second)
 	if err != nil {
 		return "", err
 	}
@@ -38,22 +38,33 @@ func (b *boot) network() (string, error) {
 }
 
 // waitLinks waits for network interfaces named device (any Ethernet one when
-// empty) to appear.
-func waitLinks(device string, d time.Duration) ([]netlink.Link, error) {
+// empty) to appear: the first one found is taken at once, while the network
+// drivers may still be loading; after drivers is closed (nil: already), it
+// waits d more.
+func waitLinks(device string, drivers <-chan struct{}, d time.Duration) ([]netlink.Link, error) {
 	re := "^(eth|en)"
 	if device != "" {
 		re = "^" + device + "$"
 	}
-	deadline := time.Now().Add(d)
+	var deadline time.Time
 	for {
 		links, err := dhclient.Interfaces(re)
-		if err == nil || time.Now().After(deadline) {
-			if err != nil {
-				return nil, fmt.Errorf("no network interface (%w): is there a NIC whose driver the initramfs carries?", err)
-			}
+		if err == nil {
 			return links, nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		if deadline.IsZero() {
+			select {
+			case <-drivers:
+				deadline = time.Now().Add(d)
+			default:
+			}
+			if drivers == nil {
+				deadline = time.Now().Add(d)
+			}
+		} else if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no network interface (%w): is there a NIC whose driver the initramfs carries?", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -29,11 +29,20 @@ func (b *boot) record(name string, d time.Duration, summary string, err error) {
 // pending marks the place of a task that has not ended.
 const pending = -1
 
-// reserve keeps the report's place for a task starting now.
-func (b *boot) reserve(name string) {
+// reserve keeps the report's place for a step or task starting now or soon
+// (unless it has one).
+func (b *boot) reserve(names ...string) {
 	timingsMu.Lock()
 	defer timingsMu.Unlock()
-	b.timings = append(b.timings, report.Step{Name: name, MS: pending})
+next:
+	for _, name := range names {
+		for _, t := range b.timings {
+			if t.Name == name && t.MS == pending {
+				continue next
+			}
+		}
+		b.timings = append(b.timings, report.Step{Name: name, MS: pending})
+	}
 }
 
 // finished are the steps that ended, for the report.

@@ -2,6 +2,8 @@ package modeinit
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -79,4 +81,15 @@ func (b *boot) logStep(name string, d time.Duration, msg string, err error) {
 		}
 		b.logf("%s in %s", msg, seconds(d))
 	}
+}
+
+// uptime is the kernel's uptime (/proc/uptime), for the log lines that place
+// the init's start and end on the boot's time line: what comes before the
+// init (firmware aside) is the kernel's, the initramfs's unpacking included.
+func uptime() string {
+	b, err := os.ReadFile("/proc/uptime")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0] + "s"
+	}
+	return "?"
 }

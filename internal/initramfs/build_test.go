@@ -175,3 +175,28 @@ func readRecord(t *testing.T, r cpio.Record) string {
 	}
 	return string(b)
 }
+
+// TestZstdWithoutCommand: without a zstd command on PATH, Go's encoder
+// compresses, and says so.
+func TestZstdWithoutCommand(t *testing.T) {
+	o := options(t)
+	o.Init, o.Mode, o.KernelModules = initramfs.HostBusybox, "", ""
+	t.Setenv("PATH", t.TempDir())
+	data, res := build(t, o)
+	if !strings.Contains(res.Compressor, "Go encoder") {
+		t.Errorf("compressor %q, want Go's encoder", res.Compressor)
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+}

@@ -81,6 +81,11 @@ func mib(b *testing.B, file string) float64 {
 	return float64(fi.Size()) / (1 << 20)
 }
 
+// uptimeLine is the kernel's uptime when the init started (the kernel's
+// boot, the initramfs's unpacking included), when its boot steps' process
+// started, and at switch_root.
+var uptimeLine = regexp.MustCompile(`(?m)^mode-init: (mounted|boot steps|)[^\n]*?uptime ([0-9.]+)s`)
+
 var stepLine = regexp.MustCompile(`(?m)^mode-init: (.*) (?:in|after) ([0-9.]+)s\r?$`)
 
 // initSteps reads the init's step lines off a console: step name → seconds.
@@ -93,6 +98,10 @@ func initSteps(console string) map[string]float64 {
 		{"copied ", "toram"}, {"mounted ", "overlay"}, {"wrote ", "chain-json"}, {"switching root", "total"},
 	}
 	steps := map[string]float64{}
+	for _, m := range uptimeLine.FindAllStringSubmatch(console, -1) {
+		s, _ := strconv.ParseFloat(m[2], 64)
+		steps[map[string]string{"mounted": "uptime-init", "boot steps": "uptime-steps", "": "uptime-switch"}[m[1]]] = s
+	}
 	for _, m := range stepLine.FindAllStringSubmatch(console, -1) {
 		for _, n := range names {
 			if strings.HasPrefix(m[1], n.prefix) {

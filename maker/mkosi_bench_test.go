@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -141,8 +142,9 @@ func BenchmarkMkosi(b *testing.B) {
 	}
 }
 
-// defaultJobs is what `mode build` uses on a machine of this bench's size.
-var defaultJobs = 2
+// defaultJobs is what `mode build` uses by default (cmd/mode
+// defaultBuildJobs): one per core, at most 4.
+var defaultJobs = max(1, min(runtime.NumCPU(), 4))
 
 // mkosiCache is mkosi's package cache for the bench, kept between runs
 // like mode's apt cache.

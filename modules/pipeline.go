@@ -20,7 +20,9 @@ import (
 // parent whose squash failed takes its children's layers with it.
 //
 // A failure starts no new module; what is under way finishes, so a failing
-// child never loses its parent's layer. Results and Report keep plan order.
+// child never loses its parent's layer. The error names every module that
+// failed of itself, in plan order (an interrupt may stop a squash and a
+// child's steps at once). Results and Report keep plan order.
 
 // errSkipped and errParent mark modules that failed for another's failure.
 var (
@@ -73,7 +75,7 @@ func (b *Builder) pipeline(ctx context.Context, tm TreeMaker, plan []*Module, co
 		}()
 	}
 	var results []Result
-	var first error
+	var errs []error // each module that failed of itself (several: siblings, or an interrupt)
 	for _, m := range plan {
 		j := p.jobs[m.Name]
 		<-j.done
@@ -83,15 +85,15 @@ func (b *Builder) pipeline(ctx context.Context, tm TreeMaker, plan []*Module, co
 			if b.Report != nil {
 				b.Report(j.res)
 			}
-		case first == nil && !errors.Is(j.err, errSkipped) && !errors.Is(j.err, errParent):
-			first = fmt.Errorf("module %s: %w", m.Name, j.err)
+		case !errors.Is(j.err, errSkipped) && !errors.Is(j.err, errParent):
+			errs = append(errs, fmt.Errorf("module %s: %w", m.Name, j.err))
 		}
 	}
 	wg.Wait()
-	if first == nil {
-		first = errors.Join(p.closeErrs...)
+	if len(errs) == 0 {
+		errs = p.closeErrs
 	}
-	return results, first
+	return results, errors.Join(errs...)
 }
 
 // run makes j's layer.

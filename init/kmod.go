@@ -25,6 +25,7 @@ type kmods struct {
 	prober *kmodule.Prober
 	names  []string
 	net    map[string]bool
+	absent map[string]bool // PCI drivers with no device here (see pciAbsent)
 }
 
 // netDriverDirs hold the modules that bring up a network interface: NIC
@@ -51,15 +52,30 @@ func (b *boot) loadNetDrivers() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("kernel modules in %s: %w", dir, err)
 	}
-	b.kmods = &kmods{dir: dir, prober: prober, names: names, net: net}
-	var want []string
-	for _, n := range names {
-		if net[n] {
-			want = append(want, n)
+	absent := pciAbsent(filepath.Join(dir, "modules.alias"), "/sys/bus/pci/devices")
+	b.kmods = &kmods{dir: dir, prober: prober, names: names, net: net, absent: absent}
+	want, left := b.kmods.want(true)
+	n, err := b.probe(want)
+	return fmt.Sprintf("network drivers: %d kernel modules loaded%s", n, left), err
+}
+
+// want returns the network drivers (net) or the other modules, less the PCI
+// drivers with no device, and a note of those left out.
+func (k *kmods) want(net bool) (names []string, note string) {
+	var out []string
+	for _, n := range k.names {
+		switch {
+		case k.net[n] != net:
+		case k.absent[n]:
+			out = append(out, n)
+		default:
+			names = append(names, n)
 		}
 	}
-	n, err := b.probe(want)
-	return fmt.Sprintf("network drivers: %d kernel modules loaded", n), err
+	if len(out) > 0 {
+		note = fmt.Sprintf(", %d without a device left out (%s)", len(out), strings.Join(out, " "))
+	}
+	return names, note
 }
 
 // loadModules loads the other kernel modules (a task, beside the network).
@@ -67,14 +83,9 @@ func (b *boot) loadModules() (string, error) {
 	if b.kmods == nil {
 		return "no kernel modules", nil
 	}
-	var want []string
-	for _, n := range b.kmods.names {
-		if !b.kmods.net[n] {
-			want = append(want, n)
-		}
-	}
+	want, left := b.kmods.want(false)
 	n, err := b.probe(want)
-	return fmt.Sprintf("loaded %d kernel modules", n), err
+	return fmt.Sprintf("loaded %d kernel modules%s", n, left), err
 }
 
 // probe loads the named modules at once, each after its dependencies (the

@@ -31,6 +31,8 @@ const newRoot = "/newroot"
 // stageEnv marks the child process that runs the boot steps (see run).
 const stageEnv = "MODE_INIT_STAGE"
 
+// Main runs the init (PID 1, or its boot-steps process): it ends in
+// switch_root to the chain's init or in the rescue shell, and never returns.
 func Main() {
 	b := &boot{out: os.Stdout, start: time.Now()}
 	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
@@ -73,7 +75,7 @@ type boot struct {
 type step struct {
 	name  string
 	run   func() (string, error)
-	quiet bool // not logged nor reported: a wait for a task
+	quiet bool // neither logged nor reported: starting a task, waiting for one
 }
 
 func (s step) String() string { return s.name }
@@ -147,9 +149,9 @@ func (b *boot) runSteps() int {
 // Three run as tasks, in the background: the network (DHCP, on the first
 // interface that appears while the network drivers load), the kernel modules
 // other than the network drivers, and the copy of the mode binary for the
-// booted system. The fetch waits for the network
-// only (a pull into RAM needs no disk), unless it reads a disk (mode.from,
-// mode.cache); mounting the layers waits for the modules (docs/boot.md).
+// booted system. The fetch waits for the network only (a pull into RAM needs
+// no disk), unless it reads a disk (mode.from, mode.cache); mounting the
+// layers waits for the modules (docs/boot.md).
 func (b *boot) steps() []step {
 	var mods, nw, cp *task
 	b.netDrivers = make(chan struct{})

@@ -169,6 +169,11 @@ func (a *archive) kernelModules(ctx context.Context, opts Options, res *Result) 
 		res.Modules = append(res.Modules, m.name)
 	}
 	a.add(cpio.StaticFile(base+"/modules.dep", string(modulesDep(mods)), 0o644))
+	alias, err := k.modulesAlias(mods)
+	if err != nil {
+		return err
+	}
+	a.add(cpio.StaticFile(base+"/modules.alias", string(alias), 0o644))
 	if b, err := os.ReadFile(filepath.Join(k.dir, "modules.builtin")); err == nil {
 		a.add(cpio.StaticFile(base+"/modules.builtin", string(b), 0o644))
 	}

@@ -86,7 +86,7 @@ func TestContents(t *testing.T) {
 		t.Errorf("init: mode %o, want a link to bin/mode (mode is the init)", l.Mode)
 	}
 	for _, name := range []string{"init", "bin/mode", "bin/busybox", "bin/sh", "dev/console", "etc/ssl/certs/ca-certificates.crt",
-		kdir + "/modules.dep", kdir + "/modules.builtin", kdir + "/kernel/fs/overlayfs/overlay.ko", kdir + "/kernel/fs/nls/nls_iso8859_1.ko"} {
+		kdir + "/modules.dep", kdir + "/modules.alias", kdir + "/modules.builtin", kdir + "/kernel/fs/overlayfs/overlay.ko", kdir + "/kernel/fs/nls/nls_iso8859_1.ko"} {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("no %s in the archive", name)
 		}

@@ -84,6 +84,44 @@ func modName(p string) string {
 
 // depends reads a module's direct dependencies from its .modinfo section.
 func (k *kernelTree) depends(name string) ([]string, error) {
+	info, err := k.modinfo(name)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range info {
+		if v, ok := strings.CutPrefix(kv, "depends="); ok {
+			if v == "" {
+				return nil, nil
+			}
+			var deps []string
+			for _, d := range strings.Split(v, ",") {
+				deps = append(deps, strings.ReplaceAll(d, "-", "_"))
+			}
+			sort.Strings(deps)
+			return deps, nil
+		}
+	}
+	return nil, nil
+}
+
+// aliases reads the device patterns a module drives (its alias= entries,
+// "pci:v00001AF4d00001000sv*sd*bc*sc*i*"), in their order.
+func (k *kernelTree) aliases(name string) ([]string, error) {
+	info, err := k.modinfo(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, kv := range info {
+		if v, ok := strings.CutPrefix(kv, "alias="); ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// modinfo returns the key=value entries of a module's .modinfo section.
+func (k *kernelTree) modinfo(name string) ([]string, error) {
 	p := filepath.Join(k.dir, k.files[name])
 	f, err := elf.Open(p)
 	if err != nil {
@@ -98,20 +136,29 @@ func (k *kernelTree) depends(name string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", p, err)
 	}
+	var out []string
 	for _, kv := range bytes.Split(data, []byte{0}) {
-		if v, ok := bytes.CutPrefix(kv, []byte("depends=")); ok {
-			if len(v) == 0 {
-				return nil, nil
-			}
-			var deps []string
-			for _, d := range strings.Split(string(v), ",") {
-				deps = append(deps, strings.ReplaceAll(d, "-", "_"))
-			}
-			sort.Strings(deps)
-			return deps, nil
+		if len(kv) > 0 {
+			out = append(out, string(kv))
 		}
 	}
-	return nil, nil
+	return out, nil
+}
+
+// modulesAlias renders the aliases of mods as a modules.alias file
+// ("alias PATTERN NAME" lines, depmod's format), in their order.
+func (k *kernelTree) modulesAlias(mods []module) ([]byte, error) {
+	var b bytes.Buffer
+	for _, m := range mods {
+		as, err := k.aliases(m.name)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			fmt.Fprintf(&b, "alias %s %s\n", a, m.name)
+		}
+	}
+	return b.Bytes(), nil
 }
 
 // archivePath is where module name goes in the initramfs: its path with the

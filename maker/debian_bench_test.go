@@ -80,20 +80,8 @@ func BenchmarkDebian(b *testing.B) {
 		_, warm := build(h)
 
 		// Edit console only, in a copy of the hierarchy.
-		dir := b.TempDir()
-		if out, err := exec.Command("cp", "-a", filepath.Join("..", "examples", "debian")+"/.", dir).CombinedOutput(); err != nil {
-			b.Fatalf("cp: %v: %s", err, out)
-		}
-		consoleFile := filepath.Join(dir, "console.yaml")
-		def, err := os.ReadFile(consoleFile)
-		if err != nil {
-			b.Fatal(err)
-		}
 		step := "\n  - echo edited at " + time.Now().Format(time.RFC3339Nano) + " > /etc/bench-edit\n"
-		def = bytes.Replace(def, []byte("\nexclude:"), []byte(step+"exclude:"), 1)
-		if err := os.WriteFile(consoleFile, def, 0o644); err != nil {
-			b.Fatal(err)
-		}
+		dir := editedConsole(b, "\nexclude:", step+"exclude:")
 		edited, err := modules.Load(dir)
 		if err != nil {
 			b.Fatal(err)

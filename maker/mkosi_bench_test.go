@@ -26,9 +26,8 @@ import (
 // directory, mode pipelined (the default --jobs), mkosi squashfs, mode one
 // module after the other (Jobs 0), mode incremental. The package caches are
 // warm (a first round not counted): mode's shared apt cache, and mkosi's
-// package cache in mkosiCache. mode squashes with zstd level 9
-// (zstdLevelWrapper) unless MODE_BENCH_ZSTD_LEVEL says another ("" for
-// mksquashfs's default). The mirror is the host's (its apt sources). It
+// package cache in mkosiCache. mode squashes at its default compression
+// (zstd:9), mkosi at mksquashfs's default zstd level (15). The mirror is the host's (its apt sources). It
 // reports medians of the rounds (s) and of their ratios:
 //
 //	cold/mkosi-dir     mode cold / mkosi directory (goal ≤ 1.0)
@@ -50,30 +49,11 @@ func BenchmarkMkosi(b *testing.B) {
 	}
 	pkgs := slices.Concat(h.Modules["essential"].Packages, h.Modules["console"].Packages)
 	mirror := hostMirror(b)
-	mkosiEnv := os.Environ() // mkosi's own mksquashfs, at its own level
-	if level, ok := os.LookupEnv("MODE_BENCH_ZSTD_LEVEL"); !ok || level != "" {
-		if !ok {
-			level = "9"
-		}
-		zstdLevelWrapper(b, level)
-	}
 	dirConf := mkosiConf(b, "directory", mirror, pkgs)
 	sqfsConf := mkosiConf(b, "plain_squashfs\nCompressFs=zstd", mirror, pkgs)
 
 	// console with one package more, in a copy of the hierarchy.
-	edited := b.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join("..", "examples", "debian")+"/.", edited).CombinedOutput(); err != nil {
-		b.Fatalf("cp: %v: %s", err, out)
-	}
-	consoleFile := filepath.Join(edited, "console.yaml")
-	def, err := os.ReadFile(consoleFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	def = bytes.Replace(def, []byte("packages: [openssh-server,"), []byte("packages: [tree, openssh-server,"), 1)
-	if err := os.WriteFile(consoleFile, def, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	edited := editedConsole(b, "packages: [openssh-server,", "packages: [tree, openssh-server,")
 	he, err := modules.Load(edited)
 	if err != nil {
 		b.Fatal(err)
@@ -95,7 +75,7 @@ func BenchmarkMkosi(b *testing.B) {
 	}
 	mkosi := func(conf string) float64 {
 		cmd := exec.CommandContext(ctx, "mkosi", "-f", "--nspawn-keep-unit", "build")
-		cmd.Dir, cmd.Env = conf, mkosiEnv
+		cmd.Dir = conf
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
@@ -184,22 +164,6 @@ func hostMirror(b *testing.B) string {
 	}
 	b.Fatalf("no apt source for bookworm on the host: %+v", sources)
 	return ""
-}
-
-// zstdLevelWrapper puts a mksquashfs first in PATH that runs the real one
-// with -Xcompression-level level: mode builds at that zstd level.
-func zstdLevelWrapper(b *testing.B, level string) {
-	b.Helper()
-	real, err := exec.LookPath("mksquashfs")
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	script := fmt.Sprintf("#!/bin/sh\nexec %s \"$@\" -Xcompression-level %s\n", real, level)
-	if err := os.WriteFile(filepath.Join(dir, "mksquashfs"), []byte(script), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	b.Setenv("PATH", dir+":"+os.Getenv("PATH"))
 }
 
 func medianOf(xs []float64) float64 {

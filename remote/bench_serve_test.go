@@ -1,7 +1,6 @@
 package remote_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/mode-build/mode/internal/registrytest"
-	"github.com/mode-build/mode/remote"
 	"github.com/mode-build/mode/store"
 )
 
@@ -30,22 +28,9 @@ import (
 // process) and the CNCF distribution registry serve the same blobs; rounds
 // alternate. It reports the median MB/s of each and their ratio.
 func BenchmarkServe(b *testing.B) {
-	ctx := context.Background()
-	src, _ := registrytest.Store(b, []string{"base", "mid", "top"}, 24<<20)
-	_, m, _, err := src.Chain(registrytest.Repo, "top")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var total int64
-	for _, l := range m.Layers {
-		total += l.Size
-	}
-	reg := registrytest.Distribution(b)
-	if _, err := remote.Push(ctx, registrytest.Source(b, src, "top"), reg+"/bench/chain"); err != nil {
-		b.Fatal(err)
-	}
+	srcDir, total, reg := benchChain(b)
 	bases := map[string]string{
-		"mode":         "http://" + modeServe(b, src.Dir()) + "/v2/" + registrytest.Repo,
+		"mode":         "http://" + modeServe(b, srcDir) + "/v2/" + registrytest.Repo,
 		"distribution": "http://" + reg + "/v2/bench/chain",
 	}
 	for _, clients := range []int{1, 16} {

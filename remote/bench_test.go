@@ -87,27 +87,35 @@ func pullRound(b *testing.B, ref string, n int, bytes int64) float64 {
 	return float64(n) * float64(bytes) / secs / 1e6
 }
 
-// BenchmarkPull compares the pull throughput of a chain from `mode serve`
-// with the CNCF distribution registry serving the same blobs, with 1 and 16
-// concurrent clients on loopback. It reports both throughputs and their
-// ratio (mode/distribution; the target is ≥ 1).
-func BenchmarkPull(b *testing.B) {
+// benchChain stores the benchmarks' chain (three layers of 24 MiB, random
+// bytes) and pushes it to a distribution registry: the store's directory,
+// the layers' total size and the registry's address (repository
+// bench/chain, tag top).
+func benchChain(b *testing.B) (dir string, total int64, reg string) {
 	ctx := context.Background()
 	src, _ := registrytest.Store(b, []string{"base", "mid", "top"}, 24<<20)
 	_, m, _, err := src.Chain(registrytest.Repo, "top")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total int64
 	for _, l := range m.Layers {
 		total += l.Size
 	}
-	reg := registrytest.Distribution(b)
+	reg = registrytest.Distribution(b)
 	if _, err := remote.Push(ctx, registrytest.Source(b, src, "top"), reg+"/bench/chain"); err != nil {
 		b.Fatal(err)
 	}
+	return src.Dir(), total, reg
+}
+
+// BenchmarkPull compares the pull throughput of a chain from `mode serve`
+// with the CNCF distribution registry serving the same blobs, with 1 and 16
+// concurrent clients on loopback. It reports both throughputs and their
+// ratio (mode/distribution; the target is ≥ 1).
+func BenchmarkPull(b *testing.B) {
+	srcDir, total, reg := benchChain(b)
 	refs := map[string]string{
-		"mode":         modeServe(b, src.Dir()) + "/" + registrytest.Repo + ":top",
+		"mode":         modeServe(b, srcDir) + "/" + registrytest.Repo + ":top",
 		"distribution": reg + "/bench/chain:top",
 	}
 	for _, clients := range []int{1, 16} {

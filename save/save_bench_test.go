@@ -20,7 +20,8 @@ import (
 // BenchmarkSave saves a live system's changes (about 48 MiB of new files,
 // 100 copy-ups, 50 deletions) with SaveChanges, against mksquashfs run by
 // hand on the same upper directory (which keeps the overlay xattrs and the
-// excluded files: no cleaning), both at mksquashfs's zstd default level. It
+// excluded files: no cleaning), both at mode's default compression
+// (layers.DefaultCompression, zstd level 9). It
 // reports both times (the last iteration's), the median of the iterations'
 // ratios save / by hand, and the peak memory of
 // each: the largest mksquashfs resident set (what either way costs) and, for
@@ -53,7 +54,7 @@ func BenchmarkSave(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		meta, err := SaveChanges(context.Background(), s.run, Options{Name: "bench", Out: out, Compression: "zstd"})
+		meta, err := SaveChanges(context.Background(), s.run, Options{Name: "bench", Out: out, Compression: layers.DefaultCompression})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -68,7 +69,9 @@ func BenchmarkSave(b *testing.B) {
 		// By hand: mksquashfs on the upper as it is.
 		hand := filepath.Join(out, "hand.sqfs")
 		start = time.Now()
-		cmd := exec.Command("mksquashfs", layers.ChangesDir(s.run), hand, "-noappend", "-quiet", "-no-progress", "-comp", "zstd")
+		comp, err := layers.ParseCompression(layers.DefaultCompression)
+		must(b, err)
+		cmd := exec.Command("mksquashfs", append([]string{layers.ChangesDir(s.run), hand, "-noappend", "-quiet", "-no-progress"}, comp.Args()...)...)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("mksquashfs: %v: %s", err, msg)
 		}

@@ -55,19 +55,11 @@ func Open(p Plan) (s *Stack, err error) {
 // writable root (Workspace) in a new directory below scratch, named prefix
 // and a random number (os.MkdirTemp).
 func OpenWorkspace(files []string, scratch, prefix string) (*Stack, error) {
-	if len(files) == 0 {
-		return nil, errors.New("workspace: no parent layers")
+	ls := make([]Layer, len(files))
+	for i, f := range files {
+		ls[i] = Layer{File: f}
 	}
-	dir, err := os.MkdirTemp(scratch, prefix)
-	if err != nil {
-		return nil, err
-	}
-	s, err := Open(Workspace(files, dir))
-	if err != nil {
-		os.RemoveAll(dir) // Open unmounted everything
-		return nil, fmt.Errorf("workspace: %w", err)
-	}
-	return s, nil
+	return OpenWorkspaceOf(ls, scratch, prefix)
 }
 
 // prepareUpper creates the upper and work directories and, with

@@ -211,11 +211,7 @@ func (b *Builder) seal(r *Result, key, comp, dst string, made layers.Meta, start
 	for _, a := range chain {
 		names = append(names, a.Name)
 	}
-	vp, err := verity.Append(dst)
-	if err != nil {
-		return fmt.Errorf("layer made by the maker: %w", err)
-	}
-	digest, size, err := layers.FileDigest(dst)
+	vp, digest, size, err := verity.AppendDigest(dst)
 	if err != nil {
 		return fmt.Errorf("layer made by the maker: %w", err)
 	}

@@ -95,11 +95,7 @@ func layer(ctx context.Context, dir string, l store.Layer, comp string) (store.L
 	if err := squashfs.Recompress(ctx, l.Path, dst, comp); err != nil {
 		return l, err
 	}
-	vp, err := verity.Append(dst)
-	if err != nil {
-		return l, err
-	}
-	d, n, err := layers.FileDigest(dst)
+	vp, d, n, err := verity.AppendDigest(dst)
 	if err != nil {
 		return l, err
 	}

@@ -186,15 +186,11 @@ func OnTmpfs(dir string) bool {
 // and writes it as the JSON file beside it (base-console-mine.json),
 // through a temporary file and a rename.
 func FinishSaved(sqfs string, m *layers.Meta, compression string, start time.Time) error {
-	vp, err := verity.Append(sqfs)
+	vp, d, n, err := verity.AppendDigest(sqfs)
 	if err != nil {
 		return err
 	}
 	m.Verity = vp
-	d, n, err := layers.FileDigest(sqfs)
-	if err != nil {
-		return err
-	}
 	if compression, err = layers.CanonicalCompression(compression); err != nil {
 		return err
 	}

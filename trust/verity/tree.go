@@ -80,40 +80,51 @@ func pad(b *bytes.Buffer) {
 // gets the same tree. It returns the parameters to open the file with. The
 // file must not hold a tree already, nor have another hard link.
 func Append(path string) (*Params, error) {
+	p, _, _, err := AppendDigest(path)
+	return p, err
+}
+
+// AppendDigest is Append that also returns the whole file's digest
+// ("sha256:HEX", as layers.FileDigest gives it) and size, tree included,
+// without reading the file again: the salt's hash of the padded data goes
+// on over the tree.
+func AppendDigest(path string) (*Params, string, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("verity: %w", err)
+		return nil, "", 0, fmt.Errorf("verity: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("verity: %w", err)
+		return nil, "", 0, fmt.Errorf("verity: %w", err)
 	}
 	if n := links(fi); n > 1 {
 		// A layer linked into a store (store.AddFile) shares its inode with
 		// the blob: writing here would change the blob under its digest.
-		return nil, fmt.Errorf("verity: %s has %d hard links (a store's blob?): appending would change every name of it; append to a file of its own", path, n)
+		return nil, "", 0, fmt.Errorf("verity: %s has %d hard links (a store's blob?): appending would change every name of it; append to a file of its own", path, n)
 	}
 	size := fi.Size()
 	blocks := uint64((size + BlockSize - 1) / BlockSize)
 	blocks = max(blocks, 2)
 	if err := f.Truncate(int64(blocks) * BlockSize); err != nil {
-		return nil, fmt.Errorf("verity: pad %s: %w", path, err)
+		return nil, "", 0, fmt.Errorf("verity: pad %s: %w", path, err)
 	}
 	saltSum := sha256.New()
 	if _, err := io.Copy(saltSum, io.NewSectionReader(f, 0, int64(blocks)*BlockSize)); err != nil {
-		return nil, fmt.Errorf("verity: %s: %w", path, err)
+		return nil, "", 0, fmt.Errorf("verity: %s: %w", path, err)
 	}
 	salt := saltSum.Sum(nil)
 	tree, root, err := Build(io.NewSectionReader(f, 0, int64(blocks)*BlockSize), blocks, salt)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, "", 0, fmt.Errorf("%s: %w", path, err)
 	}
+	saltSum.Write(tree) // the file's digest: its data as the salt read it, then the tree
+	digest := "sha256:" + hex.EncodeToString(saltSum.Sum(nil))
 	if _, err := f.WriteAt(tree, int64(blocks)*BlockSize); err != nil {
-		return nil, fmt.Errorf("verity: %s: %w", path, err)
+		return nil, "", 0, fmt.Errorf("verity: %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("verity: %s: %w", path, err)
+		return nil, "", 0, fmt.Errorf("verity: %s: %w", path, err)
 	}
 	return &Params{
 		Algorithm:  Algorithm,
@@ -122,7 +133,7 @@ func Append(path string) (*Params, error) {
 		HashOffset: int64(blocks) * BlockSize,
 		Salt:       hex.EncodeToString(salt),
 		RootHash:   hex.EncodeToString(root),
-	}, nil
+	}, digest, int64(blocks)*BlockSize + int64(len(tree)), nil
 }
 
 // TreeSize is the size in bytes of the hash tree of dataBlocks blocks.

@@ -3,6 +3,7 @@ package verity
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ func TestAppendMatchesVeritysetup(t *testing.T) {
 			if err := os.WriteFile(file, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			p, err := Append(file)
+			p, digest, n, err := AppendDigest(file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,6 +45,9 @@ func TestAppendMatchesVeritysetup(t *testing.T) {
 			all, _ := os.ReadFile(file)
 			if !bytes.Equal(all[:size], data) || int64(len(all)) != p.HashOffset+TreeSize(p.DataBlocks) {
 				t.Fatalf("the data changed or the file is %d bytes", len(all))
+			}
+			if sum := sha256.Sum256(all); digest != "sha256:"+hex.EncodeToString(sum[:]) || n != int64(len(all)) {
+				t.Errorf("AppendDigest said %s, %d bytes; the file is %x, %d bytes", digest, n, sum, len(all))
 			}
 			raw, hash := filepath.Join(dir, "raw"), filepath.Join(dir, "hash")
 			os.WriteFile(raw, all[:p.HashOffset], 0o644)

@@ -36,14 +36,7 @@ func BenchmarkDebian(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	host, err := debian.ReadSources(debian.HostApt)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sources, err := debian.ForSuite(host, debian.HostCodename(), "bookworm", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	sources := hostBookworm(b)
 	srcFile := filepath.Join(b.TempDir(), "host.sources")
 	if err := os.WriteFile(srcFile, debian.Deb822(sources), 0o644); err != nil {
 		b.Fatal(err)

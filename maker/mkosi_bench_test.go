@@ -146,8 +146,9 @@ func mkosiConf(b *testing.B, format, mirror string, pkgs []string) string {
 	return dir
 }
 
-// hostMirror returns the URI of the host's apt source for bookworm.
-func hostMirror(b *testing.B) string {
+// hostBookworm returns the host's apt sources for bookworm (no mirror name
+// is ever written in the repository).
+func hostBookworm(b *testing.B) []debian.Source {
 	b.Helper()
 	host, err := debian.ReadSources(debian.HostApt)
 	if err != nil {
@@ -157,6 +158,13 @@ func hostMirror(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return sources
+}
+
+// hostMirror returns the URI of the host's apt source for bookworm.
+func hostMirror(b *testing.B) string {
+	b.Helper()
+	sources := hostBookworm(b)
 	for _, s := range sources {
 		if slices.Contains(s.Suites, "bookworm") && len(s.URIs) > 0 {
 			return s.URIs[0]

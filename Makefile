@@ -8,12 +8,12 @@ APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-syste
 APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
 # the site's page test in a browser, and the demo's boot token (docs/site.md)
 APT_PKGS += chromium openssl
-# the mkosi benchmark (maker/mkosi_bench_test.go, docs/bench.md)
+# the mkosi benchmark (modules/maker/mkosi_bench_test.go, docs/bench.md)
 APT_PKGS += mkosi
 # counting a pull's fsyncs (cmd/mode TestPullFsyncs)
 APT_PKGS += strace
 
-.PHONY: all build deps test test-unit demo bench lint e2e-full clean tools test-debian conformance man
+.PHONY: all build deps test test-unit vet-portable demo bench lint e2e-full clean tools test-debian conformance man
 
 all: build
 
@@ -27,7 +27,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
-test: deps build tools test-debian conformance
+test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
 	MODE_E2E_OUT=$(E2E)/out MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^TestActivateDebianTwo$$' ./...
 	$(MAKE) fuzz-short
@@ -36,14 +36,21 @@ test: deps build tools test-debian conformance
 man: build
 	./$(BIN) man --out man
 
-test-unit:
+# PORTABLE: the packages that build and vet on any GOOS (docs/contracts.md).
+PORTABLE := ./layers ./mount ./report ./squashfs ./verity ./modules ./modules/clean \
+	./registry/store ./registry/remote ./registry/serve ./registry/site ./registry/trust \
+	./boot/media ./boot/initramfs ./boot/netboot ./boot/kernel ./internal/proc
+vet-portable:
+	GOOS=darwin $(GO) vet $(PORTABLE)
+
+test-unit: vet-portable
 	$(GO) test -short ./...
 
 # fuzz-short runs each fuzz test for FUZZTIME (make test: 15 s each); make
 # fuzz runs them longer. A crash is written by go test to the package's
 # testdata/fuzz/FUZZNAME/: commit it, it becomes a regression input.
 FUZZTIME ?= 15s
-FUZZ := FuzzInspect:./squashfs FuzzLoad:./modules FuzzParseParams:./init FuzzChainManifest:./store
+FUZZ := FuzzInspect:./squashfs FuzzLoad:./modules FuzzParseParams:./boot/init FuzzChainManifest:./registry/store
 .PHONY: fuzz fuzz-short
 fuzz-short:
 	@for f in $(FUZZ); do echo "fuzz $${f%%:*} $(FUZZTIME)"; \
@@ -87,7 +94,7 @@ conformance: tools
 	@out=$$(MODE_TOOLS=$(TOOLS) $(GO) test -count=1 -run '^TestConformance$$' -v ./cmd/mode 2>&1); rc=$$?; \
 	  echo "$$out" | grep -E '^(--- |ok|FAIL)|conformance_test'; exit $$rc
 
-lint:
+lint: vet-portable
 	gofmt -l . | tee /dev/stderr | (! read _)
 	$(GO) vet ./...
 
@@ -110,8 +117,8 @@ kernel:
 test bench demo: kernel
 
 # test-debian builds the Debian example up to console, and kernel over it
-# (media/: Debian booted from an ISO and a disk with its own kernel), with the CLI (about 2-3
-# minutes cold, seconds once built) into $(E2E); TestDebianConsole (maker/)
+# (boot/media/: Debian booted from an ISO and a disk with its own kernel), with the CLI (about 2-3
+# minutes cold, seconds once built) into $(E2E); TestDebianConsole (modules/maker/)
 # checks those very layers (MODE_E2E_OUT) from their mounted stack, and the
 # QEMU tests boot that very store: one Debian build serves them all.
 E2E := $(CACHE)/e2e/debian
@@ -125,8 +132,8 @@ e2e-full: test-debian
 	./$(BIN) inspect $(E2E)/out/base-essential-console-smtp.sqfs | sed -n '1,12p'
 
 # test-activate-two activates lightx (130 MiB) and smtp together in a booted
-# Debian console (internal/qemu TestActivateDebianTwo): left out of make test
+# Debian console (boot/qemu TestActivateDebianTwo): left out of make test
 # for its time (lightx's build, ~7 minutes cold, and a 4-5 minute boot).
 .PHONY: test-activate-two
 test-activate-two: e2e-full
-	$(GO) test -p 1 -count=1 -timeout 40m -run '^TestActivateDebianTwo$$' ./internal/qemu
+	$(GO) test -p 1 -count=1 -timeout 40m -run '^TestActivateDebianTwo$$' ./boot/qemu

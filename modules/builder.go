@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/trust/verity"
+	"github.com/mode-build/mode/verity"
 )
 
 // Builder runs a build plan through a Maker into an output directory:

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/trust/verity"
+	"github.com/mode-build/mode/verity"
 )
 
 // fakeMaker writes "layer NAME" to dst and records what it was asked.

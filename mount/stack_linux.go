@@ -112,7 +112,7 @@ func (s *Stack) Close() error {
 	}
 	s.mounted = nil
 	if len(errs) == 0 && s.Dir != "" {
-		if err := os.RemoveAll(s.Dir); err != nil {
+		if err := RemoveUnmounted(s.Dir); err != nil {
 			errs = append(errs, err)
 		}
 	}

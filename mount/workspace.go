@@ -1,9 +1,6 @@
 package mount
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 )
@@ -21,21 +18,4 @@ func WorkspaceOf(ls []Layer, dir string) Plan {
 	}
 	p.Lower = lowerOf(p.Layers, filepath.Join(dir, "lower"))
 	return p
-}
-
-// OpenWorkspaceOf is OpenWorkspace over layers (WorkspaceOf).
-func OpenWorkspaceOf(ls []Layer, scratch, prefix string) (*Stack, error) {
-	if len(ls) == 0 {
-		return nil, errors.New("workspace: no parent layers")
-	}
-	dir, err := os.MkdirTemp(scratch, prefix)
-	if err != nil {
-		return nil, err
-	}
-	s, err := Open(WorkspaceOf(ls, dir))
-	if err != nil {
-		os.RemoveAll(dir) // Open unmounted everything
-		return nil, fmt.Errorf("workspace: %w", err)
-	}
-	return s, nil
 }

@@ -3,6 +3,6 @@
 // run as /init, it runs this (docs/boot.md).
 package main
 
-import modeinit "github.com/mode-build/mode/init"
+import modeinit "github.com/mode-build/mode/boot/init"
 
 func main() { modeinit.Main() }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mode-build/mode/activate"
+	"github.com/mode-build/mode/boot/activate"
 	"github.com/mode-build/mode/layers"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mode-build/mode/activate"
+	"github.com/mode-build/mode/boot/activate"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/report"
 )

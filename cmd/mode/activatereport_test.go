@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mode-build/mode/activate"
+	"github.com/mode-build/mode/boot/activate"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/report"
 )

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mode-build/mode/internal/qemu"
-	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/boot/kernel"
+	"github.com/mode-build/mode/boot/qemu"
+	"github.com/mode-build/mode/registry/serve"
 	"github.com/urfave/cli/v3"
 )
 
@@ -147,7 +148,7 @@ func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 func bootFiles(ctx context.Context, c *cli.Command, m *qemu.Machine, tmp string) error {
 	kmods := c.String("kernel-modules")
 	if m.Kernel == "" {
-		k, err := qemu.FetchKernel(ctx, kernelDir(), "")
+		k, err := kernel.Fetch(ctx, kernelDir(), "")
 		if err != nil {
 			return err
 		}

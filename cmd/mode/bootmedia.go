@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mode-build/mode/internal/initramfs"
-	"github.com/mode-build/mode/internal/qemu"
-	"github.com/mode-build/mode/media"
+	"github.com/mode-build/mode/boot/initramfs"
+	"github.com/mode-build/mode/boot/media"
+	"github.com/mode-build/mode/boot/qemu"
 	"github.com/urfave/cli/v3"
 )
 

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/boot/qemu"
 )
 
 // registryRef reports whether arg is a registry reference

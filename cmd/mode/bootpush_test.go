@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/boot/qemu"
 	"github.com/mode-build/mode/internal/testutil"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mode-build/mode/serve"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/serve"
+	"github.com/mode-build/mode/registry/store"
 )
 
 // guestHost is the host's loopback as QEMU user networking shows it to the guest.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/store"
 )
 
 func TestBootRef(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/maker"
 	"github.com/mode-build/mode/modules"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/modules/maker"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/opencontainers/go-digest"
 )
 

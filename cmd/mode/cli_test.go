@@ -11,8 +11,8 @@ import (
 
 	"github.com/mode-build/mode/internal/registrytest"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/serve"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/serve"
+	"github.com/mode-build/mode/registry/store"
 )
 
 // TestCompletion: the bash script loads and registers mode's completion;

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mode-build/mode/media"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/boot/media"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/media"
+	"github.com/mode-build/mode/boot/media"
 	"github.com/urfave/cli/v3"
 )
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/mode-build/mode/internal/initramfs"
+	"github.com/mode-build/mode/boot/initramfs"
 	"github.com/urfave/cli/v3"
 )
 

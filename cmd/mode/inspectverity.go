@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/mode-build/mode/trust/verity"
+	"github.com/mode-build/mode/verity"
 )
 
 // verityLine describes a layer's dm-verity data for mode inspect.

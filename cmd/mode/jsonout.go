@@ -7,7 +7,7 @@ import (
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

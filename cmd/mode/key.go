@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mode-build/mode/trust"
+	"github.com/mode-build/mode/registry/trust"
 	"github.com/urfave/cli/v3"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mode-build/mode/internal/registrytest"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/store"
 )
 
 // blobsVerify fails unless every blob of s holds the bytes of its name.

@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	modeinit "github.com/mode-build/mode/init"
+	modeinit "github.com/mode-build/mode/boot/init"
 	"github.com/urfave/cli/v3"
 )
 

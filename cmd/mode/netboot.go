@@ -10,11 +10,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/internal/initramfs"
-	"github.com/mode-build/mode/internal/netboot"
-	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/boot/initramfs"
+	"github.com/mode-build/mode/boot/kernel"
+	"github.com/mode-build/mode/boot/netboot"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/report"
-	"github.com/mode-build/mode/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -22,7 +22,7 @@ import (
 // fetched and built on the first request, not before. The initramfs it builds
 // lives in a temporary directory, which cleanup removes.
 func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
-	kernel, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
+	kernelFile, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
 	trusted, err := initramfs.TrustFiles(c.StringSlice("trust"), false) // checked now, used on first use
 	if err != nil {
 		return nil, nil, err
@@ -33,7 +33,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
 	cleanup = func() { os.RemoveAll(tmp) }
 	fetched := netboot.Lazy(func(ctx context.Context) (string, error) {
-		k, err := qemu.FetchKernel(ctx, kernelDir(), "")
+		k, err := kernel.Fetch(ctx, kernelDir(), "")
 		if err != nil {
 			return "", err
 		}
@@ -60,13 +60,13 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 		cfg.Repo = repos[0]
 	}
 	cfg.Kernel = netboot.Lazy(func(ctx context.Context) (string, error) {
-		if kernel != "" {
-			return kernel, nil
+		if kernelFile != "" {
+			return kernelFile, nil
 		}
 		if _, err := fetched.Path(ctx); err != nil {
 			return "", err
 		}
-		k, err := qemu.FetchKernel(ctx, kernelDir(), "")
+		k, err := kernel.Fetch(ctx, kernelDir(), "")
 		if err != nil {
 			return "", err
 		}
@@ -78,7 +78,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 		}
 		mods := kmods
 		if mods == "" {
-			if kernel != "" {
+			if kernelFile != "" {
 				return "", errors.New("netboot: --kernel needs --kernel-modules or --initrd")
 			}
 			var err error

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/registry/remote"
 )
 
 // progressView renders remote's progress events: on a terminal one status

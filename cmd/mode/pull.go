@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mode-build/mode/remote"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/mode-build/mode/remote"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/recompress"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/recompress"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -13,9 +13,9 @@ import (
 	"github.com/mode-build/mode/internal/registrytest"
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/squashfs"
-	"github.com/mode-build/mode/store"
-	"github.com/mode-build/mode/trust/verity"
+	"github.com/mode-build/mode/verity"
 )
 
 // TestRecompress: mode recompress stores a chain of gzip layers again as xz

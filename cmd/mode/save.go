@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/remote"
-	"github.com/mode-build/mode/save"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/modules/save"
+	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v3"
 )

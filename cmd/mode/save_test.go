@@ -16,10 +16,10 @@ import (
 
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/remote"
-	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/registry/serve"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/squashfs"
-	"github.com/mode-build/mode/store"
 )
 
 // runModeAll runs the mode CLI with every command this test file needs.

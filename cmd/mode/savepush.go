@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/remote"
+	"github.com/mode-build/mode/registry/remote"
 	"github.com/urfave/cli/v3"
 )
 

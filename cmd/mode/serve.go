@@ -12,9 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/mode-build/mode/serve"
-	"github.com/mode-build/mode/site"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/serve"
+	"github.com/mode-build/mode/registry/site"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mode-build/mode/chroot"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
+	"github.com/mode-build/mode/modules/chroot"
+	"github.com/mode-build/mode/modules/save"
 	"github.com/mode-build/mode/mount"
-	"github.com/mode-build/mode/save"
 	"github.com/urfave/cli/v3"
 )
 

@@ -10,10 +10,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/mode-build/mode/boot/media"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/media"
-	"github.com/mode-build/mode/store"
-	"github.com/mode-build/mode/trust"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/registry/trust"
 	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v3"
 )

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/mode-build/mode/site"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/site"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
 )
 

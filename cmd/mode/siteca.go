@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mode-build/mode/internal/initramfs"
+	"github.com/mode-build/mode/boot/initramfs"
 )
 
 // addSiteCA makes the initramfs of opts trust the CA certificates in caFile:

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mode-build/mode/internal/initramfs"
-	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/boot/initramfs"
+	"github.com/mode-build/mode/registry/serve"
 )
 
 // TestAddSiteCA: the site CA joins the initramfs's CA bundle after the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mode-build/mode/activate"
+	"github.com/mode-build/mode/boot/activate"
 	"github.com/mode-build/mode/layers"
 	"github.com/urfave/cli/v3"
 )

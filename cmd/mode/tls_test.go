@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/internal/registrytest"
-	"github.com/mode-build/mode/store"
+	"github.com/mode-build/mode/registry/store"
 )
 
 // TestServeTLSAuto: mode serve --tls auto makes a site CA beside the store

@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/store"
-	"github.com/mode-build/mode/trust"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/registry/trust"
 )
 
 // signedMark returns the mode tree note of a module whose chain the store

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/registry/trust"
 	"github.com/mode-build/mode/squashfs"
-	"github.com/mode-build/mode/store"
-	"github.com/mode-build/mode/trust"
 )
 
 // TestSignVerifyInterop signs chains with mode and with cosign (pinned, make

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mode-build/mode/store"
-	"github.com/mode-build/mode/trust"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/registry/trust"
 	"github.com/urfave/cli/v3"
 )
 

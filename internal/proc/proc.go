@@ -9,6 +9,6 @@ import (
 // Linux: the child is killed when mode dies, even by SIGKILL.
 func Command(ctx context.Context, name string, arg ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, arg...)
-	dieWithParent(cmd)
+	DieWithParent(cmd)
 	return cmd
 }

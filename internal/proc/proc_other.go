@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-func dieWithParent(*exec.Cmd) {}
+func DieWithParent(*exec.Cmd) {}
 
 // Alive reports whether process pid runs.
 func Alive(pid int) bool { return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }

@@ -14,9 +14,9 @@ import (
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
-	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/registry/serve"
+	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/squashfs"
-	"github.com/mode-build/mode/store"
 )
 
 // Chain builds squashfs layers for the modules names (base first) under

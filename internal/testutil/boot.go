@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mode-build/mode/internal/initramfs"
-	"github.com/mode-build/mode/internal/qemu"
+	"github.com/mode-build/mode/boot/initramfs"
+	"github.com/mode-build/mode/boot/kernel"
 )
 
 // RepoRoot returns the directory of go.mod above the working directory.
@@ -37,7 +37,7 @@ var (
 	binOnce        sync.Once
 	binDir, binErr = "", error(nil)
 	kernOnce       sync.Once
-	kern           *qemu.Kernel
+	kern           *kernel.Kernel
 	kernErr        error
 	initrdOnce     sync.Once
 	initrd         string
@@ -84,7 +84,7 @@ func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.
 
 // Kernel returns Debian's cloud kernel, fetched once with apt-get into
 // $MODE_KERNEL_DIR or .cache/kernel of the repository (make kernel does the same).
-func Kernel(t testing.TB) *qemu.Kernel {
+func Kernel(t testing.TB) *kernel.Kernel {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("QEMU tier (a Debian kernel): make test runs it, -short does not")
@@ -94,7 +94,7 @@ func Kernel(t testing.TB) *qemu.Kernel {
 		if dir == "" {
 			dir = filepath.Join(RepoRoot(t), ".cache", "kernel")
 		}
-		kern, kernErr = qemu.FetchKernel(context.Background(), dir, "")
+		kern, kernErr = kernel.Fetch(context.Background(), dir, "")
 	})
 	if kernErr != nil {
 		t.Fatalf("the boot tests need a Debian kernel (make kernel): %v", kernErr)

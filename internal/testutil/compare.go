@@ -132,7 +132,7 @@ func readEntry(path string) (entry, error) {
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	e := entry{mode: fi.Mode(), uid: st.Uid, gid: st.Gid, size: fi.Size(),
-		blocks: st.Blocks, ino: [2]uint64{uint64(st.Dev), st.Ino}, rdev: st.Rdev}
+		blocks: st.Blocks, ino: [2]uint64{uint64(st.Dev), st.Ino}, rdev: uint64(st.Rdev)}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		if e.target, err = os.Readlink(path); err != nil {

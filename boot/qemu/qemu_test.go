@@ -1,0 +1,111 @@
+package qemu_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mode-build/mode/boot/qemu"
+)
+
+func TestArgs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    qemu.Machine
+		want []string
+		not  []string
+	}{
+		{"kernel", qemu.Machine{Kernel: "k", Initrd: "i", Append: "mode.from=/dev/vda", Accel: "tcg"},
+			[]string{"-kernel k", "-initrd i", "-append console=ttyS0 panic=-1 mode.from=/dev/vda", "-accel tcg", "-m 512", "-device virtio-rng-pci", "-no-reboot"},
+			[]string{"-netdev", "-boot n"}},
+		{"network and disks", qemu.Machine{Kernel: "k", Initrd: "i", Network: true, MemoryMiB: 256, Accel: "tcg",
+			Disks: []qemu.Disk{{File: "a.img", ReadOnly: true}, {File: "b.img"}}},
+			[]string{"-netdev user,id=n0", "-device virtio-net-pci,netdev=n0", "-m 256",
+				"-drive file=a.img,format=raw,if=virtio,index=0,readonly=on", "-drive file=b.img,format=raw,if=virtio,index=1"},
+			nil},
+		{"netboot", qemu.Machine{BootURL: "http://10.0.2.2:1/boot/boot.ipxe", Accel: "tcg"},
+			[]string{"-boot n", "-netdev user,id=n0,bootfile=http://10.0.2.2:1/boot/boot.ipxe"},
+			[]string{"-kernel"}},
+		{"comma in a disk's name", qemu.Machine{Kernel: "k", Initrd: "i", Disks: []qemu.Disk{{File: "/tmp/a,b.img"}}},
+			[]string{"-drive file=/tmp/a,,b.img,format=raw"}, nil},
+		{"kvm", qemu.Machine{Kernel: "k", Initrd: "i", Accel: "kvm"}, []string{"-accel kvm", "-cpu host"}, nil},
+		{"uefi kernel", qemu.Machine{Kernel: "k", Initrd: "i", UEFI: true}, []string{"-bios " + qemu.OVMF, "-kernel k"}, nil},
+		{"iso as cdrom", qemu.Machine{Medium: &qemu.Medium{File: "a,b.iso", As: "cdrom"}, UEFI: true},
+			[]string{"-bios " + qemu.OVMF, "-drive if=none,id=medium,format=raw,file=a,,b.iso,media=cdrom,readonly=on", "-device ide-cd,drive=medium,bus=ide.1,bootindex=0"},
+			[]string{"-kernel", "-append"}},
+		{"disk image", qemu.Machine{Medium: &qemu.Medium{File: "d.img", As: "disk", Writable: true}},
+			[]string{"-drive if=none,id=medium,format=raw,file=d.img -device ide-hd,drive=medium,bus=ide.0,bootindex=0"},
+			[]string{"-kernel", "-bios", "snapshot=on"}},
+		{"usb stick", qemu.Machine{Medium: &qemu.Medium{File: "s.iso", As: "usb"}},
+			[]string{"-device qemu-xhci,id=xhci", "file=s.iso,snapshot=on", "-device usb-storage,bus=xhci.0,drive=medium,bootindex=0"}, nil},
+		{"pxe", qemu.Machine{PXE: &qemu.PXE{Dir: "/srv/tftp", File: "boot.ipxe"}},
+			[]string{"-boot n", "-netdev user,id=n0,tftp=/srv/tftp,bootfile=boot.ipxe", "-device virtio-net-pci,netdev=n0,bootindex=0"},
+			[]string{"-kernel"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line := strings.Join(tc.m.Args(), " ")
+			for _, w := range tc.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("args lack %q: %s", w, line)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(line, n) {
+					t.Errorf("args have %q: %s", n, line)
+				}
+			}
+		})
+	}
+}
+
+// fakeQEMU writes a shell script standing in for qemu-system-x86_64 that
+// prints text and then sleeps.
+func fakeQEMU(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "qemu")
+	script := "#!/bin/sh\nprintf '" + text + "'\nexec sleep 30\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunWatch checks the console watching on a stand-in for QEMU.
+func TestRunWatch(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		w         qemu.Watch
+		err       error
+		console   string // the console must hold this
+	}{
+		{"expected", "booting\\nREADY\\n", qemu.Watch{Expect: "READY"}, nil, ""},
+		{"whole line", "READY-NOT\\nREADY\\n", qemu.Watch{Expect: "READY", Line: true}, nil, ""},
+		{"panic", "Kernel panic - not syncing\\n", qemu.Watch{Expect: "READY"}, qemu.ErrPanic, ""},
+		{"failure text", "mode-init: FAILED at fetch\\n", qemu.Watch{Expect: "READY", Fail: []string{"FAILED at"}}, qemu.ErrFailed, ""},
+		// The reason after a failure text arrives later: it is waited for.
+		{"failure reason", "mode-init: FAILED'; sleep 1; printf ' at fetch: the reason\\n", qemu.Watch{Expect: "READY", Fail: []string{"mode-init: FAILED"}}, qemu.ErrFailed, "the reason"},
+		{"timeout", "booting\\n", qemu.Watch{Expect: "READY", Timeout: 2 * time.Second}, qemu.ErrTimeout, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := qemu.Machine{Binary: fakeQEMU(t, tc.out), Kernel: "k", Initrd: "i"}
+			start := time.Now()
+			res, err := qemu.Run(context.Background(), m, tc.w)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("Run took %s: the stand-in was not killed", time.Since(start))
+			}
+			if !strings.Contains(res.Console, tc.console) {
+				t.Errorf("console %q lacks %q", res.Console, tc.console)
+			}
+			if tc.err == nil && res.Matched != tc.w.Expect {
+				t.Errorf("matched %q", res.Matched)
+			}
+		})
+	}
+}

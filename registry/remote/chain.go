@@ -1,0 +1,64 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Chain fetches only the manifest and config of the chain at ref (no layer):
+// what a caller needs to decide which layers it wants, with every layer's
+// metadata and digest. It returns the config and the manifest digest.
+func Chain(ctx context.Context, ref string, opts ...Option) (*store.Chain, digest.Digest, error) {
+	f, err := fetchChain(ctx, ref, makeOptions(opts), "chain")
+	if err != nil {
+		return nil, "", err
+	}
+	return f.chain, f.digest, nil
+}
+
+// fetched is a chain's manifest and config, read and checked, and the puller
+// that read them (for its layers).
+type fetched struct {
+	p         *puller
+	ref       name.Reference
+	raw       []byte // the manifest as served
+	mediaType string
+	digest    digest.Digest
+	manifest  *ocispec.Manifest
+	config    []byte
+	chain     *store.Chain
+}
+
+// fetchChain reads the manifest and config of the chain at ref; errors start
+// with verb and ref.
+func fetchChain(ctx context.Context, ref string, o *options, verb string) (*fetched, error) {
+	r, err := parseRef(ref, "", o)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := o.client(ctx, r.Context(), transport.PullScope)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+	}
+	f := &fetched{p: &puller{o: o, cl: cl, repo: r.Context()}, ref: r}
+	f.raw, f.mediaType, f.digest, err = f.p.manifest(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+	}
+	if f.manifest, err = store.ParseChainManifest(f.raw); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+	}
+	if f.config, err = f.p.smallBlob(ctx, f.manifest.Config, maxConfig); err != nil {
+		return nil, fmt.Errorf("%s %s: config: %w", verb, ref, err)
+	}
+	if f.chain, err = store.ParseChainConfig(f.config, f.manifest); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,93 @@
+package remote
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/mode-build/mode/registry/store"
+)
+
+// Option configures Push and Pull.
+type Option func(*options)
+
+type options struct {
+	insecure  bool
+	logger    *slog.Logger
+	progress  func(Event)
+	filter    func(module string) bool
+	store     *store.Store
+	auth      authn.Authenticator
+	keychain  authn.Keychain
+	jobs      int
+	retries   int
+	backoff   time.Duration
+	transport http.RoundTripper
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{
+		logger:    slog.New(slog.DiscardHandler),
+		keychain:  authn.DefaultKeychain,
+		jobs:      4,
+		retries:   5,
+		backoff:   500 * time.Millisecond,
+		transport: http.DefaultTransport,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithInsecure allows plain HTTP to the registry. Loopback hosts (localhost,
+// 127.0.0.0/8, ::1) get plain HTTP without it.
+func WithInsecure(insecure bool) Option { return func(o *options) { o.insecure = insecure } }
+
+// WithLogger logs what happens to l; without it the package is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithProgress calls f with every step of every blob's transfer. f is
+// called from several goroutines at once and must not block for long.
+func WithProgress(f func(Event)) Option { return func(o *options) { o.progress = f } }
+
+// WithFilter makes Pull fetch only the layers whose module name keep accepts
+// (the boot's mode.load/mode.noload). A filtered pull is not added to the store.
+func WithFilter(keep func(module string) bool) Option { return func(o *options) { o.filter = keep } }
+
+// WithStore makes Pull add the chain to s (its layers, config and manifest,
+// tagged with the chain name in the repository of the reference) once every
+// layer is whole and verified, and fetch no blob s already holds.
+func WithStore(s *store.Store) Option { return func(o *options) { o.store = s } }
+
+// WithAuth uses a instead of the keychain.
+func WithAuth(a authn.Authenticator) Option { return func(o *options) { o.auth = a } }
+
+// WithKeychain looks credentials up in k (default authn.DefaultKeychain: the docker config).
+func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
+
+// WithJobs sets how many blobs move at once (default 4).
+func WithJobs(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.jobs = n
+		}
+	}
+}
+
+// WithRetries sets how often a failed request is tried again (default 5) and
+// the first wait (default 500ms), doubled after each try up to 10s.
+func WithRetries(n int, first time.Duration) Option {
+	return func(o *options) { o.retries, o.backoff = n, first }
+}
+
+// WithTransport sets the HTTP transport under authentication (default
+// http.DefaultTransport); give one with a RootCAs pool to trust a site CA.
+func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }

@@ -1,0 +1,247 @@
+package site
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/report"
+)
+
+// Site serves the API, the pages and the metrics of one store and one
+// reports database.
+type Site struct {
+	store    *store.Store
+	db       *DB
+	token    string // the push token; reports need it or its boot token
+	insecure bool
+	logger   *slog.Logger
+	metrics  *metrics
+	now      func() time.Time
+}
+
+// Option configures a Site.
+type Option func(*Site)
+
+// WithPushToken accepts reports that present the push token (under the same
+// rule as pushes: over TLS, from loopback, or anywhere with insecure) or its
+// boot token (report.BootToken, anywhere). Without it no report is accepted.
+func WithPushToken(token string, insecure bool) Option {
+	return func(s *Site) { s.token, s.insecure = token, insecure }
+}
+
+// WithLogger logs refused reports and failed requests to l.
+func WithLogger(l *slog.Logger) Option { return func(s *Site) { s.logger = l } }
+
+// New returns the site of st with its reports in db.
+func New(st *store.Store, db *DB, opts ...Option) *Site {
+	s := &Site{store: st, db: db, logger: slog.New(slog.DiscardHandler), metrics: newMetrics(), now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Handler serves /, /machines/ID, /static/, /api/ and /metrics. Mount it at
+// "/" beside the registry's /v2/.
+func (s *Site) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.indexPage)
+	mux.HandleFunc("GET /machines/{id}", s.machinePage)
+	mux.Handle("GET /static/", http.FileServerFS(staticFS))
+	mux.HandleFunc("GET /api/{$}", s.apiIndex)
+	mux.HandleFunc("GET /api/repositories", s.apiRepositories)
+	mux.HandleFunc("GET /api/chains/{ref...}", s.apiChain)
+	mux.HandleFunc("GET /api/machines", s.apiMachines)
+	mux.HandleFunc("GET /api/machines/{id}", s.apiMachine)
+	mux.HandleFunc("GET /api/reports", s.apiReports)
+	mux.HandleFunc("POST "+report.Path, s.postReport)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	return mux
+}
+
+// apiError is an API error reply: {"error": "..."} with a status.
+type apiError struct {
+	Status  int    `json:"-"`
+	Message string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e apiError) { writeJSON(w, e.Status, e) }
+
+// postReport takes one report: 401/403 without a valid token, 400 for a
+// malformed or oversized one (stored nowhere), 201 with its ID.
+func (s *Site) postReport(w http.ResponseWriter, r *http.Request) {
+	if e := s.authorize(r); e != nil {
+		s.metrics.refused.WithLabelValues("token").Inc()
+		s.logger.Warn("report refused", "from", r.RemoteAddr, "reason", e.Message)
+		writeError(w, *e)
+		return
+	}
+	rep, err := report.Decode(http.MaxBytesReader(w, r.Body, report.MaxBytes+1))
+	if err != nil {
+		s.metrics.refused.WithLabelValues("invalid").Inc()
+		s.logger.Warn("report refused", "from", r.RemoteAddr, "err", err)
+		writeError(w, apiError{http.StatusBadRequest, err.Error()})
+		return
+	}
+	id, err := s.db.Add(rep, s.now())
+	if err != nil {
+		s.logger.Error("report not stored", "err", err)
+		writeError(w, apiError{http.StatusInternalServerError, "the report could not be stored"})
+		return
+	}
+	s.metrics.observe(rep)
+	writeJSON(w, http.StatusCreated, map[string]uint64{"id": id})
+}
+
+// authorize checks the bearer token of a report.
+func (s *Site) authorize(r *http.Request) *apiError {
+	if s.token == "" {
+		return &apiError{http.StatusForbidden, "reports are off: start mode serve with --push-token"}
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || got == "" {
+		return &apiError{http.StatusUnauthorized, "a report needs the boot token (mode.report) or the push token as a bearer token"}
+	}
+	if equal(got, report.BootToken(s.token)) {
+		return nil
+	}
+	if !equal(got, s.token) {
+		return &apiError{http.StatusUnauthorized, "wrong token"}
+	}
+	if r.TLS == nil && !s.insecure && !loopback(r.RemoteAddr) {
+		return &apiError{http.StatusForbidden, "the push token is refused over plain HTTP: send the boot token (mode.report) instead"}
+	}
+	return nil
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Site) apiIndex(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{
+		"repositories": "/api/repositories",
+		"chain":        "/api/chains/{repo}:{tag}",
+		"machines":     "/api/machines",
+		"machine":      "/api/machines/{id}",
+		"reports":      "/api/reports",
+		"metrics":      "/metrics",
+	})
+}
+
+func (s *Site) apiRepositories(w http.ResponseWriter, r *http.Request) {
+	repos, err := s.repositories()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, repos)
+}
+
+func (s *Site) apiChain(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref") // REPO:TAG; a repository may hold slashes
+	i := strings.LastIndex(ref, ":")
+	if i <= 0 {
+		writeError(w, apiError{http.StatusNotFound, "want /api/chains/REPO:TAG"})
+		return
+	}
+	c, err := s.chain(ref[:i], ref[i+1:])
+	if err != nil {
+		writeError(w, apiError{http.StatusNotFound, err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Site) apiMachines(w http.ResponseWriter, r *http.Request) {
+	ms, err := s.db.Machines()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ms)
+}
+
+// MachineHistory is a machine with its reports, newest first.
+type MachineHistory struct {
+	ID      string           `json:"id"`
+	Machine report.Machine   `json:"machine"`
+	Reports int              `json:"reports"`
+	History []*report.Report `json:"history"`
+}
+
+func (s *Site) machineHistory(id string) (*MachineHistory, error) {
+	m, err := s.db.Machine(id)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.db.Reports(id, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &MachineHistory{ID: m.ID, Machine: m.Machine, Reports: m.Reports, History: h}, nil
+}
+
+func (s *Site) apiMachine(w http.ResponseWriter, r *http.Request) {
+	h, err := s.machineHistory(r.PathValue("id"))
+	if errors.Is(err, ErrNoMachine) {
+		writeError(w, apiError{http.StatusNotFound, err.Error()})
+		return
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Site) apiReports(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.db.Reports("", 100)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rs)
+}
+
+// fail answers 500 without the error's details (they may name server paths)
+// and logs them.
+func (s *Site) fail(w http.ResponseWriter, err error) {
+	s.logger.Error("site", "err", err)
+	writeError(w, apiError{http.StatusInternalServerError, "internal error (see the server's log)"})
+}
+
+// sortMachines orders machines by their last report, newest first.
+func sortMachines(ms []Machine) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := ms[i].Last, ms[j].Last
+		if a == nil || b == nil {
+			return b == nil && a != nil
+		}
+		return a.ID > b.ID
+	})
+}

@@ -1,0 +1,59 @@
+package trust
+
+import (
+	"context"
+	"crypto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry/store"
+)
+
+// TestSignStore signs a chain of the local store, checks the signature, and
+// signs again with a second key: both are kept, listed as referrers of the
+// chain's manifest.
+func TestSignStore(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := filepath.Join(t.TempDir(), "base.sqfs")
+	os.WriteFile(layer, []byte("not really squashfs, but the store only hashes it"), 0o644)
+	d, err := s.AddChain(context.Background(), "tiny", "base", []store.Layer{{Path: layer, Meta: layers.Meta{Name: "base"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, k1 := testKey(t, "one")
+	s2, k2 := testKey(t, "two")
+	_, k3 := testKey(t, "three")
+	if sigs, err := StoreSignatures(s, "tiny", d); err != nil || len(sigs) != 0 {
+		t.Fatalf("before signing: %d signatures, %v", len(sigs), err)
+	}
+	for _, k := range []crypto.Signer{s1, s2} {
+		if repo, got, err := SignStore(s, "base", k, nil); err != nil || got != d || repo != "tiny" {
+			t.Fatalf("SignStore: %s %s, %v; want tiny %s", repo, got, err, d)
+		}
+	}
+	sigs, err := StoreSignatures(s, "tiny", d)
+	if err != nil || len(sigs) != 2 {
+		t.Fatalf("%d signatures, %v; want 2", len(sigs), err)
+	}
+	for _, k := range []*PublicKey{k1, k2} {
+		if _, err := Verify([]*PublicKey{k}, string(d), sigs); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := Verify([]*PublicKey{k3}, string(d), sigs); err == nil || !strings.Contains(err.Error(), k3.ID) {
+		t.Errorf("a third key: %v", err)
+	}
+	refs, err := s.Referrers("tiny", d, ArtifactType)
+	if err != nil || len(refs) == 0 {
+		t.Errorf("referrers: %v %v", refs, err)
+	}
+	if _, _, err := SignStore(s, "nosuch", s1, nil); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("an absent chain: %v", err)
+	}
+}

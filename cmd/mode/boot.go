@@ -125,21 +125,20 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 	return runBoot(ctx, c, m)
 }
 
-// runBoot runs m, watching its console as --expect and --timeout say.
+// runBoot runs m, watching its console as --expect and --timeout say; with
+// no --expect, the console is the user's (bootconsole.go).
 func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	m.UEFI = m.UEFI || c.Bool("uefi")
 	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))
 	w := qemu.Watch{Expect: c.String("expect"), Timeout: c.Duration("timeout"), Console: os.Stdout}
 	if w.Expect == "" {
-		w.Stdin = os.Stdin
+		return bootConsole(ctx, m, w)
 	}
 	res, err := qemu.Run(ctx, m, w)
 	if err != nil {
 		return err
 	}
-	if w.Expect != "" {
-		fmt.Fprintf(os.Stderr, "\nboot: %q after %.1fs\n", res.Matched, res.Elapsed.Seconds())
-	}
+	fmt.Fprintf(os.Stderr, "\nboot: %q after %.1fs\n", res.Matched, res.Elapsed.Seconds())
 	return nil
 }
 

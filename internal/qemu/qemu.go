@@ -143,8 +143,12 @@ func DefaultAccel() string {
 	return "tcg"
 }
 
-// Run boots m and watches its console as w says. QEMU is killed when Run
-// returns, whatever happened.
+// Run boots m and watches its console as w says. QEMU is stopped when Run
+// returns, whatever happened: its process group (QEMU runs in its own, with
+// no terminal, so job control never stops it) gets SIGTERM, which lets QEMU
+// flush its disks and exit, then SIGKILL if it is still there after
+// StopGrace. When ctx is cancelled, Run returns its cause
+// (context.Cause), without the console.
 func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	if (m.Kernel == "" || m.Initrd == "") && m.BootURL == "" && !m.firmwareBoot() {
 		return nil, errors.New("qemu: need a kernel and an initramfs, or a boot URL")
@@ -157,6 +161,7 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -195,10 +200,16 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 		pw.Close()
 		exited <- err
 	}()
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
+	// Once the run is over, the console is no longer read (pr.Close lets
+	// QEMU's output through, so that it can exit), and QEMU is stopped.
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			pr.Close()
+			stopGroup(cmd.Process.Pid, exited)
+		})
+	}
+	defer stop()
 
 	sc := &scanner{watch: w}
 	found := make(chan string, 1)
@@ -211,8 +222,7 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	res := &Result{}
 	finish := func(err error) (*Result, error) {
 		res.Elapsed = time.Since(start)
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		pr.Close()
+		stop()
 		wg.Wait()
 		res.Console = sc.text()
 		if err != nil {
@@ -222,6 +232,10 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	}
 	select {
 	case <-ctx.Done():
+		if err := context.Cause(parent); err != nil { // the caller's, not our timeout
+			res, _ := finish(nil)
+			return res, err
+		}
 		return finish(fmt.Errorf("%w after %s waiting for %q", ErrTimeout, timeout, w.Expect))
 	case match := <-found:
 		res.Matched = match
@@ -251,6 +265,28 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 }
 
 const panicText = "Kernel panic"
+
+// StopGrace is how long QEMU has to exit after SIGTERM before SIGKILL.
+const StopGrace = 5 * time.Second
+
+// stopGroup stops QEMU's process group pgid: SIGTERM, then SIGKILL after
+// StopGrace; it returns once QEMU has exited (exited gave its Wait's error,
+// which it puts back).
+func stopGroup(pgid int, exited chan error) {
+	var err error
+	select {
+	case err = <-exited: // it exited by itself
+	default:
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case err = <-exited:
+		case <-time.After(StopGrace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			err = <-exited
+		}
+	}
+	exited <- err
+}
 
 // scanner copies the console to w.Console and keeps it, and reports the
 // first watched text that appears (the expected one, a failure or a panic).

@@ -21,7 +21,9 @@ func bootCommand() *cli.Command {
 		Description: "A DIR of layers (mode build's output) becomes a disk the init reads with mode.from,\n" +
 			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest),\n" +
 			"taking the guest's pushes (mode save NAME --push) with a token made for the boot (mode.token).\n" +
-			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.",
+			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.\n" +
+			"Without it, the guest's serial console is the terminal's until the guest powers off:\n" +
+			"mode puts the terminal in raw mode (every key goes to the guest) and restores it after; Ctrl-a x leaves.",
 		ArgsUsage: "REF|CHAIN|DIR|FILE.iso|FILE.img",
 		Flags: append([]cli.Flag{
 			storeFlag(),

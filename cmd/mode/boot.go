@@ -134,7 +134,7 @@ func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))
 	w := qemu.Watch{Expect: c.String("expect"), Timeout: c.Duration("timeout"), Console: os.Stdout}
 	if w.Expect == "" {
-		return bootConsole(ctx, m, w)
+		return bootConsole(ctx, m, w, c.IsSet("timeout"))
 	}
 	res, err := qemu.Run(ctx, m, w)
 	if err != nil {

@@ -18,14 +18,18 @@ import (
 // output. On a terminal in the foreground, mode owns the terminal: raw
 // while QEMU runs, what is typed goes to QEMU over a pipe, Ctrl-a x leaves,
 // and the terminal's modes are restored however the boot ends (QEMU never
-// has the terminal: docs/boot.md, "The console").
-func bootConsole(ctx context.Context, m qemu.Machine, w qemu.Watch) error {
+// has the terminal: docs/boot.md, "The console"). A session on a terminal
+// has no time limit unless --timeout is given.
+func bootConsole(ctx context.Context, m qemu.Machine, w qemu.Watch, timeoutSet bool) error {
 	switch {
 	case !term.IsTerminal(int(os.Stdin.Fd())):
 		w.Stdin = os.Stdin // a pipe or a file: QEMU reads it as it is
 	case !console.Interactive(os.Stdin):
 		fmt.Fprintln(os.Stderr, "boot: not the terminal's foreground job: the console is output only")
 	default:
+		if !timeoutSet {
+			w.Timeout = -1
+		}
 		return terminalConsole(ctx, m, w)
 	}
 	_, err := qemu.Run(ctx, m, w)

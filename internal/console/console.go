@@ -51,7 +51,7 @@ func Interactive(f *os.File) bool {
 // goes to the guest, and the guest's output is shown as it comes. Close
 // puts the modes back.
 func Open(f *os.File) (*Terminal, error) {
-	own, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_RDWR, 0)
+	own, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -53,7 +53,7 @@ type Watch struct {
 	Expect  string        // success once this appears; "" runs until QEMU exits
 	Line    bool          // Expect must end a line (be followed by a line break)
 	Fail    []string      // failure as soon as one of these appears
-	Timeout time.Duration // default 2 minutes
+	Timeout time.Duration // default 2 minutes; negative: none (an interactive console)
 	Console io.Writer     // the console as it comes; may be nil
 	Stdin   io.Reader     // the guest's serial input; nil for none
 	// Then runs once Expect appeared, with the guest still up (to probe its
@@ -162,7 +162,12 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 		timeout = 2 * time.Minute
 	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 
 	cmd := exec.Command(bin, m.Args()...)
@@ -245,6 +250,9 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 			err := <-exited
 			exited <- err
 			res.ExitCode = cmd.ProcessState.ExitCode()
+			if w.Expect == "" && err != nil {
+				return finish(fmt.Errorf("exited: %w", err)) // its stderr says why
+			}
 			if w.Expect == "" {
 				return finish(nil)
 			}

@@ -251,7 +251,7 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 			exited <- err
 			res.ExitCode = cmd.ProcessState.ExitCode()
 			if w.Expect == "" && err != nil {
-				return finish(fmt.Errorf("exited: %w", err)) // its stderr says why
+				return finish(fmt.Errorf("exited: %v", err)) // %v: an *exec.ExitError would make main exit silently; its stderr says why
 			}
 			if w.Expect == "" {
 				return finish(nil)

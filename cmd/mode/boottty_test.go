@@ -25,25 +25,31 @@ import (
 // job control), the terminal must be raw while it runs and have its modes
 // back after, however the boot ends: the guest powers off, the user leaves
 // with Ctrl-a x, or mode is killed (SIGTERM). No process of the boot stays.
+// A DIR of layers and a CHAIN of the store (served to the guest) are booted;
+// the media forms end in the same code (runBoot).
 func TestBootTerminal(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMU(t)
 	mode := filepath.Join(testutil.Binaries(t), "mode")
-	out := filepath.Join(t.TempDir(), "out")
-	testutil.BuildTiny(t, out, "")
-	args := []string{"boot", out, "--kernel", testutil.Kernel(t).Vmlinuz, "--initrd", testutil.Initramfs(t), "--memory", "384"}
+	out, storeDir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "store")
+	testutil.BuildTiny(t, out, storeDir)
+	files := []string{"--kernel", testutil.Kernel(t).Vmlinuz, "--initrd", testutil.Initramfs(t), "--memory", "384"}
+	dir := append([]string{"boot", out}, files...)
+	chain := append([]string{"boot", "extra", "--store", storeDir}, files...)
 	for _, tc := range []struct {
 		name string
+		args []string
 		end  func(s *ttySession) // from the shell's prompt on
 		exit int                 // mode's exit code
 		want string              // on the terminal at the end
 	}{
-		{"poweroff", func(s *ttySession) { s.typeIn("poweroff -f\r") }, 0, "reboot: Power down"},
-		{"Ctrl-a x", func(s *ttySession) { s.typeIn("\x01x") }, 0, "boot: left the console (Ctrl-a x)"},
-		{"SIGTERM", func(s *ttySession) { s.cmd.Process.Signal(syscall.SIGTERM) }, 1, "mode: terminated signal received"},
+		{"DIR, poweroff", dir, func(s *ttySession) { s.typeIn("poweroff -f\r") }, 0, "reboot: Power down"},
+		{"DIR, Ctrl-a x", dir, func(s *ttySession) { s.typeIn("\x01x") }, 0, "boot: left the console (Ctrl-a x)"},
+		{"DIR, SIGTERM", dir, func(s *ttySession) { s.cmd.Process.Signal(syscall.SIGTERM) }, 1, "mode: terminated signal received"},
+		{"CHAIN, poweroff", chain, func(s *ttySession) { s.typeIn("poweroff -f\r") }, 0, "reboot: Power down"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startTTY(t, mode, args...)
+			s := startTTY(t, mode, tc.args...)
 			before := s.termios()
 			s.waitFor("Please press Enter to activate this console.")
 			s.typeIn("\r")

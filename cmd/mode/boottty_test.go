@@ -50,7 +50,6 @@ func TestBootTerminal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startTTY(t, mode, tc.args...)
-			before := s.termios()
 			s.waitFor("Please press Enter to activate this console.")
 			s.typeIn("\r")
 			s.waitFor("# ")
@@ -65,7 +64,7 @@ func TestBootTerminal(t *testing.T) {
 			if code := s.wait(); code != tc.exit {
 				t.Errorf("mode exited %d, want %d\n%s", code, tc.exit, s.text())
 			}
-			if diff := cmp.Diff(before, s.termios()); diff != "" {
+			if diff := cmp.Diff(s.before, s.termios()); diff != "" {
 				t.Errorf("the terminal's modes after mode boot (-before +after):\n%s", diff)
 			}
 			if left := sessionProcs(t, s.cmd.Process.Pid); len(left) > 0 {
@@ -84,6 +83,7 @@ type ttySession struct {
 	t        *testing.T
 	ptm, tty *os.File
 	cmd      *exec.Cmd
+	before   unix.Termios // the terminal's modes before the process started
 	deadline time.Time
 	mu       sync.Mutex
 	seen     bytes.Buffer
@@ -97,6 +97,7 @@ func startTTY(t *testing.T, name string, args ...string) *ttySession {
 	ptm, tty := openTTY(t)
 	s := &ttySession{t: t, ptm: ptm, tty: tty, deadline: time.Now().Add(ttyTimeout),
 		more: make(chan struct{}, 1), exited: make(chan struct{})}
+	s.before = s.termios()
 	s.cmd = exec.Command(name, args...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = tty, tty, tty
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}

@@ -35,6 +35,7 @@ require (
 	github.com/sigstore/sigstore v1.10.3
 	github.com/urfave/cli-docs/v3 v3.2.0
 	go.etcd.io/bbolt v1.5.0
+	golang.org/x/term v0.46.0
 )
 
 require (
@@ -59,7 +60,6 @@ require (
 	github.com/therootcompany/xz v1.0.1 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/term v0.46.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )

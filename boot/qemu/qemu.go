@@ -55,7 +55,7 @@ type Watch struct {
 	Expect  string        // success once this appears; "" runs until QEMU exits
 	Line    bool          // Expect must end a line (be followed by a line break)
 	Fail    []string      // failure as soon as one of these appears
-	Timeout time.Duration // default 2 minutes
+	Timeout time.Duration // default 2 minutes; negative: none (an interactive console)
 	Console io.Writer     // the console as it comes; may be nil
 	Stdin   io.Reader     // the guest's serial input; nil for none
 	// Then runs once Expect appeared, with the guest still up (to probe its
@@ -145,8 +145,12 @@ func DefaultAccel() string {
 	return "tcg"
 }
 
-// Run boots m and watches its console as w says. QEMU is killed when Run
-// returns, whatever happened.
+// Run boots m and watches its console as w says. QEMU is stopped when Run
+// returns, whatever happened: its process group (QEMU runs in its own, with
+// no terminal, so job control never stops it) gets SIGTERM, which lets QEMU
+// flush its disks and exit, then SIGKILL if it is still there after
+// StopGrace. When ctx is cancelled, Run returns its cause
+// (context.Cause), without the console.
 func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	if (m.Kernel == "" || m.Initrd == "") && m.BootURL == "" && !m.firmwareBoot() {
 		return nil, errors.New("qemu: need a kernel and an initramfs, or a boot URL")
@@ -159,7 +163,13 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	parent := ctx
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 
 	cmd := exec.Command(bin, m.Args()...)
@@ -198,10 +208,16 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 		pw.Close()
 		exited <- err
 	}()
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}()
+	// Once the run is over, the console is no longer read (pr.Close lets
+	// QEMU's output through, so that it can exit), and QEMU is stopped.
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			pr.Close()
+			stopGroup(cmd.Process.Pid, exited)
+		})
+	}
+	defer stop()
 
 	sc := &scanner{watch: w}
 	found := make(chan string, 1)
@@ -214,8 +230,7 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	res := &Result{}
 	finish := func(err error) (*Result, error) {
 		res.Elapsed = time.Since(start)
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		pr.Close()
+		stop()
 		wg.Wait()
 		res.Console = sc.text()
 		if err != nil {
@@ -225,6 +240,10 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	}
 	select {
 	case <-ctx.Done():
+		if err := context.Cause(parent); err != nil { // the caller's, not our timeout
+			res, _ := finish(nil)
+			return res, err
+		}
 		return finish(fmt.Errorf("%w after %s waiting for %q", ErrTimeout, timeout, w.Expect))
 	case match := <-found:
 		res.Matched = match
@@ -234,6 +253,9 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 			err := <-exited
 			exited <- err
 			res.ExitCode = cmd.ProcessState.ExitCode()
+			if w.Expect == "" && err != nil {
+				return finish(fmt.Errorf("exited: %v", err)) // %v: an *exec.ExitError would make main exit silently; its stderr says why
+			}
 			if w.Expect == "" {
 				return finish(nil)
 			}
@@ -254,6 +276,28 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 }
 
 const panicText = "Kernel panic"
+
+// StopGrace is how long QEMU has to exit after SIGTERM before SIGKILL.
+const StopGrace = 5 * time.Second
+
+// stopGroup stops QEMU's process group pgid: SIGTERM, then SIGKILL after
+// StopGrace; it returns once QEMU has exited (exited gave its Wait's error,
+// which it puts back).
+func stopGroup(pgid int, exited chan error) {
+	var err error
+	select {
+	case err = <-exited: // it exited by itself
+	default:
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case err = <-exited:
+		case <-time.After(StopGrace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			err = <-exited
+		}
+	}
+	exited <- err
+}
 
 // scanner copies the console to w.Console and keeps it, and reports the
 // first watched text that appears (the expected one, a failure or a panic).

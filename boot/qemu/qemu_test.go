@@ -109,3 +109,75 @@ func TestRunWatch(t *testing.T) {
 		})
 	}
 }
+
+// TestRunStop: how a run without an expected text ends, on stand-ins for
+// QEMU. A cancelled context returns its cause; QEMU's group gets SIGTERM,
+// and SIGKILL after StopGrace when it ignores SIGTERM; a QEMU failing on
+// its own is an error with its stderr; no timeout with a negative Timeout.
+func TestRunStop(t *testing.T) {
+	errLeft := errors.New("the user left")
+	for _, tc := range []struct {
+		name, script string
+		cancel       bool
+		timeout      time.Duration
+		err          error  // errors.Is
+		msg          string // in the error
+		minTime      time.Duration
+	}{
+		{"cancelled", "printf 'up\\n'; exec sleep 60", true, 0, errLeft, "", 0},
+		{"ignores SIGTERM", "trap '' TERM; printf 'up\\n'; while :; do sleep 1; done", true, 0, errLeft, "", qemu.StopGrace},
+		{"fails", "echo 'qemu: could not open disk' >&2; exit 1", false, 0, nil, "could not open disk", 0},
+		{"no timeout", "printf 'up\\n'; sleep 3; exit 0", false, -1, nil, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "qemu")
+			if err := os.WriteFile(p, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			w := qemu.Watch{Timeout: tc.timeout, Console: &cancelOn{text: "up", cancel: func() {
+				if tc.cancel {
+					cancel(errLeft)
+				}
+			}}}
+			if tc.timeout < 0 {
+				w.Timeout = -1
+			}
+			start := time.Now()
+			_, err := qemu.Run(ctx, qemu.Machine{Binary: p, Kernel: "k", Initrd: "i"}, w)
+			took := time.Since(start)
+			switch {
+			case tc.err != nil && !errors.Is(err, tc.err):
+				t.Fatalf("error %v, want %v", err, tc.err)
+			case tc.msg != "" && (err == nil || !strings.Contains(err.Error(), tc.msg)):
+				t.Fatalf("error %v, want one saying %q", err, tc.msg)
+			case tc.err == nil && tc.msg == "" && err != nil:
+				t.Fatal(err)
+			}
+			if took < tc.minTime {
+				t.Errorf("Run took %s, less than %s", took, tc.minTime)
+			}
+			if took > tc.minTime+20*time.Second {
+				t.Errorf("Run took %s: the stand-in was not stopped", took)
+			}
+		})
+	}
+}
+
+// cancelOn calls cancel once the console showed text.
+type cancelOn struct {
+	text   string
+	cancel func()
+	seen   strings.Builder
+	done   bool
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.seen.Write(p)
+	if !c.done && strings.Contains(c.seen.String(), c.text) {
+		c.done = true
+		c.cancel()
+	}
+	return len(p), nil
+}

@@ -22,7 +22,9 @@ func bootCommand() *cli.Command {
 		Description: "A DIR of layers (mode build's output) becomes a disk the init reads with mode.from,\n" +
 			"with no network. A chain of the local store is served on 127.0.0.1 (10.0.2.2 in the guest),\n" +
 			"taking the guest's pushes (mode save NAME --push) with a token made for the boot (mode.token).\n" +
-			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.",
+			"With --expect, mode boot exits 0 once the text appears on the console and stops the guest.\n" +
+			"Without it, the guest's serial console is the terminal's until the guest powers off:\n" +
+			"mode puts the terminal in raw mode (every key goes to the guest) and restores it after; Ctrl-a x leaves.",
 		ArgsUsage: "REF|CHAIN|DIR|FILE.iso|FILE.img",
 		Flags: append([]cli.Flag{
 			storeFlag(),
@@ -126,21 +128,20 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 	return runBoot(ctx, c, m)
 }
 
-// runBoot runs m, watching its console as --expect and --timeout say.
+// runBoot runs m, watching its console as --expect and --timeout say; with
+// no --expect, the console is the user's (bootconsole.go).
 func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	m.UEFI = m.UEFI || c.Bool("uefi")
 	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))
 	w := qemu.Watch{Expect: c.String("expect"), Timeout: c.Duration("timeout"), Console: os.Stdout}
 	if w.Expect == "" {
-		w.Stdin = os.Stdin
+		return bootConsole(ctx, m, w, c.IsSet("timeout"))
 	}
 	res, err := qemu.Run(ctx, m, w)
 	if err != nil {
 		return err
 	}
-	if w.Expect != "" {
-		fmt.Fprintf(os.Stderr, "\nboot: %q after %.1fs\n", res.Matched, res.Elapsed.Seconds())
-	}
+	fmt.Fprintf(os.Stderr, "\nboot: %q after %.1fs\n", res.Matched, res.Elapsed.Seconds())
 	return nil
 }
 

@@ -8,8 +8,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/mode-build/mode/internal/console"
 	"github.com/mode-build/mode/boot/qemu"
+	"github.com/mode-build/mode/internal/console"
 	"golang.org/x/term"
 )
 

@@ -97,29 +97,18 @@ func CheckParents(metas []Meta) error {
 		for j, want := range m.ParentDigests {
 			if j >= len(below) {
 				return fmt.Errorf("layer %s: %w: parent %d of %d (digest %s) is missing below it",
-					m.File, ErrParentMismatch, j+1, len(m.ParentDigests), short(want))
+					m.File, ErrParentMismatch, j+1, len(m.ParentDigests), ShortDigest(want))
 			}
 			if got := below[j]; got.Digest != want {
 				return fmt.Errorf("layer %s: %w: parent %d is %s (digest %s), it was saved on digest %s",
-					m.File, ErrParentMismatch, j+1, got.File, short(got.Digest), short(want))
+					m.File, ErrParentMismatch, j+1, got.File, ShortDigest(got.Digest), ShortDigest(want))
 			}
 		}
 		if len(below) > len(m.ParentDigests) {
 			extra := below[len(m.ParentDigests)]
 			return fmt.Errorf("layer %s: %w: %s (digest %s) is below it, but it was saved on %d layers",
-				m.File, ErrParentMismatch, extra.File, short(extra.Digest), len(m.ParentDigests))
+				m.File, ErrParentMismatch, extra.File, ShortDigest(extra.Digest), len(m.ParentDigests))
 		}
 	}
 	return nil
-}
-
-// short abbreviates a digest for messages: "sha256:0123456789ab".
-func short(d string) string {
-	if d == "" {
-		return "(none)"
-	}
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }

@@ -224,17 +224,10 @@ func parentMismatch(s *source, b *layers.Booted) string {
 			if i < len(s.meta.Chain) {
 				name = s.meta.Chain[i]
 			}
-			return fmt.Sprintf("its parent %d (module %s) has digest %s, the booted chain's layer %s has %s", i+1, name, short(want), got.File, short(got.Digest))
+			return fmt.Sprintf("its parent %d (module %s) has digest %s, the booted chain's layer %s has %s", i+1, name, layers.ShortDigest(want), got.File, layers.ShortDigest(got.Digest))
 		}
 	}
 	return "its parents differ from the booted chain"
-}
-
-func short(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 // Sentinel errors, wrapped with the module and the reason.

@@ -102,10 +102,10 @@ func (b *boot) pull() (string, error) {
 		}
 	}
 	msg := fmt.Sprintf("pulled %d layers, %s", n, mib(b.dl.pulled))
-	if kept := len(c.Layers) - n; kept > 0 && len(skip) > 0 {
-		msg += fmt.Sprintf(" (%d already cached; dm-verity checks them as they are read)", kept)
-	} else if kept > 0 {
-		msg += fmt.Sprintf(" (%d already cached)", kept)
+	if cached := len(c.Layers) - n; cached > 0 && len(skip) > 0 {
+		msg += fmt.Sprintf(" (%d already cached; dm-verity checks them as they are read)", cached)
+	} else if cached > 0 {
+		msg += fmt.Sprintf(" (%d already cached)", cached)
 	}
 	return msg + " of " + b.dl.name + " " + string(digest)[:min(len(digest), 19)], nil
 }

@@ -143,7 +143,7 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 				return "", nil, err
 			}
 		} else {
-			b.logf("chain %s %s: signed by key %s", b.p.ref, d.DigestStr()[:19], k.ID)
+			b.logf("chain %s %s: signed by key %s", b.p.ref, layers.ShortDigest(d.DigestStr()), k.ID)
 		}
 	}
 	c, err := chainConfig(ctx, d)
@@ -263,6 +263,6 @@ func (b *boot) signedLocal(dir string, metas []layers.Meta) ([]layers.Meta, erro
 			}
 		}
 	}
-	b.logf("chain %s %s: signed by key %s", stem, string(d)[:19], k.ID)
+	b.logf("chain %s %s: signed by key %s", stem, layers.ShortDigest(string(d)), k.ID)
 	return c.Layers, nil
 }

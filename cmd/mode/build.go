@@ -169,10 +169,10 @@ func resultLine(r modules.Result) string {
 	if r.Cached {
 		state = "cached"
 	}
-	line := fmt.Sprintf("%s %-40s %9s %6.1fs", state, r.Meta.File, humanSize(r.Meta.Size), r.Duration.Seconds())
+	line := fmt.Sprintf("%s %-40s %9s %6.1fs", state, r.Meta.File, layers.Size(r.Meta.Size), r.Duration.Seconds())
 	if !r.Cached && (r.Meta.Pruned.Files > 0 || r.Meta.Excluded.Files > 0) {
 		line += fmt.Sprintf("  pruned %d files (%s), excluded %d (%s)", r.Meta.Pruned.Files,
-			humanSize(r.Meta.Pruned.Bytes), r.Meta.Excluded.Files, humanSize(r.Meta.Excluded.Bytes))
+			layers.Size(r.Meta.Pruned.Bytes), r.Meta.Excluded.Files, layers.Size(r.Meta.Excluded.Bytes))
 	}
 	return line
 }

@@ -89,12 +89,12 @@ func printLayerMeta(w io.Writer, m *layers.Meta) {
 		row("key", "%s", m.Key)
 	}
 	row("digest", "%s", m.Digest)
-	row("size", "%s (%d bytes)", inspectBytes(m.Size), m.Size)
+	row("size", "%s (%d bytes)", layers.Size(m.Size), m.Size)
 	row("compression", "%s", m.Compression)
 	if !m.Built.IsZero() {
 		row("built", "%s in %.1f s", m.Built.UTC().Format("2006-01-02 15:04:05 UTC"), m.Seconds)
 	}
-	row("pruned", "%d files, %s", m.Pruned.Files, inspectBytes(m.Pruned.Bytes))
+	row("pruned", "%d files, %s", m.Pruned.Files, layers.Size(m.Pruned.Bytes))
 	row("verity", "%s", verityLine(m.Verity))
 	for i, d := range m.ParentDigests {
 		row(fmt.Sprintf("parent %d", i), "%s", d)
@@ -147,18 +147,4 @@ func printLayerEntry(w io.Writer, e squashfs.Entry) {
 	for _, k := range names {
 		fmt.Fprintf(w, "    xattr %s=%s\n", k, squashfs.XattrText(e.Xattrs[k]))
 	}
-}
-
-// inspectBytes writes n bytes for people: "43.7 MB".
-func inspectBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %cB", f, " kMGT"[i])
 }

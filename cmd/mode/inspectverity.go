@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/verity"
 )
 
@@ -12,5 +13,5 @@ func verityLine(p *verity.Params) string {
 		return "none (a layer built before dm-verity: boots only with mode.verify=warn or off)"
 	}
 	return fmt.Sprintf("root hash %s, %s, %d data blocks, hash tree at byte %d (%s)",
-		p.RootHash, p.Algorithm, p.DataBlocks, p.HashOffset, inspectBytes(verity.TreeSize(p.DataBlocks)))
+		p.RootHash, p.Algorithm, p.DataBlocks, p.HashOffset, layers.Size(verity.TreeSize(p.DataBlocks)))
 }

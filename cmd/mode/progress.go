@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/remote"
 )
 
@@ -53,7 +54,7 @@ func (p *progressView) Event(e remote.Event) {
 	}
 	secs := time.Since(p.start[key]).Seconds()
 	delete(p.start, key)
-	fmt.Fprintf(p.w, "%-40s %10s  %s (%.1fs)\n", e.Name, humanSize(e.Size), e.State, secs)
+	fmt.Fprintf(p.w, "%-40s %10s  %s (%.1fs)\n", e.Name, layers.Size(e.Size), e.State, secs)
 	p.redraw(true)
 }
 

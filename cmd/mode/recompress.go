@@ -73,7 +73,7 @@ func recompressCommand() *cli.Command {
 				return printJSON(c, RecompressJSON{Ref: repo + ":" + tag, Digest: res.Manifest.String(), Compression: comp.String(), Layers: res.Layers})
 			}
 			for _, l := range res.Layers {
-				fmt.Fprintf(os.Stderr, "%-40s %9s → %9s\n", l.File, humanSize(l.Before), humanSize(l.Size))
+				fmt.Fprintf(os.Stderr, "%-40s %9s → %9s\n", l.File, layers.Size(l.Before), layers.Size(l.Size))
 			}
 			fmt.Printf("stored %-40s %s\n", repo+":"+tag, res.Manifest)
 			return nil

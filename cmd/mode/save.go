@@ -143,5 +143,5 @@ func savedRef(booted, name string) (string, error) {
 // savedLine is the one line a saved layer gets.
 func savedLine(out string, m layers.Meta) string {
 	return fmt.Sprintf("saved %s %s %s %.1fs  pruned %d files (%s), excluded %d (%s)", filepath.Join(out, m.File), m.Digest,
-		humanSize(m.Size), m.Seconds, m.Pruned.Files, humanSize(m.Pruned.Bytes), m.Excluded.Files, humanSize(m.Excluded.Bytes))
+		layers.Size(m.Size), m.Seconds, m.Pruned.Files, layers.Size(m.Pruned.Bytes), m.Excluded.Files, layers.Size(m.Excluded.Bytes))
 }

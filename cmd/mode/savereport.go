@@ -41,7 +41,7 @@ func saveReport(ref string, d digest.Digest, meta layers.Meta, push time.Duratio
 		Kind: report.KindSave, Machine: report.ThisMachine(), Chain: strings.TrimSuffix(meta.File, ".sqfs"),
 		Ref: ref, Digest: d.String(), OK: true, Time: time.Now().UTC(),
 		Steps: []report.Step{
-			{Name: "squash", MS: int64(meta.Seconds * 1000), Summary: fmt.Sprintf("%s, %s", meta.File, humanSize(meta.Size))},
+			{Name: "squash", MS: int64(meta.Seconds * 1000), Summary: fmt.Sprintf("%s, %s", meta.File, layers.Size(meta.Size))},
 			{Name: "push", MS: push.Milliseconds()},
 		},
 	}

@@ -36,7 +36,7 @@ func statusCommand() *cli.Command {
 				if len(l.ParentDigests) > 0 {
 					kind = "saved"
 				}
-				fmt.Printf("  %-6s %-40s %s %s\n", kind, l.File, short(l.Digest), mibs(l.Size))
+				fmt.Printf("  %-6s %-40s %s %s\n", kind, l.File, layers.ShortDigest(l.Digest), layers.Size(l.Size))
 			}
 			if b.Changes != "" {
 				fmt.Printf("changes on %s\n", b.Changes)
@@ -45,19 +45,10 @@ func statusCommand() *cli.Command {
 				fmt.Println("no activated modules")
 			}
 			for _, m := range st.Modules {
-				fmt.Printf("  active %-40s %s %s on /%s since %s, from %s\n", m.Meta.File, short(m.Meta.Digest), mibs(m.Meta.Size),
+				fmt.Printf("  active %-40s %s %s on /%s since %s, from %s\n", m.Meta.File, layers.ShortDigest(m.Meta.Digest), layers.Size(m.Meta.Size),
 					strings.Join(m.Dirs, " /"), m.Activated.Format("2006-01-02 15:04:05"), m.From)
 			}
 			return nil
 		},
 	}
 }
-
-func short(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
-}
-
-func mibs(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

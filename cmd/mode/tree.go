@@ -65,7 +65,7 @@ func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.St
 		}
 		row := treeRow{label: prefix + connector + name, state: st.String()}
 		if st == modules.Built {
-			row.size = humanSize(meta.Size)
+			row.size = layers.Size(meta.Size)
 		}
 		for _, mark := range marks {
 			if n := mark(name); n != "" {
@@ -112,22 +112,4 @@ func writeTree(w io.Writer, h *modules.Hierarchy, state func(string) (modules.St
 		}
 	}
 	return nil
-}
-
-// humanSize formats n bytes in binary units: "512 B", "1.2 MiB", "40 KiB".
-func humanSize(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, unit := float64(n), ""
-	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
-		f, unit = f/1024, u
-		if f < 1024 {
-			break
-		}
-	}
-	if f < 10 {
-		return fmt.Sprintf("%.1f %s", f, unit)
-	}
-	return fmt.Sprintf("%.0f %s", f, unit)
 }

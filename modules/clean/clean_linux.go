@@ -36,7 +36,7 @@ func Clean(upper string, c Options) (pruned, excluded layers.Pruned, err error) 
 }
 
 // A Plan is what Clean does to an upper directory, computed without
-// changing it: SquashPlan squashes a live upper through it, Apply performs it.
+// changing it: squashfs.SquashFiltered squashes a live upper through it, Apply performs it.
 type Plan struct {
 	// Drop are the layer paths ("/var/log/syslog") left out, each with all
 	// below it, in walk order (a directory after its children).

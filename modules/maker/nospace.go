@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mode-build/mode/layers"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,7 @@ func explainNoSpace(err error, dirs ...string) error {
 		free := st.Bavail * uint64(st.Bsize)
 		if free < 1<<20 || st.Bavail < st.Blocks/100 || st.Ffree == 0 && st.Files > 0 {
 			full = append(full, fmt.Sprintf("%s (file system at %s: %s free of %s, %d inodes free)",
-				d, mountPoint(d), size(free), size(st.Blocks*uint64(st.Bsize)), st.Ffree))
+				d, mountPoint(d), layers.Size(int64(free)), layers.Size(int64(st.Blocks*uint64(st.Bsize))), st.Ffree))
 		}
 	}
 	if len(full) == 0 {
@@ -55,14 +56,4 @@ func mountPoint(dir string) string {
 		p = parent
 	}
 	return p
-}
-
-func size(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }

@@ -32,7 +32,7 @@ type Options struct {
 // the directory o.Out: <chain>-NAME.sqfs and its .json. It cleans as a
 // build does (built-in exclusions, /etc/machine-id emptied, copy-ups equal
 // to the booted chain pruned, overlay-internal xattrs dropped) without
-// changing the live upper directory and without copying it (SquashPlan). The
+// changing the live upper directory and without copying it (squashfs.SquashFiltered). The
 // booted chain is compared through its layers' mounts under runDir/layers,
 // or, where a layer is not mounted there, a mount of its file made in a
 // scratch directory under runDir. It returns the new layer's metadata.

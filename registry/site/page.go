@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/report"
 )
 
@@ -23,10 +24,10 @@ var staticRoot embed.FS
 var staticFS fs.FS = staticRoot
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"size":    humanSize,
+	"size":    layers.Size,
 	"ms":      func(ms int64) string { return fmt.Sprintf("%.2fs", float64(ms)/1000) },
 	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"short":   shortDigest,
+	"short":   layers.ShortDigest,
 	"percent": percent,
 	"color":   stepColor,
 }).ParseFS(templateFS, "templates/*.html"))
@@ -80,25 +81,6 @@ func (s *Site) render(w http.ResponseWriter, name string, data any) {
 func (s *Site) failPage(w http.ResponseWriter, err error) {
 	s.logger.Error("site page", "err", err)
 	http.Error(w, "internal error (see the server's log)", http.StatusInternalServerError)
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 // percent is a step's share of its report's time, for the timing bar (at

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/mode-build/mode/layers"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -160,7 +161,7 @@ func (r Remote) Signatures(ctx context.Context, subject name.Digest) (sigs []Sig
 		if err != nil {
 			return nil, looked, fmt.Errorf("signature manifest %s: %w", m.Digest, err)
 		}
-		s, err := r.readSignatures(ctx, repo, md.Manifest, "referrer "+m.Digest.String()[:19])
+		s, err := r.readSignatures(ctx, repo, md.Manifest, "referrer "+layers.ShortDigest(m.Digest.String()))
 		if err != nil {
 			return nil, looked, err
 		}

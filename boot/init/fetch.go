@@ -36,7 +36,7 @@ func (b *boot) fetch() (string, error) {
 		dir:   dir,
 	}
 	return fmt.Sprintf("found %d layers of %s, %s in %s, digests verified",
-		len(b.dl.metas), b.dl.name, mib(b.dl.size()), b.p.from), nil
+		len(b.dl.metas), b.dl.name, layers.Size(b.dl.size()), b.p.from), nil
 }
 
 // filter applies mode.load and mode.noload to the layers above the base.
@@ -50,8 +50,4 @@ func (b *boot) filter(metas []layers.Meta) []layers.Meta {
 		}
 	}
 	return out
-}
-
-func mib(n int64) string {
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

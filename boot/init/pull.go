@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/remote"
 	"github.com/mode-build/mode/registry/store"
 	"golang.org/x/sys/unix"
@@ -101,13 +102,13 @@ func (b *boot) pull() (string, error) {
 			b.dl.pulled += m.Size
 		}
 	}
-	msg := fmt.Sprintf("pulled %d layers, %s", n, mib(b.dl.pulled))
+	msg := fmt.Sprintf("pulled %d layers, %s", n, layers.Size(b.dl.pulled))
 	if cached := len(c.Layers) - n; cached > 0 && len(skip) > 0 {
 		msg += fmt.Sprintf(" (%d already cached; dm-verity checks them as they are read)", cached)
 	} else if cached > 0 {
 		msg += fmt.Sprintf(" (%d already cached)", cached)
 	}
-	return msg + " of " + b.dl.name + " " + string(digest)[:min(len(digest), 19)], nil
+	return msg + " of " + b.dl.name + " " + layers.ShortDigest(string(digest)), nil
 }
 
 // fileID tells a file's versions apart: a pulled layer is a new inode.

@@ -33,7 +33,7 @@ func (b *boot) toRAM() (string, error) {
 			b.logf("mode.toram: unmount %s: %v (going on)", mp, err)
 		}
 	}
-	return fmt.Sprintf("copied %d layers, %s to RAM", len(b.dl.metas), mib(b.dl.size())), nil
+	return fmt.Sprintf("copied %d layers, %s to RAM", len(b.dl.metas), layers.Size(b.dl.size())), nil
 }
 
 // mountLayers loop-mounts each layer read-only under /run/mode/layers and

@@ -57,7 +57,7 @@ func TestBootTinyFromRegistry(t *testing.T) {
 	ref := "mode.ref=" + reg + "/tiny:extra mode.insecure"
 	for i, tc := range []struct{ args, want string }{
 		{ref + " mode.cache=/dev/vda", "mode-init: pulled 4 layers, "},
-		{ref + " mode.cache=/dev/vda", "mode-init: pulled 0 layers, 0.0 MiB (4 already cached) of base-essential-console-extra"},
+		{ref + " mode.cache=/dev/vda", "mode-init: pulled 0 layers, 0 B (4 already cached) of base-essential-console-extra"},
 		{ref + " ip=10.0.2.16::10.0.2.2:255.255.255.0::eth0:off", "mode-init: eth0: 10.0.2.16/24 (ip=)"},
 	} {
 		args, want := tc.args, tc.want

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -38,14 +39,16 @@ func ChainManifest(c *Chain, cfg []byte, artifactType bool) ([]byte, error) {
 		if err := CheckDigest(digest.Digest(l.Digest)); err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 		}
+		a := map[string]string{AnnotationTitle: l.File, AnnotationModule: l.Name}
+		if l.Compression != "" {
+			a[AnnotationCompression] = l.Compression
+		}
+		if l.Verity != nil {
+			a[AnnotationVerityRootHash] = l.Verity.RootHash
+			a[AnnotationVerityOffset] = strconv.FormatInt(l.Verity.HashOffset, 10)
+		}
 		m.Layers = append(m.Layers, ocispec.Descriptor{
-			MediaType: LayerMediaType,
-			Digest:    digest.Digest(l.Digest),
-			Size:      l.Size,
-			Annotations: map[string]string{
-				AnnotationTitle:  l.File,
-				AnnotationModule: l.Name,
-			},
+			MediaType: LayerMediaType, Digest: digest.Digest(l.Digest), Size: l.Size, Annotations: a,
 		})
 	}
 	return json.MarshalIndent(m, "", "  ")

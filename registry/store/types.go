@@ -22,6 +22,14 @@ const (
 	AnnotationTitle = "org.opencontainers.image.title"
 	// AnnotationModule holds a layer's module name.
 	AnnotationModule = "dev.mode.module"
+	// AnnotationCompression holds a layer's compression (NAME[:LEVEL]), and
+	// AnnotationVerityRootHash and AnnotationVerityOffset its dm-verity root
+	// hash (hex) and the byte offset of its hash tree: a layer descriptor
+	// describes itself to crane and oras users, without the config. The
+	// config stays what the init trusts.
+	AnnotationCompression    = "dev.mode.compression"
+	AnnotationVerityRootHash = "dev.mode.verity.roothash"
+	AnnotationVerityOffset   = "dev.mode.verity.offset"
 	// AnnotationChain holds the chain name on a manifest.
 	AnnotationChain = "dev.mode.chain"
 	// AnnotationParent holds the parent chain's manifest digest on a manifest.

@@ -79,7 +79,7 @@ func (f Failure) String() string { return f.Package + ": " + f.Message }
 
 // ParseAptError parses a "pmerror:PKG:PERCENT:MSG" line. An archive that
 // failed to unpack is named by its path in PKG: its package is the file
-// name up to the first "_" (name_version_arch.deb).
+// name up to the first "_" (name_version_arch.deb), or without ".deb".
 func ParseAptError(line string) (Failure, bool) {
 	rest, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "pmerror:")
 	if !ok {
@@ -91,7 +91,7 @@ func ParseAptError(line string) (Failure, bool) {
 	}
 	pkg = strings.TrimSpace(pkg)
 	if strings.HasSuffix(pkg, ".deb") {
-		pkg, _, _ = strings.Cut(path.Base(pkg), "_")
+		pkg, _, _ = strings.Cut(strings.TrimSuffix(path.Base(pkg), ".deb"), "_")
 	}
 	return Failure{Package: pkg, Message: strings.TrimSpace(msg)}, true
 }

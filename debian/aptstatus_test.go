@@ -47,6 +47,8 @@ func TestParseAptError(t *testing.T) {
 		{"pmerror:ucf:all:50.0000:installed ucf package post-installation script subprocess returned error exit status 10",
 			Failure{"ucf:all", "installed ucf package post-installation script subprocess returned error exit status 10"}, true},
 		{"pmerror:x:20:trying to overwrite '/a:b', which is also in package y", Failure{"x", "trying to overwrite '/a:b', which is also in package y"}, true},
+		{"pmerror:/tmp/local.deb:10:new local package pre-installation script subprocess returned error exit status 1",
+			Failure{"local", "new local package pre-installation script subprocess returned error exit status 1"}, true},
 		{"pmstatus:x:20:Unpacking x", Failure{}, false},
 		{"pmerror:broken", Failure{}, false},
 	} {

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mode-build/mode/internal/registrytest"
+	"github.com/mode-build/mode/internal/testutil"
+	"github.com/mode-build/mode/serve"
+	"github.com/mode-build/mode/store"
+)
+
+// e2eEpoch is the SOURCE_DATE_EPOCH of make test-debian's build
+// (MODE_E2E_EPOCH from the Makefile).
+func e2eEpoch() string {
+	if e := os.Getenv("MODE_E2E_EPOCH"); e != "" {
+		return e
+	}
+	return "1700000000"
+}
+
+// needDebian skips with -short and needs root: the tests below build
+// Debian layers (mmdebstrap, apt, the host's archive).
+func needDebian(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds Debian layers (root, the Debian archive)")
+	}
+	testutil.RequiresRoot(t)
+}
+
+// tailLines returns the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestBuildDebianTerminal builds examples/debian up to console on a
+// pseudo-terminal (issue 27: dpkg failed there, at ucf), with a fresh out
+// and store, and wants every phase's bar drawn (bootstrap, apt, squash) and
+// the layers byte for byte those make test-debian built off a terminal
+// (MODE_E2E_OUT, with the same SOURCE_DATE_EPOCH). Then it pushes the chain
+// and pulls it back on a pseudo-terminal, with their bars.
+func TestBuildDebianTerminal(t *testing.T) {
+	needDebian(t)
+	out, dir := t.TempDir(), t.TempDir()
+	epoch := "SOURCE_DATE_EPOCH=" + e2eEpoch()
+	screen, err := onTerminal(t, []string{epoch}, "build", "--dir", "../../examples/debian", "--out", out, "--store", dir, "console")
+	if err != nil {
+		t.Fatalf("build on a terminal: %v\n%s", err, tailLines(screen, 30))
+	}
+	bar := `\[[#-]{20}\] \d+%`
+	for _, phase := range []string{"base: bootstrap[a-z ]*", "essential: apt", "console: apt", "base: squash", "console: squash"} {
+		if !regexp.MustCompile(phase + " " + bar).MatchString(screen) {
+			t.Errorf("no bar of %q on the terminal:\n%s", phase, tailLines(screen, 30))
+		}
+	}
+	if e2e := os.Getenv("MODE_E2E_OUT"); e2e == "" {
+		t.Log("MODE_E2E_OUT not set: the layers are not compared with make test-debian's")
+	} else {
+		for _, f := range []string{"base.sqfs", "base-essential.sqfs", "base-essential-console.sqfs"} {
+			ref := filepath.Join(e2e, f)
+			if got := fmt.Sprint(squashTime(t, ref)); got != e2eEpoch() {
+				t.Fatalf("%s: made at %s, not at SOURCE_DATE_EPOCH %s: build it with make test-debian", ref, got, e2eEpoch())
+			}
+			registrytest.SameFile(t, filepath.Join(out, f), ref)
+		}
+	}
+
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := registrytest.Serve(t, s, serve.WithPushToken("tok"))
+	blobBar := regexp.MustCompile(`\x1b\[K[^\r\n]* +\d+%`)
+	for _, args := range [][]string{
+		{"push", "--store", dir, "--token", "tok", "debian:console", host + "/debian:console"},
+		{"pull", "--store", t.TempDir(), host + "/debian:console"},
+	} {
+		screen, err := onTerminal(t, nil, args...)
+		if err != nil {
+			t.Fatalf("mode %s on a terminal: %v\n%s", strings.Join(args, " "), err, tailLines(screen, 20))
+		}
+		if !blobBar.MatchString(screen) {
+			t.Errorf("mode %s: no progress drawn on the terminal:\n%q", args[0], tailLines(screen, 20))
+		}
+	}
+}
+
+// TestBuildDpkgFailure builds, over examples/debian's base, a module whose
+// package (a local .deb made here with dpkg-deb) fails in its preinst: on a
+// terminal and off one, the build fails naming the package and dpkg's own
+// message, and the preinst's words reach the output.
+func TestBuildDpkgFailure(t *testing.T) {
+	needDebian(t)
+	dir, out := t.TempDir(), t.TempDir()
+	pkg := filepath.Join(t.TempDir(), "pkg")
+	for name, data := range map[string]string{
+		"DEBIAN/control": "Package: mode-fail\nVersion: 1.0\nArchitecture: all\nMaintainer: mode tests <tests@mode.invalid>\nDescription: fails in its preinst\n",
+		"DEBIAN/preinst": "#!/bin/sh\necho 'mode-fail: preinst refuses' >&2\nexit 1\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(pkg, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pkg, name), []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deb := filepath.Join(dir, "mode-fail_1.0_all.deb")
+	if b, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", pkg, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v\n%s", err, b)
+	}
+	base, err := os.ReadFile("../../examples/debian/base.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"base.yaml": string(base), "fail.yaml": "name: fail\nparent: base\n" +
+		"files:\n  - {src: mode-fail_1.0_all.deb, dst: /tmp/mode-fail_1.0_all.deb, mode: \"0644\"}\n" +
+		"packages: [/tmp/mode-fail_1.0_all.deb]\n"}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// make test-debian's base, when there is one: the same module, so the
+	// same key, and only fail is built.
+	if e2e := os.Getenv("MODE_E2E_OUT"); e2e != "" {
+		for _, f := range []string{"base.sqfs", "base.json"} {
+			if b, err := exec.Command("cp", filepath.Join(e2e, f), out).CombinedOutput(); err != nil {
+				t.Logf("no base from make test-debian, building it: %v %s", err, b)
+			}
+		}
+	}
+	args := []string{"build", "--no-store", "--dir", dir, "--out", out, "fail"}
+	for _, run := range []struct {
+		name string
+		run  func(*testing.T, []string, ...string) (string, error)
+	}{{"terminal", onTerminal}, {"file", offTerminal}} {
+		screen, err := run.run(t, nil, args...)
+		if err == nil {
+			t.Fatalf("%s: a package whose preinst fails built:\n%s", run.name, tailLines(screen, 20))
+		}
+		last := tailLines(screen, 1)
+		for _, want := range []string{"module fail", "mode-fail: new mode-fail package pre-installation script subprocess returned error exit status 1"} {
+			if !strings.Contains(last, want) {
+				t.Errorf("%s: the error lacks %q:\n%s", run.name, want, last)
+			}
+		}
+		if !strings.Contains(screen, "mode-fail: preinst refuses") {
+			t.Errorf("%s: the preinst's words are not in the output:\n%s", run.name, tailLines(screen, 20))
+		}
+	}
+}

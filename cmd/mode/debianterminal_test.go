@@ -146,6 +146,7 @@ func TestBuildDpkgFailure(t *testing.T) {
 			t.Fatalf("%s: a package whose preinst fails built:\n%s", run.name, tailLines(screen, 20))
 		}
 		last := tailLines(screen, 1)
+		t.Logf("%s: %s", run.name, last)
 		for _, want := range []string{"module fail", "mode-fail: new mode-fail package pre-installation script subprocess returned error exit status 1"} {
 			if !strings.Contains(last, want) {
 				t.Errorf("%s: the error lacks %q:\n%s", run.name, want, last)

@@ -94,7 +94,7 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 }
 
 // aptSteps runs m's remove and packages steps in the mounted root: apt-get in
-// a chroot of root with mk's binds and debian.Env, its stderr kept so that
+// a chroot of root with mk's binds and debian.StepEnv(), its stderr kept so that
 // errors carry apt's cause.
 func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) error {
 	apt, err := mk.aptState()
@@ -123,7 +123,7 @@ func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) e
 		}
 		argv = debian.WithStatusFd(argv)
 		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
-		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.Env,
+		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(),
 			Stdout: mk.Stdout, Stderr: stderr, ExtraFiles: []*os.File{status.W}}, argv...)
 		failures := status.Close()
 		var exit *chroot.ExitError

@@ -89,7 +89,7 @@ func shellCommand() *cli.Command {
 			if interactive {
 				argv = []string{"/bin/sh", "-l"}
 			}
-			err = chroot.Run(ctx, ws.Root, chroot.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+			err = chroot.Run(ctx, ws.Root, chroot.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Terminal: true,
 				Env: []string{"PS1=(" + name + ") # "}}, argv...)
 			var exit *chroot.ExitError
 			if saveAs != "" && interactive && errors.As(err, &exit) {

@@ -41,6 +41,10 @@ func child(raw string) int {
 	}
 	cmd := exec.Command(j.Argv[0], j.Argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	for i := range j.Extra { // after the setup report (3): the command's 3, 4, ...
+		unix.CloseOnExec(4 + i) // the command has it as 3+i alone
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(4+i), fmt.Sprintf("extra%d", i)))
+	}
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("run %s: %w", j.Argv[0], err))
 	}

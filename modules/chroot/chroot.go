@@ -25,6 +25,14 @@ type Options struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// ExtraFiles are open to the command as descriptors 3, 4, ... (as
+	// os/exec's ExtraFiles): apt-get's status descriptor, for one.
+	ExtraFiles []*os.File
+	// Terminal keeps mode's controlling terminal for the command (mode
+	// shell). Without it the command runs in a session of its own, with no
+	// controlling terminal: /dev/tty cannot be opened, whether mode runs
+	// on a terminal or not, so a build step does the same on one and off.
+	Terminal bool
 	// NoResolv keeps the host's resolv.conf out of the root.
 	NoResolv bool
 }

@@ -25,6 +25,7 @@ type job struct {
 	NoResolv bool     `json:"noResolv,omitempty"`
 	Resolv   string   `json:"resolv"`
 	Argv     []string `json:"argv"`
+	Extra    int      `json:"extra,omitempty"` // descriptors 4... of the child, 3... of the command
 }
 
 // setupFailed is the child's exit code when it could not set the root up.
@@ -42,7 +43,7 @@ func run(ctx context.Context, root string, opts Options, argv []string) error {
 		return fmt.Errorf("chroot: %w", err)
 	}
 	j, err := json.Marshal(job{Root: root, Binds: opts.Binds, Env: opts.Env, Dir: opts.Dir,
-		NoResolv: opts.NoResolv, Resolv: hostResolv, Argv: argv})
+		NoResolv: opts.NoResolv, Resolv: hostResolv, Argv: argv, Extra: len(opts.ExtraFiles)})
 	if err != nil {
 		return err
 	}
@@ -55,10 +56,11 @@ func run(ctx context.Context, root string, opts Options, argv []string) error {
 	cmd.Args[0] = "mode-chroot"
 	cmd.Env = []string{childEnv + "=" + string(j)}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
-	cmd.ExtraFiles = []*os.File{pw}
+	cmd.ExtraFiles = append([]*os.File{pw}, opts.ExtraFiles...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Pdeathsig:  syscall.SIGKILL,
+		Setsid:     !opts.Terminal, // no controlling terminal: see Options.Terminal
 	}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {

@@ -24,6 +24,18 @@ var Env = []string{
 	"APT_LISTCHANGES_FRONTEND=none",
 }
 
+// StepEnv returns Env, with mode's SOURCE_DATE_EPOCH when it is set: the
+// tools of a step that honour it (the day of the last password change that
+// useradd and systemd-sysusers write to /etc/shadow, for one) then write the
+// same bytes whatever the day of the build, as mmdebstrap does for a base.
+func StepEnv() []string {
+	env := append([]string{}, Env...)
+	if e, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
+		env = append(env, "SOURCE_DATE_EPOCH="+e)
+	}
+	return env
+}
+
 // CacheDir returns the shared apt cache of this host: $MODE_CACHE/apt when
 // MODE_CACHE is set, /var/cache/mode/apt for root, else the user's cache
 // directory.

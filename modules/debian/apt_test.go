@@ -139,3 +139,16 @@ func TestSourcesKey(t *testing.T) {
 		t.Errorf("different sources, same key %q", ka)
 	}
 }
+
+// TestStepEnv passes mode's SOURCE_DATE_EPOCH on to the steps, and only
+// when it is set.
+func TestStepEnv(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if diff := cmp.Diff(append(append([]string{}, Env...), "SOURCE_DATE_EPOCH=1700000000"), StepEnv()); diff != "" {
+		t.Errorf("StepEnv with SOURCE_DATE_EPOCH (-want +got):\n%s", diff)
+	}
+	os.Unsetenv("SOURCE_DATE_EPOCH")
+	if diff := cmp.Diff(Env, StepEnv()); diff != "" {
+		t.Errorf("StepEnv without SOURCE_DATE_EPOCH (-want +got):\n%s", diff)
+	}
+}

@@ -1,8 +1,7 @@
 package debian
 
 import (
-	"bytes"
-	"strings"
+	"slices"
 	"testing"
 )
 
@@ -34,33 +33,61 @@ func TestParseAptStatus(t *testing.T) {
 	}
 }
 
-// TestStatusFilter passes apt's own output on unchanged, however it is split
-// into writes, and takes its status lines out, telling their percent.
-func TestStatusFilter(t *testing.T) {
-	in := "W: a warning\ndlstatus:1:50:Retrieving file 1 of 2\nE: Unable to locate package nope\npmstatus:hello:amd64:75:Configuring hello\npmerror:x.deb:80:failed\nno newline at the end"
-	want := "W: a warning\nE: Unable to locate package nope\nno newline at the end"
-	for _, size := range []int{len(in), 7, 1} {
-		var out bytes.Buffer
-		var got []float64
-		f := &StatusFilter{W: &out, Percent: func(p float64) { got = append(got, p) }}
-		for s := in; s != ""; {
-			n := min(size, len(s))
-			if k, err := f.Write([]byte(s[:n])); k != n || err != nil {
-				t.Fatalf("Write = %d, %v", k, err)
-			}
-			s = s[n:]
+// TestParseAptError names the failed package of apt's pmerror lines, from
+// a package name or from the path of an archive that did not unpack, and
+// keeps dpkg's message whole.
+func TestParseAptError(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want Failure
+		ok   bool
+	}{
+		{"pmerror:/run/mode/apt/archives/mode-fail_1.0_all.deb :40:new mode-fail package pre-installation script subprocess returned error exit status 1\n",
+			Failure{"mode-fail", "new mode-fail package pre-installation script subprocess returned error exit status 1"}, true},
+		{"pmerror:ucf:all:50.0000:installed ucf package post-installation script subprocess returned error exit status 10",
+			Failure{"ucf:all", "installed ucf package post-installation script subprocess returned error exit status 10"}, true},
+		{"pmerror:x:20:trying to overwrite '/a:b', which is also in package y", Failure{"x", "trying to overwrite '/a:b', which is also in package y"}, true},
+		{"pmerror:/tmp/local.deb:10:new local package pre-installation script subprocess returned error exit status 1",
+			Failure{"local", "new local package pre-installation script subprocess returned error exit status 1"}, true},
+		{"pmstatus:x:20:Unpacking x", Failure{}, false},
+		{"pmerror:broken", Failure{}, false},
+	} {
+		got, ok := ParseAptError(c.line)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ParseAptError(%q) = %+v, %v; want %+v, %v", c.line, got, ok, c.want, c.ok)
 		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if out.String() != want {
-			t.Errorf("writes of %d: output %q, want %q", size, out.String(), want)
-		}
-		if len(got) != 2 || got[0] != 50 || got[1] != 75 {
-			t.Errorf("writes of %d: percents %v, want [50 75]", size, got)
-		}
-		if strings.Contains(out.String(), "status:") {
-			t.Errorf("status lines in the output: %q", out.String())
-		}
+	}
+}
+
+// TestAptStatus reads status lines from the pipe apt-get writes to: the
+// percents of dlstatus and pmstatus lines go to Percent, pmerror lines
+// become failures, and AptCause puts them before apt's own "E:" lines.
+func TestAptStatus(t *testing.T) {
+	var got []float64
+	s, err := OpenAptStatus(func(p float64) { got = append(got, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "dlstatus:1:50:Retrieving file 1 of 2\npmstatus:hello:amd64:75:Configuring hello\n" +
+		"pmerror:/x/hello_1_all.deb :80:new hello package pre-installation script subprocess returned error exit status 1\n"
+	if _, err := s.W.WriteString(in); err != nil {
+		t.Fatal(err)
+	}
+	failures := s.Close()
+	if !slices.Equal(got, []float64{50, 75}) {
+		t.Errorf("percents %v, want [50 75]", got)
+	}
+	cause := AptCause(failures, "Unpacking...\nE: Sub-process /usr/bin/dpkg returned an error code (1)\n")
+	want := "hello: new hello package pre-installation script subprocess returned error exit status 1; Sub-process /usr/bin/dpkg returned an error code (1)"
+	if cause != want {
+		t.Errorf("AptCause = %q\nwant %q", cause, want)
+	}
+}
+
+func TestWithStatusFd(t *testing.T) {
+	argv := []string{"apt-get", "-q", "install"}
+	got := WithStatusFd(argv)
+	if want := []string{"apt-get", "-o", "APT::Status-Fd=3", "-q", "install"}; !slices.Equal(got, want) || argv[1] != "-q" {
+		t.Errorf("WithStatusFd = %q (argv now %q), want %q", got, argv, want)
 	}
 }

@@ -1,43 +1,13 @@
 package debian
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mode-build/mode/internal/pty"
 )
-
-// openPTY opens a pseudo-terminal pair of 80 columns: the tool writes to
-// tty, the Runner reads what it wrote from ptm.
-func openPTY() (ptm, tty *os.File, err error) {
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0) // non-blocking: Close ends a Read
-	if err != nil {
-		return nil, nil, fmt.Errorf("pseudo-terminal: %w", err)
-	}
-	ptm = os.NewFile(uintptr(fd), "/dev/ptmx")
-	fail := func(err error) (*os.File, *os.File, error) {
-		ptm.Close()
-		return nil, nil, fmt.Errorf("pseudo-terminal: %w", err)
-	}
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		return fail(err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		return fail(err)
-	}
-	if err := unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80}); err != nil {
-		return fail(err)
-	}
-	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return fail(err)
-	}
-	return ptm, tty, nil
-}
 
 // barReader copies what a tool writes to tty through a BarFilter.
 type barReader struct {
@@ -49,7 +19,7 @@ type barReader struct {
 // startBars opens a pseudo-terminal whose text goes to w and whose bars go
 // to progress.
 func startBars(w io.Writer, progress func(string, float64)) (*barReader, error) {
-	ptm, tty, err := openPTY()
+	ptm, tty, err := pty.Open()
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 }
 
 // aptSteps runs m's remove and packages steps in the mounted root: apt-get in
-// a chroot of root with mk's binds and debian.Env, its stderr kept so that
+// a chroot of root with mk's binds and debian.StepEnv(), its stderr kept so that
 // errors carry apt's cause.
 func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) error {
 	apt, err := mk.aptState()
@@ -103,30 +103,32 @@ func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) e
 	}
 	// apt-get runs as run would run it, with apt's environment, and with its
 	// stderr kept too, so that a failure says why (apt's "E:" lines) and a
-	// transient fetch failure can be told from a permanent one.
+	// transient fetch failure can be told from a permanent one. Its status
+	// lines come on a descriptor of their own, on a terminal and off it:
+	// they tell the apt bar its percent and a failure its package and
+	// dpkg's message.
 	aptRun := func(ctx context.Context, argv ...string) error {
 		var errs bytes.Buffer
 		stderr := io.Writer(&errs)
 		if mk.Stderr != nil {
 			stderr = io.MultiWriter(mk.Stderr, &errs)
 		}
-		var status *debian.StatusFilter
+		var percent func(float64)
 		if frac := mk.fraction(m, "apt"); frac != nil {
-			// apt's status lines on stderr tell its percent; taken out
-			// before the output and the kept errors.
-			argv = append(append(argv[:1:1], debian.StatusFdOption...), argv[1:]...)
-			status = &debian.StatusFilter{W: stderr, Percent: func(p float64) { frac(int(p), 100) }}
-			stderr = status
+			percent = func(p float64) { frac(int(p), 100) }
 		}
+		status, err := debian.OpenAptStatus(percent)
+		if err != nil {
+			return err
+		}
+		argv = debian.WithStatusFd(argv)
 		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
-		err := chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.Env,
-			Stdout: mk.Stdout, Stderr: stderr}, argv...)
-		if status != nil {
-			status.Close() // the last line, unfinished; its error is W's, already seen
-		}
+		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(),
+			Stdout: mk.Stdout, Stderr: stderr, ExtraFiles: []*os.File{status.W}}, argv...)
+		failures := status.Close()
 		var exit *chroot.ExitError
 		if errors.As(err, &exit) {
-			return fmt.Errorf("%s exited with %d: %s", argv[0], exit.Code, debian.Cause(errs.String()))
+			return fmt.Errorf("%s exited with %d: %s", argv[0], exit.Code, debian.AptCause(failures, errs.String()))
 		}
 		return err
 	}

@@ -187,7 +187,7 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 			return fmt.Errorf("%s: %s: %w", m.At(key), key, err)
 		}
 	}
-	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.Env, Stdout: mk.Stdout, Stderr: mk.Stderr}
+	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), Stdout: mk.Stdout, Stderr: mk.Stderr}
 	for i, step := range m.Run {
 		mk.log().Debug("run", "module", m.Name, "step", step)
 		mk.phase(m, fmt.Sprintf("run %d/%d", i+1, len(m.Run)))

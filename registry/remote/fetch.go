@@ -44,13 +44,15 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string)
 			return os.Rename(part, dst)
 		}
 	}
-	err := p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	held := func() int64 { return fileSize(part) } // progress: the partial file grew
+	try := func() error { return p.download(ctx, desc, part, bp) }
+	err := p.o.retryProgress(ctx, file, held, try)
 	if errors.Is(err, errBadPartial) {
 		// What an earlier pull left was corrupt, not the registry's blob:
 		// it is gone, fetch the whole blob once more before blaming the registry.
 		p.o.logger.Warn("discarded a corrupt partial download", "layer", file, "digest", want)
 		bp.set(0)
-		err = p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+		err = p.o.retryProgress(ctx, file, held, try)
 	}
 	if err != nil {
 		bp.done(Failed)
@@ -167,6 +169,15 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		}
 	}
 	return f.Close()
+}
+
+// fileSize returns the size of file, 0 when it cannot be read.
+func fileSize(file string) int64 {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // errBadPartial: a download resumed from a partial file failed its digest;

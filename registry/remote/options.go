@@ -23,6 +23,8 @@ type options struct {
 	jobs      int
 	retries   int
 	backoff   time.Duration
+	retryFor  time.Duration
+	notify    func(Retry)
 	transport http.RoundTripper
 }
 
@@ -82,11 +84,22 @@ func WithJobs(n int) Option {
 	}
 }
 
-// WithRetries sets how often a failed request is tried again (default 5) and
-// the first wait (default 500ms), doubled after each try up to 10s.
+// WithRetries sets how often a failed request is tried again in a row
+// without progress (default 5; 0 tries once) and the first wait (default
+// 500ms), doubled after each try up to 10s. A download try that brought
+// bytes not held before does not count, and sets the wait back to the first.
 func WithRetries(n int, first time.Duration) Option {
 	return func(o *options) { o.retries, o.backoff = n, first }
 }
+
+// WithRetryFor makes the budget of retries time rather than a count: a
+// failed request is tried again until d passed without progress (the init's
+// mode.fetch.timeout). d <= 0 leaves the count of WithRetries.
+func WithRetryFor(d time.Duration) Option { return func(o *options) { o.retryFor = d } }
+
+// WithRetryNotify calls f before each wait for a retry (the init shows them
+// on the console). f is called from several goroutines at once.
+func WithRetryNotify(f func(Retry)) Option { return func(o *options) { o.notify = f } }
 
 // WithTransport sets the HTTP transport under authentication (default
 // http.DefaultTransport); give one with a RootCAs pool to trust a site CA.

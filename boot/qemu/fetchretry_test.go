@@ -17,7 +17,7 @@ import (
 )
 
 // TestBootRegistryComesBack boots tiny from a registry that refuses every
-// connection for the first 20 s of the test and then comes back: the init
+// connection for the first 20 s of the boot and then comes back: the init
 // keeps trying (showing each retry on the console) and boots.
 func TestBootRegistryComesBack(t *testing.T) {
 	testutil.RequiresRoot(t)
@@ -35,11 +35,11 @@ func TestBootRegistryComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	up := time.AfterFunc(20*time.Second, func() { p.Set(faultproxy.Faults{}) })
-	defer up.Stop()
 	_, port, _ := net.SplitHostPort(p.Addr())
 	m.Network = true
 	m.Append = "mode.ref=10.0.2.2:" + port + "/tiny:extra mode.insecure"
+	up := time.AfterFunc(20*time.Second, func() { p.Set(faultproxy.Faults{}) }) // from QEMU's start
+	defer up.Stop()
 	res, err := qemu.Run(context.Background(), m, qemu.Watch{
 		Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 4 * time.Minute,
 	})

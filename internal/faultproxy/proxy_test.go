@@ -1,10 +1,13 @@
 package faultproxy_test
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mode-build/mode/internal/faultproxy"
 )
@@ -67,5 +70,32 @@ func TestProxy(t *testing.T) {
 	}
 	if _, err := faultproxy.New(target, 1, faultproxy.Faults{CutMin: 5, CutMax: 1}); err == nil || !strings.Contains(err.Error(), "[5, 1]") {
 		t.Errorf("a reversed cut range: %v", err)
+	}
+}
+
+// TestStall: a stalled connection sends its budget, then nothing, without
+// ending, until the proxy closes.
+func TestStall(t *testing.T) {
+	p, err := faultproxy.New(echoServer(t, 10000), 1, faultproxy.Faults{CutMin: 100, CutMax: 100, Stall: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 100)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read after the stall: %d bytes, %v; want the deadline to pass", n, err)
+	}
+	c.SetReadDeadline(time.Time{})
+	go p.Close()
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("%d bytes after the stall", len(b))
 	}
 }

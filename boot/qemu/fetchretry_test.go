@@ -68,6 +68,11 @@ func TestBootRegistryComesBack(t *testing.T) {
 	if !strings.Contains(res.Console, want) || !strings.Contains(res.Console, "of mode.fetch.timeout=5m0s left") {
 		t.Errorf("the console does not show the retries (%q):\n%s", want, res.Console)
 	}
+	for _, l := range strings.Split(res.Console, "\n") {
+		if strings.HasPrefix(l, "mode-init: fetch:") || strings.HasPrefix(l, "mode-init: pulled") {
+			t.Log(strings.TrimSpace(l))
+		}
+	}
 	if st := p.Stats(); st.Refused == 0 {
 		t.Errorf("the proxy refused no connection (%+v): the boot never met the registry down", st)
 	}

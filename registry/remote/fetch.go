@@ -104,9 +104,11 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		if off > 0 {
 			hdr.Set("Range", fmt.Sprintf("bytes=%d-", off))
 		}
-		resp, err := p.do(ctx, p.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
+		tctx, wd, stop := startWatchdog(ctx, p.o.idle)
+		defer stop()
+		resp, err := p.do(tctx, p.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
 		if err != nil {
-			return err
+			return wd.err(err)
 		}
 		defer resp.Body.Close()
 		switch resp.StatusCode {
@@ -134,11 +136,11 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		}
 		body := io.LimitReader(resp.Body, desc.Size-off+1)
 		wb := newWriteback(f, off)
-		n, err := io.Copy(io.MultiWriter(wb, h, bp), body)
+		n, err := io.Copy(io.MultiWriter(wb, h, bp, wd), body)
 		wb.Close()
 		off += n
 		if err != nil {
-			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)
+			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, wd.err(err))
 		}
 		if off < desc.Size && resp.ContentLength >= 0 {
 			// The registry sent all it declared, and it is not the whole

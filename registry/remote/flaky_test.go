@@ -81,3 +81,26 @@ func TestPullDeadLinkGivesUp(t *testing.T) {
 		})
 	}
 }
+
+// TestPullStalledLink pulls through a link that stops sending, without
+// closing, every connection after at most 1 MiB: each try ends once it
+// received nothing for the idle timeout and the next resumes.
+func TestPullStalledLink(t *testing.T) {
+	src, ls := registrytest.Store(t, []string{"base", "big"}, 3<<20)
+	p, err := faultproxy.New(registrytest.Serve(t, src), 7, faultproxy.Faults{CutMin: 512 << 10, CutMax: 1 << 20, Stall: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, _, err = remote.Pull(ctx, p.Addr()+"/test:big", out, remote.WithRetries(3, 5*time.Millisecond), remote.WithIdleTimeout(2*time.Second))
+	if err != nil {
+		t.Fatalf("pull through the stalling link: %v (proxy %+v)", err, p.Stats())
+	}
+	registrytest.SameFile(t, ls[1].Path, filepath.Join(out, ls[1].Meta.File))
+	if st := p.Stats(); st.Cuts == 0 {
+		t.Errorf("the proxy stalled no connection (%+v)", st)
+	}
+}

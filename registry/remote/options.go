@@ -25,6 +25,7 @@ type options struct {
 	backoff   time.Duration
 	retryFor  time.Duration
 	notify    func(Retry)
+	idle      time.Duration
 	transport http.RoundTripper
 }
 
@@ -35,6 +36,7 @@ func makeOptions(opts []Option) *options {
 		jobs:      4,
 		retries:   5,
 		backoff:   500 * time.Millisecond,
+		idle:      DefaultIdleTimeout,
 		transport: http.DefaultTransport,
 	}
 	for _, opt := range opts {
@@ -96,6 +98,15 @@ func WithRetries(n int, first time.Duration) Option {
 // failed request is tried again until d passed without progress (the init's
 // mode.fetch.timeout). d <= 0 leaves the count of WithRetries.
 func WithRetryFor(d time.Duration) Option { return func(o *options) { o.retryFor = d } }
+
+// DefaultIdleTimeout is how long a download may receive nothing before
+// its try ends as stalled (and is retried, resuming).
+const DefaultIdleTimeout = time.Minute
+
+// WithIdleTimeout ends a download's try that receives no byte for d (default
+// DefaultIdleTimeout; d <= 0: never): a link that stalls is retried, and
+// the retry resumes, like any cut.
+func WithIdleTimeout(d time.Duration) Option { return func(o *options) { o.idle = d } }
 
 // WithRetryNotify calls f before each wait for a retry (the init shows them
 // on the console). f is called from several goroutines at once.

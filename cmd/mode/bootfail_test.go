@@ -89,8 +89,8 @@ func TestBootExpectInitFailure(t *testing.T) {
 		t.Fatalf("mode boot of a missing chain: %v; want a non-zero exit; stderr:\n%s", err, stderr.String())
 	}
 	want := "boot: mode-init: FAILED at fetch: mode.ref=10.0.2.2:"
-	if !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "MANIFEST_UNKNOWN") {
-		t.Errorf("stderr lacks %q with MANIFEST_UNKNOWN:\n%s", want, stderr.String())
+	if !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "/tiny:nosuch: ") {
+		t.Errorf("stderr lacks %q naming tiny:nosuch:\n%s", want, stderr.String())
 	}
 	select {
 	case at := <-failedAt:

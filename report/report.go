@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -25,6 +26,7 @@ const (
 	MaxBytes   = 64 << 10 // the JSON document
 	MaxSteps   = 64
 	MaxName    = 128  // a step, chain or host name
+	MaxRef     = 256  // a reference HOST/REPO:TAG
 	MaxMessage = 4096 // a failure message or a step's summary
 )
 
@@ -137,8 +139,11 @@ func (r *Report) Check() error {
 	if m.IP != "" && net.ParseIP(m.IP) == nil {
 		return bad("machine.ip %q: not an IP address", short(m.IP))
 	}
-	for _, f := range []struct{ name, v string }{{"machine.hostname", m.Hostname}, {"chain", r.Chain}, {"ref", r.Ref}} {
-		if err := text(f.name, f.v, MaxName*2); err != nil {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"machine.hostname", m.Hostname, MaxName}, {"chain", r.Chain, MaxName}, {"ref", r.Ref, MaxRef}} {
+		if err := text(f.name, f.v, f.max); err != nil {
 			return err
 		}
 	}
@@ -181,17 +186,18 @@ func (r *Report) Check() error {
 	return nil
 }
 
-// text refuses invalid UTF-8, control characters other than newline and tab,
-// and more than max bytes.
+// text refuses invalid UTF-8 (and U+FFFD, what JSON decoding makes of
+// it), control characters other than newline and tab (C0, DEL and C1), and
+// more than max bytes.
 func text(field, v string, max int) error {
 	if len(v) > max {
 		return fmt.Errorf("%w: %s: %d bytes, at most %d", ErrInvalid, field, len(v), max)
 	}
-	if !utf8.ValidString(v) {
-		return fmt.Errorf("%w: %s: not UTF-8", ErrInvalid, field)
+	if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
+		return fmt.Errorf("%w: %s: not UTF-8 (or U+FFFD, what invalid UTF-8 decodes to)", ErrInvalid, field)
 	}
 	for _, c := range v {
-		if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+		if unicode.IsControl(c) && c != '\n' && c != '\t' {
 			return fmt.Errorf("%w: %s: control character %U", ErrInvalid, field, c)
 		}
 	}

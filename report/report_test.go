@@ -13,6 +13,17 @@ import (
 	"github.com/mode-build/mode/report"
 )
 
+// TestDecodeEdges: the limits themselves are accepted, and so are newline,
+// tab and printable characters beyond ASCII.
+func TestDecodeEdges(t *testing.T) {
+	r := `{"kind":"boot","machine":{"hostname":"` + strings.Repeat("h", report.MaxName) + `"},"chain":"` + strings.Repeat("c", report.MaxName) +
+		`","ref":"` + strings.Repeat("r", report.MaxRef) + `","steps":[{"name":"` + strings.Repeat("n", report.MaxName) +
+		`","ms":5,"summary":"two\nlines\tand a tab, \u00a0é €"}],"ok":false,"failed":{"step":"s","message":"` + strings.Repeat("m", report.MaxMessage) + `"}}`
+	if _, err := report.Decode(strings.NewReader(r)); err != nil {
+		t.Errorf("a report at every limit: %v", err)
+	}
+}
+
 func TestDecode(t *testing.T) {
 	good := `{"kind":"boot","machine":{"mac":"52:54:00:12:34:56"},"steps":[{"name":"fetch","ms":5}],"ok":true}`
 	if r, err := report.Decode(strings.NewReader(good)); err != nil || r.Steps[0].MS != 5 {
@@ -27,6 +38,17 @@ func TestDecode(t *testing.T) {
 		{"negative ms", strings.Replace(good, `"ms":5`, `"ms":-1`, 1), "out of range"},
 		{"bad digest", strings.Replace(good, `"ok":true`, `"ok":true,"digest":"sha256:xyz"`, 1), "digest"},
 		{"failed without step", strings.Replace(good, `"ok":true`, `"ok":false,"failed":{"step":"","message":"m"}`, 1), "failed.step"},
+		{"name over 128 bytes", strings.Replace(good, `"fetch"`, `"`+strings.Repeat("n", report.MaxName+1)+`"`, 1), "steps[0].name: 129 bytes, at most 128"},
+		{"host name over 128 bytes", strings.Replace(good, `{"mac":"52:54:00:12:34:56"}`, `{"hostname":"`+strings.Repeat("h", report.MaxName+1)+`"}`, 1), "machine.hostname: 129 bytes, at most 128"},
+		{"chain over 128 bytes", strings.Replace(good, `"ok":true`, `"ok":true,"chain":"`+strings.Repeat("c", report.MaxName+1)+`"`, 1), "chain: 129 bytes"},
+		{"ref over 256 bytes", strings.Replace(good, `"ok":true`, `"ok":true,"ref":"`+strings.Repeat("r", report.MaxRef+1)+`"`, 1), "ref: 257 bytes, at most 256"},
+		{"message over 4 KiB", strings.Replace(good, `"ok":true`, `"ok":false,"failed":{"step":"f","message":"`+strings.Repeat("m", report.MaxMessage+1)+`"}`, 1), "failed.message: 4097 bytes"},
+		{"invalid UTF-8", strings.Replace(good, `"fetch"`, "\"fe\xfftch\"", 1), "steps[0].name: not UTF-8"},
+		{"lone surrogate", strings.Replace(good, `"fetch"`, `"fe\ud800tch"`, 1), "steps[0].name: not UTF-8"},
+		{"replacement character", strings.Replace(good, `{"mac":"52:54:00:12:34:56"}`, `{"hostname":"h\ufffd"}`, 1), "machine.hostname: not UTF-8"},
+		{"C1 control NEL", strings.Replace(good, `"fetch"`, `"fe\u0085tch"`, 1), "control character U+0085"},
+		{"C1 control raw", strings.Replace(good, `"fetch"`, "\"fe\u009ftch\"", 1), "control character U+009F"},
+		{"DEL", strings.Replace(good, `"fetch"`, `"fe\u007ftch"`, 1), "control character U+007F"},
 		{"too many steps", strings.Replace(good, `[{"name":"fetch","ms":5}]`, "["+strings.Repeat(`{"name":"s","ms":1},`, report.MaxSteps)+`{"name":"s","ms":1}]`, 1), "steps: at most"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

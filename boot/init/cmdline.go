@@ -27,7 +27,14 @@ type params struct {
 	// mode.report.timeout: how long the report may take
 	reportToken   string
 	reportTimeout time.Duration
+	// mode.fetch.timeout: how long the pull keeps retrying a registry that
+	// fails without progress (it cannot be reached, answers 5xx, cuts)
+	fetchTimeout time.Duration
 }
+
+// defaultFetchTimeout is mode.fetch.timeout's default: long enough for a
+// registry that reboots with the machines.
+const defaultFetchTimeout = 5 * time.Minute
 
 // readParams parses the kernel command line in file.
 func readParams(file string) (params, error) {
@@ -41,7 +48,7 @@ func readParams(file string) (params, error) {
 // parseParams parses a kernel command line. Unknown words are ignored;
 // malformed mode.* values are errors naming the parameter.
 func parseParams(cmdline string) (params, error) {
-	p := params{init: "/sbin/init"}
+	p := params{init: "/sbin/init", fetchTimeout: defaultFetchTimeout}
 	for _, w := range splitCmdline(cmdline) {
 		k, v, hasValue := strings.Cut(w, "=")
 		var err error
@@ -74,6 +81,8 @@ func parseParams(cmdline string) (params, error) {
 			p.reportToken = v
 		case "mode.report.timeout":
 			p.reportTimeout, err = time.ParseDuration(v)
+		case "mode.fetch.timeout":
+			p.fetchTimeout, err = positiveDuration(v)
 		case "mode.verify":
 			p.verify, err = verifyMode(v)
 		default:
@@ -129,4 +138,13 @@ func (p params) wanted(name string) bool {
 		return false
 	}
 	return p.noload == nil || !p.noload.MatchString(name)
+}
+
+// positiveDuration parses a duration greater than zero ("90s", "5m").
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("not a duration greater than zero")
+	}
+	return d, err
 }

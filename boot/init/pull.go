@@ -69,7 +69,12 @@ func (b *boot) pull() (string, error) {
 	opts := []remote.Option{
 		remote.WithInsecure(b.p.insecure),
 		remote.WithFilter(keep),
-		remote.WithRetries(3, 500*time.Millisecond),
+		remote.WithRetries(0, 500*time.Millisecond),
+		remote.WithRetryFor(b.p.fetchTimeout),
+		remote.WithRetryNotify(func(r remote.Retry) {
+			b.logf("fetch: %s failed (%v); retrying in %s, %s of mode.fetch.timeout=%s left",
+				r.What, r.Err, r.Wait.Round(time.Millisecond), (b.p.fetchTimeout - r.Stalled).Round(time.Second), b.p.fetchTimeout)
+		}),
 	}
 	if b.p.debug {
 		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))

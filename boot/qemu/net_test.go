@@ -75,8 +75,9 @@ func TestBootTinyFromRegistry(t *testing.T) {
 	}
 }
 
-// TestRescueShellNetwork: a wrong ref, an unreachable registry and a corrupted
-// layer each end in the rescue shell with the cause.
+// TestRescueShellNetwork: a wrong ref, an unreachable registry (once
+// mode.fetch.timeout passed) and a corrupted layer each end in the rescue
+// shell with the cause.
 func TestRescueShellNetwork(t *testing.T) {
 	testutil.RequiresRoot(t)
 	store, reg := tinyRegistry(t)
@@ -85,7 +86,7 @@ func TestRescueShellNetwork(t *testing.T) {
 		name, args, want string
 	}{
 		{"wrong ref", "mode.ref=" + reg + "/tiny:nosuch mode.insecure", "MANIFEST_UNKNOWN"},
-		{"unreachable registry", "mode.ref=10.0.2.2:9/tiny:extra mode.insecure", "connect: connection refused"},
+		{"unreachable registry", "mode.ref=10.0.2.2:9/tiny:extra mode.insecure mode.fetch.timeout=5s", "giving up after "},
 		{"corrupted layer", "mode.ref=" + serveStore(t, bad) + "/tiny:extra mode.insecure", "digest mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,7 +38,7 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (default with a loopback HTTPS registry: STORE/tls/ca.crt)"},
 			&cli.StringFlag{Name: "cache-disk", Usage: "keep pulled layers on this ext4 image `FILE` (mode.cache; made when missing)"},
 			&cli.StringFlag{Name: "changes-disk", Usage: "keep the guest's changes on this ext4 image `FILE` (mode.changes; made when missing)"},
-			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`"},
+			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`; exit 1 at once when the init fails"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after `D`"},
 			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
 		}, mediaBootFlags()...),
@@ -137,9 +137,10 @@ func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	if w.Expect == "" {
 		return bootConsole(ctx, m, w, c.IsSet("timeout"))
 	}
+	watchInitFailure(&w)
 	res, err := qemu.Run(ctx, m, w)
 	if err != nil {
-		return err
+		return initFailure(res, err)
 	}
 	fmt.Fprintf(os.Stderr, "\nboot: %q after %.1fs\n", res.Matched, res.Elapsed.Seconds())
 	return nil

@@ -28,7 +28,11 @@ func gcCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("removed %d blobs (%d bytes)\n", res.Blobs, res.Bytes)
+			fmt.Printf("removed %d blobs (%d bytes)", res.Blobs, res.Bytes)
+			if res.Temp > 0 {
+				fmt.Printf(" and %d stale temporary files (%d bytes)", res.Temp, res.TempBytes)
+			}
+			fmt.Println()
 			if res.Kept > 0 {
 				fmt.Printf("kept %d unreferenced blobs younger than %s\n", res.Kept, c.Duration("grace"))
 			}

@@ -30,7 +30,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 	if initrd != "" && len(trusted) > 0 {
 		return nil, nil, errors.New("serve: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
 	}
-	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
+	tmp, tmpErr := makeNetbootTemp()
 	cleanup = func() { os.RemoveAll(tmp) }
 	fetched := netboot.Lazy(func(ctx context.Context) (string, error) {
 		k, err := kernel.Fetch(ctx, kernelDir(), "")

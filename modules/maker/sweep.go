@@ -70,7 +70,7 @@ func lockOut(dir string) (unlock func() error, err error) {
 			b, _ := os.ReadFile(p)
 			f.Close()
 			if errors.Is(err, unix.EWOULDBLOCK) {
-				return nil, fmt.Errorf("%s: another build (pid %s) is writing there", dir, strings.TrimSpace(string(b)))
+				return nil, busy(dir, string(b))
 			}
 			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}
@@ -96,6 +96,17 @@ func lockOut(dir string) (unlock func() error, err error) {
 		os.Remove(p)
 		return f.Close()
 	}, nil
+}
+
+// busy is the error of a lost lock on dir, naming the owner's pid from
+// the lock file's content when it holds one: the winner writes it just after
+// taking the lock, so a loser may read the file before.
+func busy(dir, lockFile string) error {
+	pid := strings.TrimSpace(lockFile)
+	if n, err := strconv.Atoi(pid); err != nil || n <= 0 {
+		return fmt.Errorf("%s: another build is writing there", dir)
+	}
+	return fmt.Errorf("%s: another build (pid %s) is writing there", dir, pid)
 }
 
 // sweepOut removes the temporary files of dead builds from dir (whose lock

@@ -74,3 +74,17 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return n
 }
+
+// TestBusy: a lock file read before its owner wrote its pid names no pid.
+func TestBusy(t *testing.T) {
+	for lock, want := range map[string]string{
+		"1234\n": "/o: another build (pid 1234) is writing there",
+		"":       "/o: another build is writing there",
+		"\n":     "/o: another build is writing there",
+		"12ab":   "/o: another build is writing there",
+	} {
+		if got := busy("/o", lock).Error(); got != want {
+			t.Errorf("busy(%q) = %q; want %q", lock, got, want)
+		}
+	}
+}

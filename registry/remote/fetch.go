@@ -44,13 +44,15 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string)
 			return os.Rename(part, dst)
 		}
 	}
-	err := p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+	held := func() int64 { return fileSize(part) } // progress: the partial file grew
+	try := func() error { return p.download(ctx, desc, part, bp) }
+	err := p.o.retryProgress(ctx, file, held, try)
 	if errors.Is(err, errBadPartial) {
 		// What an earlier pull left was corrupt, not the registry's blob:
 		// it is gone, fetch the whole blob once more before blaming the registry.
 		p.o.logger.Warn("discarded a corrupt partial download", "layer", file, "digest", want)
 		bp.set(0)
-		err = p.o.retry(ctx, file, func() error { return p.download(ctx, desc, part, bp) })
+		err = p.o.retryProgress(ctx, file, held, try)
 	}
 	if err != nil {
 		bp.done(Failed)
@@ -102,9 +104,11 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		if off > 0 {
 			hdr.Set("Range", fmt.Sprintf("bytes=%d-", off))
 		}
-		resp, err := p.do(ctx, p.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
+		tctx, wd, stop := startWatchdog(ctx, p.o.idle)
+		defer stop()
+		resp, err := p.do(tctx, p.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
 		if err != nil {
-			return err
+			return wd.err(err)
 		}
 		defer resp.Body.Close()
 		switch resp.StatusCode {
@@ -132,11 +136,11 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		}
 		body := io.LimitReader(resp.Body, desc.Size-off+1)
 		wb := newWriteback(f, off)
-		n, err := io.Copy(io.MultiWriter(wb, h, bp), body)
+		n, err := io.Copy(io.MultiWriter(wb, h, bp, wd), body)
 		wb.Close()
 		off += n
 		if err != nil {
-			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, err)
+			return fmt.Errorf("after %d of %d bytes: %w", off, desc.Size, wd.err(err))
 		}
 		if off < desc.Size && resp.ContentLength >= 0 {
 			// The registry sent all it declared, and it is not the whole
@@ -167,6 +171,15 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		}
 	}
 	return f.Close()
+}
+
+// fileSize returns the size of file, 0 when it cannot be read.
+func fileSize(file string) int64 {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // errBadPartial: a download resumed from a partial file failed its digest;

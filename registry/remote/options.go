@@ -23,6 +23,9 @@ type options struct {
 	jobs      int
 	retries   int
 	backoff   time.Duration
+	retryFor  time.Duration
+	notify    func(Retry)
+	idle      time.Duration
 	transport http.RoundTripper
 }
 
@@ -33,6 +36,7 @@ func makeOptions(opts []Option) *options {
 		jobs:      4,
 		retries:   5,
 		backoff:   500 * time.Millisecond,
+		idle:      DefaultIdleTimeout,
 		transport: http.DefaultTransport,
 	}
 	for _, opt := range opts {
@@ -82,11 +86,31 @@ func WithJobs(n int) Option {
 	}
 }
 
-// WithRetries sets how often a failed request is tried again (default 5) and
-// the first wait (default 500ms), doubled after each try up to 10s.
+// WithRetries sets how often a failed request is tried again in a row
+// without progress (default 5; 0 tries once) and the first wait (default
+// 500ms), doubled after each try up to 10s. A download try that brought
+// bytes not held before does not count, and sets the wait back to the first.
 func WithRetries(n int, first time.Duration) Option {
 	return func(o *options) { o.retries, o.backoff = n, first }
 }
+
+// WithRetryFor makes the budget of retries time rather than a count: a
+// failed request is tried again until d passed without progress (the init's
+// mode.fetch.timeout). d <= 0 leaves the count of WithRetries.
+func WithRetryFor(d time.Duration) Option { return func(o *options) { o.retryFor = d } }
+
+// DefaultIdleTimeout is how long a download may receive nothing before
+// its try ends as stalled (and is retried, resuming).
+const DefaultIdleTimeout = time.Minute
+
+// WithIdleTimeout ends a download's try that receives no byte for d (default
+// DefaultIdleTimeout; d <= 0: never): a link that stalls is retried, and
+// the retry resumes, like any cut.
+func WithIdleTimeout(d time.Duration) Option { return func(o *options) { o.idle = d } }
+
+// WithRetryNotify calls f before each wait for a retry (the init shows them
+// on the console). f is called from several goroutines at once.
+func WithRetryNotify(f func(Retry)) Option { return func(o *options) { o.notify = f } }
 
 // WithTransport sets the HTTP transport under authentication (default
 // http.DefaultTransport); give one with a RootCAs pool to trust a site CA.

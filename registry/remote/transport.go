@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -103,51 +101,6 @@ func (o *options) client(ctx context.Context, repo name.Repository, scope string
 	}
 	return &http.Client{Transport: rt}, nil
 }
-
-// permanent marks an error that retrying cannot fix.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error { return p.error }
-
-// retryable reports whether err may go away when tried again.
-func retryable(err error) bool {
-	if err == nil || errors.As(err, new(permanent)) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var te *transport.Error
-	if errors.As(err, &te) {
-		return te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout
-	}
-	return true // network errors, truncated bodies
-}
-
-// retry runs f until it succeeds, fails permanently, or o.retries tries more
-// failed, waiting o.backoff, doubled each time up to 10s, between tries.
-func (o *options) retry(ctx context.Context, what string, f func() error) error {
-	wait := o.backoff
-	for try := 0; ; try++ {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		if try >= o.retries {
-			return fmt.Errorf("%s: giving up after %d tries: %w", what, try+1, err)
-		}
-		o.logger.Warn("retrying", "what", what, "try", try+1, "wait", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxBackoff)
-	}
-}
-
-// maxBackoff caps the wait between tries.
-const maxBackoff = 10 * time.Second
 
 // CATransport returns a transport that trusts the CA certificates of the PEM
 // file caFile besides the system's, such as the site CA of mode serve --tls auto.

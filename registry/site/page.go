@@ -8,6 +8,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/mode-build/mode/layers"
@@ -30,6 +32,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"short":   layers.ShortDigest,
 	"percent": percent,
 	"color":   stepColor,
+	"seg":     url.PathEscape,
+	"path":    escapePath,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // indexData is what / shows.
@@ -107,4 +111,14 @@ func stepColor(name string) int {
 		h = h*31 + int(r)
 	}
 	return (h%8 + 8) % 8
+}
+
+// escapePath escapes each "/"-separated segment of p (a repository name)
+// for a URL path; the slashes stay.
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }

@@ -138,6 +138,9 @@ func TestReportsRefused(t *testing.T) {
 		{"ok and failed", boot, strings.Replace(good, `"ok":true`, `"ok":true,"failed":{"step":"x","message":"y"}`, 1), 400, "ok with a failed step"},
 		{"trailing data", boot, good + "{}", 400, "data after"},
 		{"server's id", boot, strings.Replace(good, `"ok":true`, `"ok":true,"id":7`, 1), 400, "server's"},
+		{"host name over 128 bytes", boot, strings.Replace(good, `"node1"`, `"`+strings.Repeat("h", report.MaxName+1)+`"`, 1), 400, "machine.hostname: 129 bytes, at most 128"},
+		{"invalid UTF-8", boot, strings.Replace(good, `"node1"`, "\"node\xff\"", 1), 400, "machine.hostname: not UTF-8"},
+		{"C1 control character", boot, strings.Replace(good, `"node1"`, `"node\u0085"`, 1), 400, "control character U+0085"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := post(t, f.url, tc.token, tc.body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +16,11 @@ import (
 
 // GCResult says what GC removed.
 type GCResult struct {
-	Blobs int   // blobs removed
-	Bytes int64 // their size
-	Temp  int   // stale temporary files removed
-	Kept  int   // unreferenced blobs kept because they are younger than the grace period
+	Blobs     int   // blobs removed
+	Bytes     int64 // their size
+	Temp      int   // stale temporary files (uploads, partial pulls) removed
+	TempBytes int64 // their size
+	Kept      int   // unreferenced blobs kept because they are younger than the grace period
 }
 
 // DefaultGrace is how long GC keeps an unreferenced blob after it was last
@@ -124,9 +126,26 @@ func (s *Store) GC(ctx context.Context, grace time.Duration) (GCResult, error) {
 		if err != nil || time.Since(fi.ModTime()) < max(grace, DefaultGrace) {
 			continue
 		}
-		if os.RemoveAll(filepath.Join(s.TempDir(), e.Name())) == nil {
+		p := filepath.Join(s.TempDir(), e.Name())
+		n := treeSize(p)
+		if os.RemoveAll(p) == nil {
 			res.Temp++
+			res.TempBytes += n
 		}
 	}
 	return res, nil
+}
+
+// treeSize is the size of the regular files at or under p.
+func treeSize(p string) int64 {
+	var n int64
+	filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/opencontainers/go-digest"
@@ -158,12 +159,31 @@ func TestGC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stale temporary files (an upload, a pull's directory) and a fresh one.
+	stale := time.Now().Add(-2 * store.DefaultGrace)
+	pullDir := filepath.Join(s.TempDir(), "pull-0123")
+	for p, n := range map[string]int{filepath.Join(s.TempDir(), "upload-1"): 100, filepath.Join(pullDir, ".x.partial"): 50, filepath.Join(s.TempDir(), "fresh"): 7} {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(p) != "fresh" {
+			os.Chtimes(p, stale, stale)
+		}
+	}
+	os.Chtimes(pullDir, stale, stale)
 	res, err := s.GC(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Blobs != 4 { // old top layer, its config and manifest, the stray blob
 		t.Errorf("gc removed %d blobs, want 4", res.Blobs)
+	}
+	if res.Temp != 2 || res.TempBytes != 150 {
+		t.Errorf("gc removed %d temporary files (%d bytes), want 2 (150 bytes)", res.Temp, res.TempBytes)
+	}
+	if _, err := os.Stat(filepath.Join(s.TempDir(), "fresh")); err != nil {
+		t.Errorf("gc removed a fresh temporary file: %v", err)
 	}
 	for _, d := range []digest.Digest{oldTop, digest.Digest(oldLayer), stray} {
 		if s.HasBlob(d, -1) {

@@ -8,13 +8,8 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/boot/activate"
-	"github.com/mode-build/mode/layers"
 	"github.com/urfave/cli/v3"
 )
-
-func runDirFlag() cli.Flag {
-	return &cli.StringFlag{Name: "run-dir", Value: layers.RunDir, Usage: "the booted system's run `DIR` (chain.json, layers/, changes/)"}
-}
 
 func activateCommand() *cli.Command {
 	return &cli.Command{

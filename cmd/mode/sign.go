@@ -118,33 +118,6 @@ func annotations(kvs []string) (map[string]any, error) {
 	return m, nil
 }
 
-// trustRemote is the registry access of --insecure and --token.
-func trustRemote(c *cli.Command) trust.Remote {
-	r := trust.Remote{Insecure: c.Bool("insecure")}
-	if t := c.String("token"); t != "" {
-		r.Auth = &authn.Bearer{Token: t}
-	}
-	return r
-}
-
-// signFlag is --sign KEY of the commands that push.
-func signFlag() cli.Flag {
-	return &cli.StringFlag{Name: "sign", Usage: "sign what was pushed with the private `KEY` (see mode sign)"}
-}
-
-// signerOf loads the key of --sign, or nil without the flag: before
-// anything is pushed, so that a bad key pushes nothing.
-func signerOf(c *cli.Command) (crypto.Signer, error) {
-	if c.String("sign") == "" {
-		return nil, nil
-	}
-	k, err := trust.LoadSigner(c.String("sign"), trust.PasswordFromEnv())
-	if err != nil {
-		return nil, fmt.Errorf("--sign: %w", err)
-	}
-	return k, nil
-}
-
 // signPushed signs the manifest digest d just pushed to ref.
 func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref string, d digest.Digest) error {
 	if key == nil {

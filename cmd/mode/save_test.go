@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/remote"

@@ -1,115 +1,38 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 
-	"github.com/mode-build/mode/boot/initramfs"
-	"github.com/mode-build/mode/boot/kernel"
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/registry/store"
-	"github.com/mode-build/mode/report"
 	"github.com/urfave/cli/v3"
 )
 
-// netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
-// fetched and built on the first request, not before. The initramfs it builds
-// lives in a temporary directory, which cleanup removes.
+// netbootHandler serves /boot/ for mode serve (netboot.New, from its flags):
+// the kernel and initramfs are fetched and built on the first request, not
+// before. cleanup removes the initramfs built.
 func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
-	kernelFile, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
-	trusted, err := initramfs.TrustFiles(c.StringSlice("trust"), false) // checked now, used on first use
+	nb, err := netboot.New(s, listen, netboot.Options{
+		Kernel:        c.String("kernel"),
+		KernelDir:     kernelDir(),
+		KernelModules: c.String("kernel-modules"),
+		Initrd:        c.String("initrd"),
+		Trust:         c.StringSlice("trust"),
+		Chain:         c.String("boot-chain"),
+		Advertise:     c.String("advertise"),
+		PushToken:     c.String("push-token"),
+		Built:         reportInitramfs,
+		Logger:        slog.Default(),
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
-	if initrd != "" && len(trusted) > 0 {
-		return nil, nil, errors.New("serve: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
+	if adv := nb.Config.Advertise; adv != "" && netboot.Unreachable(listen, adv) {
+		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, adv)
 	}
-	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
-	cleanup = func() { os.RemoveAll(tmp) }
-	fetched := netboot.Lazy(func(ctx context.Context) (string, error) {
-		k, err := kernel.Fetch(ctx, kernelDir(), "")
-		if err != nil {
-			return "", err
-		}
-		return k.Deb, nil
-	})
-	cfg := netboot.Config{Chain: c.String("boot-chain")}
-	if cfg.Advertise, err = netboot.Advertise(c.String("advertise"), listen); err != nil {
-		slog.Warn("machines get the address they reached the server at", "err", err)
-	} else if noteLoopback(listen, cfg.Advertise) {
-		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, cfg.Advertise)
-	}
-	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
-		cfg.Append = "mode.report=" + report.BootToken(t)
-	}
-	// The repository of mode.ref: --boot-chain's, else the store's only one.
-	if cfg.Chain != "" {
-		repo, tag, err := s.Find(cfg.Chain)
-		if err != nil {
-			cleanup()
-			return nil, nil, fmt.Errorf("serve --boot-chain: %w", err)
-		}
-		cfg.Repo, cfg.Chain = repo, tag
-	} else if repos, err := s.Repositories(); err == nil && len(repos) == 1 {
-		cfg.Repo = repos[0]
-	}
-	cfg.Kernel = netboot.Lazy(func(ctx context.Context) (string, error) {
-		if kernelFile != "" {
-			return kernelFile, nil
-		}
-		if _, err := fetched.Path(ctx); err != nil {
-			return "", err
-		}
-		k, err := kernel.Fetch(ctx, kernelDir(), "")
-		if err != nil {
-			return "", err
-		}
-		return k.Vmlinuz, nil
-	})
-	cfg.Initrd = netboot.Lazy(func(ctx context.Context) (string, error) {
-		if initrd != "" {
-			return initrd, nil
-		}
-		mods := kmods
-		if mods == "" {
-			if kernelFile != "" {
-				return "", errors.New("netboot: --kernel needs --kernel-modules or --initrd")
-			}
-			var err error
-			if mods, err = fetched.Path(ctx); err != nil {
-				return "", err
-			}
-		}
-		opts, err := initramfsOptions("", mods, nil)
-		if err != nil {
-			return "", err
-		}
-		opts.Files = append(opts.Files, trusted...)
-		if tmpErr != nil {
-			return "", tmpErr
-		}
-		out := filepath.Join(tmp, "initrd.img")
-		res, err := initramfs.BuildFile(ctx, opts, out)
-		if err != nil {
-			return "", err
-		}
-		reportInitramfs(res)
-		return out, nil
-	})
-	return netboot.Handler(cfg), cleanup, nil
-}
-
-// noteLoopback reports whether the server listens on loopback only while it
-// tells machines a non-loopback address.
-func noteLoopback(listen net.Addr, adv string) bool {
-	tcp, ok := listen.(*net.TCPAddr)
-	host, _, _ := net.SplitHostPort(adv)
-	ip := net.ParseIP(host)
-	return ok && tcp.IP.IsLoopback() && (ip == nil || !ip.IsLoopback()) && host != "10.0.2.2"
+	return nb, func() { nb.Close() }, nil
 }

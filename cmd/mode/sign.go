@@ -172,15 +172,11 @@ func imageSigned(dir, chain string, im *media.Image, tmp string) error {
 	if err != nil {
 		return err
 	}
-	repo, ref, err := s.Find(chain)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	_, _, d, err := s.Chain(repo, ref)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	if sigs, err := trust.StoreSignatures(s, repo, d); err != nil || len(sigs) == 0 {
+	repo, d, sigs, err := trust.ChainSignatures(s, chain)
+	if err != nil || len(sigs) == 0 {
+		if err != nil {
+			err = fmt.Errorf("image: %w", err)
+		}
 		return err
 	}
 	file, err := trust.WriteSigned(s, repo, string(d), tmp)

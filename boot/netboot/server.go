@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/mode-build/mode/boot/initramfs"
 	"github.com/mode-build/mode/boot/kernel"
@@ -100,21 +101,19 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 	if tmpErr == nil {
 		s.tmp = tmp
 	}
-	fetched := Lazy(func(ctx context.Context) (string, error) {
-		k, err := kernel.Fetch(ctx, o.KernelDir, "")
-		if err != nil {
-			return "", err
-		}
-		return k.Deb, nil
-	})
+	// Debian's kernel, fetched once for both files when none is given.
+	var once sync.Once
+	var fetched *kernel.Kernel
+	var fetchErr error
+	fetch := func(ctx context.Context) (*kernel.Kernel, error) {
+		once.Do(func() { fetched, fetchErr = kernel.Fetch(ctx, o.KernelDir, "") })
+		return fetched, fetchErr
+	}
 	cfg.Kernel = Lazy(func(ctx context.Context) (string, error) {
 		if o.Kernel != "" {
 			return o.Kernel, nil
 		}
-		if _, err := fetched.Path(ctx); err != nil {
-			return "", err
-		}
-		k, err := kernel.Fetch(ctx, o.KernelDir, "")
+		k, err := fetch(ctx)
 		if err != nil {
 			return "", err
 		}
@@ -129,10 +128,11 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 			if o.Kernel != "" {
 				return "", errors.New("netboot: a kernel given needs its kernel modules or an initramfs")
 			}
-			var err error
-			if mods, err = fetched.Path(ctx); err != nil {
+			k, err := fetch(ctx)
+			if err != nil {
 				return "", err
 			}
+			mods = k.Deb
 		}
 		opts, err := initramfs.Defaults()
 		if err != nil {

@@ -5,16 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/serve"
-	"github.com/mode-build/mode/registry/store"
-	"github.com/opencontainers/go-digest"
 )
 
 func TestPinnedRef(t *testing.T) {
@@ -35,22 +30,9 @@ func TestPinnedRef(t *testing.T) {
 // store (PullSignatures), and SignRef adds one in the registry.
 func TestChainSignatures(t *testing.T) {
 	ctx := context.Background()
-	layer := filepath.Join(t.TempDir(), "base.sqfs")
-	os.WriteFile(layer, []byte("not really squashfs, but the store only hashes it"), 0o644)
-	chainStore := func() (*store.Store, digest.Digest) {
-		s, err := store.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := s.AddChain(ctx, "tiny", "base", []store.Layer{{Path: layer, Meta: layers.Meta{Name: "base"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, d
-	}
-	src, d := chainStore()
-	served, sd := chainStore() // the registry, holding the chain as a push leaves it
-	dst, dd := chainStore()
+	src, d := testStore(t)
+	served, sd := testStore(t) // the registry, holding the chain as a push leaves it
+	dst, dd := testStore(t)
 	if sd != d || dd != d {
 		t.Fatalf("the same chain has digests %s, %s, %s", d, sd, dd)
 	}

@@ -11,12 +11,13 @@ import (
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
+	"github.com/opencontainers/go-digest"
 )
 
-// TestSignStore signs a chain of the local store, checks the signature, and
-// signs again with a second key: both are kept, listed as referrers of the
-// chain's manifest.
-func TestSignStore(t *testing.T) {
+// testStore returns a new store holding one chain, tiny:base, and its
+// manifest digest: the same for every store it makes.
+func testStore(t *testing.T) (*store.Store, digest.Digest) {
+	t.Helper()
 	s, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,14 @@ func TestSignStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, d
+}
+
+// TestSignStore signs a chain of the local store, checks the signature, and
+// signs again with a second key: both are kept, listed as referrers of the
+// chain's manifest.
+func TestSignStore(t *testing.T) {
+	s, d := testStore(t)
 	s1, k1 := testKey(t, "one")
 	s2, k2 := testKey(t, "two")
 	_, k3 := testKey(t, "three")
@@ -62,16 +71,7 @@ func TestSignStore(t *testing.T) {
 // TestVerifyStore: ChainSignatures finds a store chain's signatures by its
 // name, VerifyStore checks them and says where it looked when none match.
 func TestVerifyStore(t *testing.T) {
-	s, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer := filepath.Join(t.TempDir(), "base.sqfs")
-	os.WriteFile(layer, []byte("not really squashfs, but the store only hashes it"), 0o644)
-	d, err := s.AddChain(context.Background(), "tiny", "base", []store.Layer{{Path: layer, Meta: layers.Meta{Name: "base"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, d := testStore(t)
 	k1, pub1 := testKey(t, "one")
 	_, pub2 := testKey(t, "two")
 	if repo, got, sigs, err := ChainSignatures(s, "base"); err != nil || repo != "tiny" || got != d || len(sigs) != 0 {

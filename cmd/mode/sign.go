@@ -6,12 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/mode-build/mode/boot/media"
-	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
 	"github.com/opencontainers/go-digest"
@@ -116,22 +112,6 @@ func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref stri
 	return err
 }
 
-// bootedTrustRemote is the registry access of mode save --push --sign: the
-// command's flags, plus plain HTTP when the system booted with
-// mode.insecure and the push token of mode.token, as bootedPushOptions.
-func bootedTrustRemote(c *cli.Command, run string, b *layers.Booted) trust.Remote {
-	r := trustRemote(c)
-	r.Insecure = r.Insecure || b.Insecure
-	if r.Auth == nil {
-		if data, err := os.ReadFile(layers.TokenFile(run)); err == nil {
-			if t := strings.TrimSpace(string(data)); t != "" {
-				r.Auth = &authn.Bearer{Token: t}
-			}
-		}
-	}
-	return r
-}
-
 // pushSignatures carries the store's signatures of the chain at repo:ref
 // to pushRef, where the push gave it digest d (trust.Remote.PushSignatures).
 func pushSignatures(ctx context.Context, r trust.Remote, s *store.Store, repo, ref, pushRef string, d digest.Digest) error {
@@ -161,32 +141,5 @@ func pullSignatures(ctx context.Context, r trust.Remote, s *store.Store, ref str
 	case kept > 0:
 		fmt.Fprintf(os.Stderr, "kept %d signature(s) of %s in the store\n", kept, d)
 	}
-	return nil
-}
-
-// imageSigned puts the signed chain file on the medium of mode image when
-// the store holds signatures of the chain (mode sign CHAIN), so that an
-// initramfs trusting the key boots it from the medium.
-func imageSigned(dir, chain string, im *media.Image, tmp string) error {
-	s, err := store.Open(dir)
-	if err != nil {
-		return err
-	}
-	repo, d, sigs, err := trust.ChainSignatures(s, chain)
-	if err != nil || len(sigs) == 0 {
-		if err != nil {
-			err = fmt.Errorf("image: %w", err)
-		}
-		return err
-	}
-	file, err := trust.WriteSigned(s, repo, string(d), tmp)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	if im.Files == nil {
-		im.Files = map[string]string{}
-	}
-	im.Files[filepath.Base(file)] = file
-	fmt.Fprintf(os.Stderr, "image: with the chain's signatures (%s)\n", filepath.Base(file))
 	return nil
 }

@@ -3,6 +3,7 @@ package qemu
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -62,4 +63,19 @@ func EmptyDisk(ctx context.Context, image string, mib int) error {
 		return fmt.Errorf("mkfs.ext4 %s: %w: %s", image, err, bytes.TrimSpace(out))
 	}
 	return nil
+}
+
+// AddDisk adds the disk image file to m as its next virtio disk, writable,
+// first making it an empty ext4 file system of mib MiB when it is missing
+// (EmptyDisk), and returns its device in the guest: /dev/vdX (mode boot's
+// --changes disk, for mode.changes=).
+func (m *Machine) AddDisk(ctx context.Context, file string, mib int) (string, error) {
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if err := EmptyDisk(ctx, file, mib); err != nil {
+			return "", err
+		}
+	}
+	dev := fmt.Sprintf("/dev/vd%c", 'a'+len(m.Disks))
+	m.Disks = append(m.Disks, Disk{File: file})
+	return dev, nil
 }

@@ -129,7 +129,7 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 }
 
 // runBoot runs m, watching its console as --expect and --timeout say; with
-// no --expect, the console is the user's (bootconsole.go).
+// no --expect, the console is the user's (boot_console.go).
 func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	m.UEFI = m.UEFI || c.Bool("uefi")
 	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))

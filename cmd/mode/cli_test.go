@@ -66,14 +66,11 @@ func TestJSONOutputs(t *testing.T) {
 	out, dir := t.TempDir(), t.TempDir()
 	run := func(args ...string) ([]byte, string) {
 		t.Helper()
-		var stderr bytes.Buffer
-		cmd := modeCmd(args...)
-		cmd.Stderr = &stderr
-		stdout, err := cmd.Output()
+		stdout, stderr, err := runMode(t, args...)
 		if err != nil {
-			t.Fatalf("mode %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+			t.Fatalf("mode %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
-		return stdout, stderr.String()
+		return []byte(stdout), stderr
 	}
 	stdout, stderr := run("build", "--json", "--dir", "../../examples/tiny", "--out", out, "--store", dir)
 	for _, phase := range []string{"build base: from\n", "build base: run 2/2\n", "build console: squash\n"} {

@@ -67,9 +67,9 @@ func initramfsOptions(init, kmods string, extra []string) (initramfs.Options, er
 // --ca (the site CA) and --trust (signing keys) add, and reports it.
 func buildInitramfs(ctx context.Context, c *cli.Command, opts initramfs.Options, out string, allowWeaker bool) (*initramfs.Result, error) {
 	if ca := c.String("ca"); ca != "" {
-		cleanup, err := addSiteCA(&opts, ca)
+		cleanup, err := initramfs.AddCA(&opts, ca)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--ca: %w", err)
 		}
 		defer cleanup()
 	}

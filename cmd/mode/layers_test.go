@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,23 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/squashfs"
 )
-
-// runMode runs the mode CLI with args and returns its stdout and error.
-func runMode(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	app := &cli.Command{Name: "mode", Writer: &out, ErrWriter: &out,
-		Commands: []*cli.Command{inspectCommand(), packCommand(), unpackCommand()}}
-	err := app.Run(context.Background(), append([]string{"mode"}, args...))
-	return out.String(), err
-}
 
 // upperLayer packs a small overlay upper dir (a file, a whiteout, an opaque
 // dir, a symlink, a device) with its FILE.json beside it, and returns the path.
@@ -67,7 +55,7 @@ func upperLayer(t *testing.T) string {
 func TestInspectCommand(t *testing.T) {
 	testutil.RequiresRoot(t)
 	img := upperLayer(t)
-	out, err := runMode(t, "inspect", img)
+	out, _, err := runMode(t, "inspect", img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +88,7 @@ func TestInspectCommand(t *testing.T) {
 func TestInspectCommandJSON(t *testing.T) {
 	testutil.RequiresRoot(t)
 	img := upperLayer(t)
-	out, err := runMode(t, "inspect", img, "--json")
+	out, _, err := runMode(t, "inspect", img, "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +122,10 @@ func TestPackUnpackCommands(t *testing.T) {
 	src, tmp := t.TempDir(), t.TempDir()
 	testutil.RichTree(t, src)
 	img, dir := filepath.Join(tmp, "rich.sqfs"), filepath.Join(tmp, "out")
-	if _, err := runMode(t, "pack", src, img, "--compression", "xz"); err != nil {
+	if _, _, err := runMode(t, "pack", src, img, "--compression", "xz"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runMode(t, "unpack", img, dir); err != nil {
+	if _, _, err := runMode(t, "unpack", img, dir); err != nil {
 		t.Fatal(err)
 	}
 	testutil.CompareTrees(t, src, dir)
@@ -165,7 +153,7 @@ func TestLayerCommandsBadInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[:1], " ")+" "+tt.want, func(t *testing.T) {
-			_, err := runMode(t, tt.args...)
+			_, _, err := runMode(t, tt.args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %v: want one line containing %q", err, tt.want)
 			}

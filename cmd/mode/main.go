@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,53 +20,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app := &cli.Command{
-		Name:  "mode",
-		Usage: "build, publish, boot and save layered squashfs modules",
-		// mode completion bash|zsh|fish prints the script (docs/cli.md).
-		EnableShellCompletion: true,
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log what happens to stderr"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr, only errors"},
-		},
-		Before: func(ctx context.Context, c *cli.Command) (context.Context, error) {
-			level := slog.LevelWarn
-			if c.Bool("verbose") {
-				level = slog.LevelDebug
-			}
-			if c.Bool("quiet") {
-				level = slog.LevelError
-			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-			return ctx, nil
-		},
-		Commands: []*cli.Command{
-			// One file per command; keep this list sorted.
-			activateCommand(),
-			bootCommand(),
-			buildCommand(),
-			deactivateCommand(),
-			gcCommand(),
-			imageCommand(),
-			netbootCommand(),
-			initramfsCommand(),
-			inspectCommand(),
-			manCommand(),
-			keyCommand(),
-			packCommand(),
-			pullCommand(),
-			pushCommand(),
-			recompressCommand(),
-			saveCommand(),
-			serveCommand(),
-			shellCommand(),
-			signCommand(),
-			statusCommand(),
-			treeCommand(),
-			unpackCommand(),
-			verifyCommand(),
-		},
-	}
+	app := newApp()
 	if err := app.Run(ctx, os.Args); err != nil {
 		code := 1
 		var exit cli.ExitCoder // a wrapped *exec.ExitError is one too: print its message

@@ -4,112 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 
-	"github.com/mode-build/mode/boot/initramfs"
-	"github.com/mode-build/mode/boot/kernel"
-	"github.com/mode-build/mode/boot/netboot"
-	"github.com/mode-build/mode/registry/store"
-	"github.com/mode-build/mode/report"
+	"github.com/mode-build/mode/boot/media"
 	"github.com/urfave/cli/v3"
 )
 
-// netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
-// fetched and built on the first request, not before. The initramfs it builds
-// lives in a temporary directory, which cleanup removes.
-func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
-	kernelFile, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
-	trusted, err := initramfs.TrustFiles(c.StringSlice("trust"), false) // checked now, used on first use
-	if err != nil {
-		return nil, nil, err
-	}
-	if initrd != "" && len(trusted) > 0 {
-		return nil, nil, errors.New("serve: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
-	}
-	tmp, tmpErr := makeNetbootTemp()
-	cleanup = func() { os.RemoveAll(tmp) }
-	fetched := netboot.Lazy(func(ctx context.Context) (string, error) {
-		k, err := kernel.Fetch(ctx, kernelDir(), "")
-		if err != nil {
-			return "", err
-		}
-		return k.Deb, nil
-	})
-	cfg := netboot.Config{Chain: c.String("boot-chain")}
-	if cfg.Advertise, err = netboot.Advertise(c.String("advertise"), listen); err != nil {
-		slog.Warn("machines get the address they reached the server at", "err", err)
-	} else if noteLoopback(listen, cfg.Advertise) {
-		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, cfg.Advertise)
-	}
-	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
-		cfg.Append = "mode.report=" + report.BootToken(t)
-	}
-	// The repository of mode.ref: --boot-chain's, else the store's only one.
-	if cfg.Chain != "" {
-		repo, tag, err := s.Find(cfg.Chain)
-		if err != nil {
-			cleanup()
-			return nil, nil, fmt.Errorf("serve --boot-chain: %w", err)
-		}
-		cfg.Repo, cfg.Chain = repo, tag
-	} else if repos, err := s.Repositories(); err == nil && len(repos) == 1 {
-		cfg.Repo = repos[0]
-	}
-	cfg.Kernel = netboot.Lazy(func(ctx context.Context) (string, error) {
-		if kernelFile != "" {
-			return kernelFile, nil
-		}
-		if _, err := fetched.Path(ctx); err != nil {
-			return "", err
-		}
-		k, err := kernel.Fetch(ctx, kernelDir(), "")
-		if err != nil {
-			return "", err
-		}
-		return k.Vmlinuz, nil
-	})
-	cfg.Initrd = netboot.Lazy(func(ctx context.Context) (string, error) {
-		if initrd != "" {
-			return initrd, nil
-		}
-		mods := kmods
-		if mods == "" {
-			if kernelFile != "" {
-				return "", errors.New("netboot: --kernel needs --kernel-modules or --initrd")
+func netbootCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "netboot",
+		Usage: "lay out a TFTP root for PXE: iPXE (BIOS, UEFI) chaining into mode serve's boot.ipxe, and a dnsmasq snippet",
+		Description: "For machines whose NIC has no iPXE: DIR gets undionly.kpxe and ipxe.efi (Debian's ipxe package),\n" +
+			"boot.ipxe (chains into http://SERVER/boot/boot.ipxe of mode serve) and dnsmasq.conf. Serve DIR by\n" +
+			"TFTP (dnsmasq with that snippet does it) and run mode serve --boot-chain CHAIN on SERVER.\n" +
+			"mode boot --pxe DIR boots from it in QEMU. See docs/media.md.",
+		ArgsUsage: "DIR",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "server", Usage: "`HOST:PORT` of mode serve, as the machines reach it", Required: true},
+			&cli.StringFlag{Name: "chain", Usage: "the `CHAIN` to boot (default: mode serve's --boot-chain)"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if c.Args().Len() != 1 {
+				return errors.New("netboot: want one DIR")
 			}
-			var err error
-			if mods, err = fetched.Path(ctx); err != nil {
-				return "", err
+			dir := c.Args().First()
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("netboot: %w", err)
 			}
-		}
-		opts, err := initramfsOptions("", mods, nil)
-		if err != nil {
-			return "", err
-		}
-		opts.Files = append(opts.Files, trusted...)
-		if tmpErr != nil {
-			return "", tmpErr
-		}
-		out := filepath.Join(tmp, "initrd.img")
-		res, err := initramfs.BuildFile(ctx, opts, out)
-		if err != nil {
-			return "", err
-		}
-		reportInitramfs(res)
-		return out, nil
-	})
-	return netboot.Handler(cfg), cleanup, nil
-}
-
-// noteLoopback reports whether the server listens on loopback only while it
-// tells machines a non-loopback address.
-func noteLoopback(listen net.Addr, adv string) bool {
-	tcp, ok := listen.(*net.TCPAddr)
-	host, _, _ := net.SplitHostPort(adv)
-	ip := net.ParseIP(host)
-	return ok && tcp.IP.IsLoopback() && (ip == nil || !ip.IsLoopback()) && host != "10.0.2.2"
+			files, err := media.WritePXE(dir, c.String("server"), c.String("chain"))
+			if err != nil {
+				return fmt.Errorf("netboot: %w", err)
+			}
+			for _, f := range files {
+				fmt.Println(filepath.Join(dir, f))
+			}
+			return nil
+		},
+	}
 }

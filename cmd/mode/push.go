@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/mode-build/mode/registry/remote"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
@@ -67,57 +64,4 @@ func pushCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// storeFlag is --store, shared by the commands that use the local store.
-func storeFlag() cli.Flag {
-	return &cli.StringFlag{
-		Name:    "store",
-		Usage:   "the local store (an OCI image layout)",
-		Value:   store.DefaultStore(),
-		Sources: cli.EnvVars("MODE_STORE"),
-	}
-}
-
-func insecureFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP (automatic for loopback addresses)"}
-}
-
-func caFlag() cli.Flag {
-	return &cli.StringFlag{
-		Name:    "ca",
-		Usage:   "trust the CA certificates in `FILE` too (the site CA of mode serve --tls auto: STORE/tls/ca.crt)",
-		Sources: cli.EnvVars("MODE_CA"),
-	}
-}
-
-func tokenFlag() cli.Flag {
-	return &cli.StringFlag{
-		Name:    "token",
-		Usage:   "bearer `TOKEN` for the registry (what mode serve --push-token set) instead of the docker config",
-		Sources: cli.EnvVars("MODE_TOKEN"),
-	}
-}
-
-// transferOptions turns the shared flags into remote options; done ends the
-// progress display.
-func transferOptions(c *cli.Command) (opts []remote.Option, done func(), err error) {
-	opts = []remote.Option{remote.WithInsecure(c.Bool("insecure")), remote.WithLogger(slog.Default())}
-	if ca := c.String("ca"); ca != "" {
-		t, err := remote.CATransport(ca)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--ca: %w", err)
-		}
-		opts = append(opts, remote.WithTransport(t))
-	}
-	if t := c.String("token"); t != "" {
-		opts = append(opts, remote.WithAuth(&authn.Bearer{Token: t}))
-	}
-	done = func() {}
-	if !c.Root().Bool("quiet") { // a bar on a terminal, else a line per blob
-		p := newProgressView(os.Stderr)
-		opts = append(opts, remote.WithProgress(p.Event))
-		done = p.Close
-	}
-	return opts, done, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v3"
-
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/remote"
@@ -22,26 +19,16 @@ import (
 	"github.com/mode-build/mode/squashfs"
 )
 
-// runModeAll runs the mode CLI with every command this test file needs.
-func runModeAll(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	app := &cli.Command{Name: "mode", Writer: &out, ErrWriter: &out,
-		Commands: []*cli.Command{buildCommand(), shellCommand(), saveCommand()}}
-	err := app.Run(context.Background(), append([]string{"mode"}, args...))
-	return out.String(), err
-}
-
 // TestShellSave builds examples/tiny, runs a command in console's chain with
 // --save and checks the new layer: its file, metadata and content, and that
 // it stacks over console as the shell saw it.
 func TestShellSave(t *testing.T) {
 	testutil.RequiresRoot(t)
 	out, scratch := t.TempDir(), t.TempDir()
-	if msg, err := runModeAll(t, "build", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch, "console"); err != nil {
+	if _, msg, err := runMode(t, "build", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch, "console"); err != nil {
 		t.Fatalf("build: %v: %s", err, msg)
 	}
-	if msg, err := runModeAll(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
+	if _, msg, err := runMode(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
 		"console", "--save", "mine", "--", "/bin/sh", "-c", "echo x > /etc/x && rm /etc/console.link && echo log >> /var/log/console.log"); err != nil {
 		t.Fatalf("shell --save: %v: %s", err, msg)
 	}
@@ -93,12 +80,12 @@ func TestShellSave(t *testing.T) {
 		}
 	}
 	// The shell with the saved layer's parents refuses a name that is a module's layer.
-	if _, err := runModeAll(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
+	if _, _, err := runMode(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
 		"essential", "--save", "console", "--", "/bin/true"); err == nil || !strings.Contains(err.Error(), "module console's layer") {
 		t.Errorf("--save over a module's layer: got %v", err)
 	}
 	// A failing command saves nothing.
-	if _, err := runModeAll(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
+	if _, _, err := runMode(t, "shell", "--dir", "../../examples/tiny", "--out", out, "--scratch", scratch,
 		"--save", "failed", "console", "/bin/sh", "-c", "touch /etc/y; exit 3"); err == nil || !strings.Contains(err.Error(), "nothing saved") {
 		t.Errorf("a failing command: got %v, want nothing saved", err)
 	}
@@ -158,7 +145,7 @@ func TestSaveCommand(t *testing.T) {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := runModeAll(t, "save", "--run-dir", run, "--out", out, "--compression", "gzip", "mine")
+	stdout, _, err := runMode(t, "save", "--run-dir", run, "--out", out, "--compression", "gzip", "mine")
 	if err != nil {
 		t.Fatalf("save: %v: %s", err, stdout)
 	}
@@ -175,10 +162,10 @@ func TestSaveCommand(t *testing.T) {
 		t.Errorf("saved layer holds %q, want %q", got, want)
 	}
 	testutil.NoLeaks(t, filepath.Dir(run))
-	if _, err := runModeAll(t, "save", "--run-dir", run, "--out", out); err == nil {
+	if _, _, err := runMode(t, "save", "--run-dir", run, "--out", out); err == nil {
 		t.Error("save without a name: no error")
 	}
-	if _, err := runModeAll(t, "save", "--run-dir", run, "--push", "mine"); err == nil || !strings.Contains(err.Error(), "not from a registry: give REF") {
+	if _, _, err := runMode(t, "save", "--run-dir", run, "--push", "mine"); err == nil || !strings.Contains(err.Error(), "not from a registry: give REF") {
 		t.Errorf("push of a system booted from a disk without REF: got %v", err)
 	}
 }
@@ -225,7 +212,7 @@ func TestSavePush(t *testing.T) {
 			if tt.ref != "" {
 				args, want = append(args, tt.ref), tt.ref
 			}
-			stdout, err := runModeAll(t, args...)
+			stdout, _, err := runMode(t, args...)
 			if err != nil {
 				t.Fatalf("save --push: %v: %s", err, stdout)
 			}
@@ -246,7 +233,7 @@ func TestSavePush(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runModeAll(t, "save", "--run-dir", run, "--push", "mine"); err == nil {
+	if _, _, err := runMode(t, "save", "--run-dir", run, "--push", "mine"); err == nil {
 		t.Error("push without the token: no error")
 	}
 }

@@ -39,12 +39,9 @@ func TestServePushPullCommands(t *testing.T) {
 	}
 	host := strings.TrimPrefix(strings.TrimSpace(line), "http://")
 
-	run := func(args ...string) (string, string, error) {
-		var o, e bytes.Buffer
-		cmd := modeCmd(args...)
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		return strings.TrimSpace(o.String()), e.String(), err
+	run := func(args ...string) (string, string, error) { // stdout's one line
+		o, e, err := runMode(t, args...)
+		return strings.TrimSpace(o), e, err
 	}
 	if _, stderr, err := run("push", "--store", built, "--token", "wrong", "top", host+"/chains"); err == nil || !strings.Contains(stderr, "wrong push token") {
 		t.Errorf("push with a wrong token: %v, stderr %q", err, stderr)

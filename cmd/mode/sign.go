@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/mode-build/mode/boot/media"
-	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
 	"github.com/opencontainers/go-digest"
@@ -80,22 +76,11 @@ func signCommand() *cli.Command {
 	}
 }
 
-// signRef signs the manifest ref names and attaches the signature; it
-// returns REPO@DIGEST.
+// signRef signs the manifest ref names and attaches the signature
+// (trust.Remote.SignRef); it returns REPO@DIGEST.
 func signRef(ctx context.Context, r trust.Remote, key crypto.Signer, ref string, ann map[string]any) (string, error) {
-	d, desc, err := r.Resolve(ctx, ref)
+	d, err := r.SignRef(ctx, key, ref, ann)
 	if err != nil {
-		return "", fmt.Errorf("sign: %w", err)
-	}
-	p, err := trust.Payload(d.Context().Name(), d.DigestStr(), ann)
-	if err != nil {
-		return "", fmt.Errorf("sign %s: %w", ref, err)
-	}
-	s, err := trust.Sign(key, p)
-	if err != nil {
-		return "", fmt.Errorf("sign %s: %w", ref, err)
-	}
-	if err := r.Attach(ctx, d, desc, s); err != nil {
 		return "", fmt.Errorf("sign %s: %w", ref, err)
 	}
 	fmt.Fprintf(os.Stderr, "signed %s with key %s\n", d, trust.KeyID(key.Public()))
@@ -118,149 +103,43 @@ func annotations(kvs []string) (map[string]any, error) {
 	return m, nil
 }
 
-// trustRemote is the registry access of --insecure and --token.
-func trustRemote(c *cli.Command) trust.Remote {
-	r := trust.Remote{Insecure: c.Bool("insecure")}
-	if t := c.String("token"); t != "" {
-		r.Auth = &authn.Bearer{Token: t}
-	}
-	return r
-}
-
-// signFlag is --sign KEY of the commands that push.
-func signFlag() cli.Flag {
-	return &cli.StringFlag{Name: "sign", Usage: "sign what was pushed with the private `KEY` (see mode sign)"}
-}
-
-// signerOf loads the key of --sign, or nil without the flag: before
-// anything is pushed, so that a bad key pushes nothing.
-func signerOf(c *cli.Command) (crypto.Signer, error) {
-	if c.String("sign") == "" {
-		return nil, nil
-	}
-	k, err := trust.LoadSigner(c.String("sign"), trust.PasswordFromEnv())
-	if err != nil {
-		return nil, fmt.Errorf("--sign: %w", err)
-	}
-	return k, nil
-}
-
 // signPushed signs the manifest digest d just pushed to ref.
 func signPushed(ctx context.Context, r trust.Remote, key crypto.Signer, ref string, d digest.Digest) error {
 	if key == nil {
 		return nil
 	}
-	_, err := signRef(ctx, r, key, pinnedRef(ref, string(d)), nil)
+	_, err := signRef(ctx, r, key, trust.PinnedRef(ref, string(d)), nil)
 	return err
 }
 
-// pinnedRef is ref's repository at digest d: REPO@DIGEST.
-func pinnedRef(ref, d string) string {
-	repo := ref
-	if i := strings.Index(repo, "@"); i >= 0 {
-		repo = repo[:i]
-	} else if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-		repo = repo[:i]
-	}
-	return repo + "@" + d
-}
-
-// bootedTrustRemote is the registry access of mode save --push --sign: the
-// command's flags, plus plain HTTP when the system booted with
-// mode.insecure and the push token of mode.token, as bootedPushOptions.
-func bootedTrustRemote(c *cli.Command, run string, b *layers.Booted) trust.Remote {
-	r := trustRemote(c)
-	r.Insecure = r.Insecure || b.Insecure
-	if r.Auth == nil {
-		if data, err := os.ReadFile(layers.TokenFile(run)); err == nil {
-			if t := strings.TrimSpace(string(data)); t != "" {
-				r.Auth = &authn.Bearer{Token: t}
-			}
-		}
-	}
-	return r
-}
-
 // pushSignatures carries the store's signatures of the chain at repo:ref
-// to pushRef, where the push gave it digest d.
+// to pushRef, where the push gave it digest d (trust.Remote.PushSignatures).
 func pushSignatures(ctx context.Context, r trust.Remote, s *store.Store, repo, ref, pushRef string, d digest.Digest) error {
-	chain := repo + ":" + ref
-	desc, err := s.Resolve(repo, ref)
-	if err != nil {
-		return err
-	}
-	md := desc.Digest
-	if d != md {
-		if sigs, _ := trust.StoreSignatures(s, repo, md); len(sigs) > 0 {
-			fmt.Fprintf(os.Stderr, "mode push: the registry took %s's manifest without its artifactType (%s, not %s): the store's signatures do not apply; sign it there with mode sign\n", chain, d, md)
-		}
+	n, err := r.PushSignatures(ctx, s, repo, ref, pushRef, d)
+	switch {
+	case errors.Is(err, trust.ErrRewritten): // the chain is pushed; say why unsigned
+		fmt.Fprintf(os.Stderr, "mode push: %v; sign it there with mode sign\n", err)
 		return nil
-	}
-	pinned, err := r.ParseRef(pinnedRef(pushRef, string(d)))
-	if err != nil {
-		return err
-	}
-	n, err := r.PushStoreSignatures(ctx, s, repo, md, pinned.(name.Digest))
-	if err != nil {
-		return fmt.Errorf("push %s: signatures: %w", chain, err)
-	}
-	if n > 0 {
-		fmt.Fprintf(os.Stderr, "pushed %d signature(s) of %s from the store\n", n, chain)
+	case err != nil:
+		return fmt.Errorf("push %w", err)
+	case n > 0:
+		fmt.Fprintf(os.Stderr, "pushed %d signature(s) of %s:%s from the store\n", n, repo, ref)
 	}
 	return nil
 }
 
 // pullSignatures keeps the signatures the registry holds for the manifest d
-// just pulled from ref in the store, beside the chain, so that mode serve
-// serves them and mode push carries them on.
+// just pulled from ref in the store (trust.Remote.PullSignatures).
 func pullSignatures(ctx context.Context, r trust.Remote, s *store.Store, ref string, d digest.Digest) error {
-	n, err := r.ParseRef(pinnedRef(ref, string(d)))
-	if err != nil {
-		return err
-	}
-	pinned := n.(name.Digest)
-	sigs, _, err := r.Signatures(ctx, pinned)
-	if err != nil { // the chain is pulled; say what its signatures lack
+	kept, err := r.PullSignatures(ctx, s, ref, d)
+	switch {
+	case errors.Is(err, trust.ErrNotFetched): // the chain is pulled; say what its signatures lack
 		fmt.Fprintf(os.Stderr, "mode pull: the chain's signatures were not kept: %v\n", err)
 		return nil
-	}
-	kept, err := trust.AddStoreSignatures(s, pinned.Context().RepositoryStr(), d, sigs)
-	if err != nil {
-		return fmt.Errorf("pull %s: signatures: %w", ref, err)
-	}
-	if kept > 0 {
+	case err != nil:
+		return fmt.Errorf("pull %w", err)
+	case kept > 0:
 		fmt.Fprintf(os.Stderr, "kept %d signature(s) of %s in the store\n", kept, d)
 	}
-	return nil
-}
-
-// imageSigned puts the signed chain file on the medium of mode image when
-// the store holds signatures of the chain (mode sign CHAIN), so that an
-// initramfs trusting the key boots it from the medium.
-func imageSigned(dir, chain string, im *media.Image, tmp string) error {
-	s, err := store.Open(dir)
-	if err != nil {
-		return err
-	}
-	repo, ref, err := s.Find(chain)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	_, _, d, err := s.Chain(repo, ref)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	if sigs, err := trust.StoreSignatures(s, repo, d); err != nil || len(sigs) == 0 {
-		return err
-	}
-	file, err := trust.WriteSigned(s, repo, string(d), tmp)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	if im.Files == nil {
-		im.Files = map[string]string{}
-	}
-	im.Files[filepath.Base(file)] = file
-	fmt.Fprintf(os.Stderr, "image: with the chain's signatures (%s)\n", filepath.Base(file))
 	return nil
 }

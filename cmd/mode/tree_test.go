@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
-	"github.com/urfave/cli/v3"
 )
 
 func TestWriteTree(t *testing.T) {
@@ -88,13 +86,12 @@ func TestTreeCommand(t *testing.T) {
 		{nil, "base           built    5 B\n└── essential  missing\n"},
 		{[]string{"--compression", "xz"}, "base           stale\n└── essential  missing\n"},
 	} {
-		var buf bytes.Buffer
-		root := &cli.Command{Name: "mode", Writer: &buf, Commands: []*cli.Command{treeCommand()}}
-		args := append([]string{"mode", "tree", "--dir", dir, "--out", out}, tt.args...)
-		if err := root.Run(context.Background(), args); err != nil {
+		args := append([]string{"tree", "--dir", dir, "--out", out}, tt.args...)
+		got, _, err := runMode(t, args...)
+		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
-		if diff := cmp.Diff(tt.want, buf.String()); diff != "" {
+		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, diff)
 		}
 	}

@@ -58,29 +58,15 @@ func verifyCommand() *cli.Command {
 	}
 }
 
-// verifyStore checks the signatures of the chain tagged chain in the store.
+// verifyStore checks the signatures of the chain tagged chain in the store
+// (trust.VerifyStore).
 func verifyStore(dir, chain string, keys []*trust.PublicKey) error {
 	s, err := store.Open(dir)
 	if err != nil {
 		return err
 	}
-	repo, ref, err := s.Find(chain)
+	d, k, err := trust.VerifyStore(s, chain, keys)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", chain, err)
-	}
-	_, _, d, err := s.Chain(repo, ref)
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", chain, err)
-	}
-	sigs, err := trust.StoreSignatures(s, repo, d)
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", chain, err)
-	}
-	k, err := trust.Verify(keys, string(d), sigs)
-	if err != nil {
-		if ve, ok := err.(*trust.VerifyError); ok {
-			ve.Looked = "tag " + trust.SignatureTag(string(d)) + " of the store"
-		}
 		return fmt.Errorf("verify %s: %w", chain, err)
 	}
 	fmt.Printf("%s %s signed by %s\n", chain, d, k)

@@ -170,3 +170,33 @@ func (r Remote) PushStoreSignatures(ctx context.Context, s *store.Store, repo st
 	}
 	return len(sigs), nil
 }
+
+// ChainSignatures returns the signatures the store holds of the current
+// manifest of the chain that chain names (as store.Find takes it), with the
+// chain's repository and manifest digest (mode tree's mark, mode image).
+func ChainSignatures(s *store.Store, chain string) (repo string, d digest.Digest, sigs []Signature, err error) {
+	repo, ref, err := s.Find(chain)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if _, _, d, err = s.Chain(repo, ref); err != nil {
+		return "", "", nil, err
+	}
+	sigs, err = StoreSignatures(s, repo, d)
+	return repo, d, sigs, err
+}
+
+// VerifyStore checks the store's signatures of the chain that chain names
+// against keys, as the init does; it returns the chain's manifest digest
+// and the key that signed it (mode verify CHAIN).
+func VerifyStore(s *store.Store, chain string, keys []*PublicKey) (digest.Digest, *PublicKey, error) {
+	_, d, sigs, err := ChainSignatures(s, chain)
+	if err != nil {
+		return "", nil, err
+	}
+	k, err := Verify(keys, string(d), sigs)
+	if ve, ok := err.(*VerifyError); ok {
+		ve.Looked = "tag " + SignatureTag(string(d)) + " of the store"
+	}
+	return d, k, err
+}

@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"crypto"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,12 +11,13 @@ import (
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
+	"github.com/opencontainers/go-digest"
 )
 
-// TestSignStore signs a chain of the local store, checks the signature, and
-// signs again with a second key: both are kept, listed as referrers of the
-// chain's manifest.
-func TestSignStore(t *testing.T) {
+// testStore returns a new store holding one chain, tiny:base, and its
+// manifest digest: the same for every store it makes.
+func testStore(t *testing.T) (*store.Store, digest.Digest) {
+	t.Helper()
 	s, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +28,14 @@ func TestSignStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, d
+}
+
+// TestSignStore signs a chain of the local store, checks the signature, and
+// signs again with a second key: both are kept, listed as referrers of the
+// chain's manifest.
+func TestSignStore(t *testing.T) {
+	s, d := testStore(t)
 	s1, k1 := testKey(t, "one")
 	s2, k2 := testKey(t, "two")
 	_, k3 := testKey(t, "three")
@@ -54,6 +64,32 @@ func TestSignStore(t *testing.T) {
 		t.Errorf("referrers: %v %v", refs, err)
 	}
 	if _, _, err := SignStore(s, "nosuch", s1, nil); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("an absent chain: %v", err)
+	}
+}
+
+// TestVerifyStore: ChainSignatures finds a store chain's signatures by its
+// name, VerifyStore checks them and says where it looked when none match.
+func TestVerifyStore(t *testing.T) {
+	s, d := testStore(t)
+	k1, pub1 := testKey(t, "one")
+	_, pub2 := testKey(t, "two")
+	if repo, got, sigs, err := ChainSignatures(s, "base"); err != nil || repo != "tiny" || got != d || len(sigs) != 0 {
+		t.Fatalf("unsigned: %s %s %d, %v", repo, got, len(sigs), err)
+	}
+	if _, _, err := VerifyStore(s, "base", []*PublicKey{pub1}); !errors.Is(err, ErrUnsigned) || !strings.Contains(err.Error(), "of the store") {
+		t.Errorf("unsigned verifies: %v", err)
+	}
+	if _, _, err := SignStore(s, "base", k1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, k, err := VerifyStore(s, "tiny:base", []*PublicKey{pub2, pub1}); err != nil || got != d || k != pub1 {
+		t.Errorf("VerifyStore: %s %v, %v", got, k, err)
+	}
+	if _, _, err := VerifyStore(s, "tiny:base", []*PublicKey{pub2}); err == nil {
+		t.Error("another key verifies")
+	}
+	if _, _, _, err := ChainSignatures(s, "nosuch"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an absent chain: %v", err)
 	}
 }

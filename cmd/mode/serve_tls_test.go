@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -31,12 +30,9 @@ func TestServeTLSAuto(t *testing.T) {
 		t.Fatalf("mode serve --tls auto printed %q, want an https URL", url)
 	}
 	ca := filepath.Join(served, "tls", "ca.crt")
-	run := func(args ...string) (string, string, error) {
-		var o, e bytes.Buffer
-		cmd := modeCmd(args...)
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		return strings.TrimSpace(o.String()), e.String(), err
+	run := func(args ...string) (string, string, error) { // stdout's one line
+		o, e, err := runMode(t, args...)
+		return strings.TrimSpace(o), e, err
 	}
 	got, stderr, err := run("push", "--store", built, "--token", "t0ken", "--ca", ca, "site:top", host+"/site/tiny")
 	if err != nil || got != string(d) {

@@ -1,4 +1,4 @@
-package main
+package initramfs_test
 
 import (
 	"os"
@@ -10,10 +10,10 @@ import (
 	"github.com/mode-build/mode/registry/serve"
 )
 
-// TestAddSiteCA: the site CA joins the initramfs's CA bundle after the
+// TestAddCA: the site CA joins the initramfs's CA bundle after the
 // host's and is carried as /etc/mode/ca.crt; a file that is no certificate
 // is refused, naming it.
-func TestAddSiteCA(t *testing.T) {
+func TestAddCA(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := serve.AutoTLS(dir, []string{"localhost"}); err != nil {
 		t.Fatal(err)
@@ -22,7 +22,7 @@ func TestAddSiteCA(t *testing.T) {
 	host := filepath.Join(dir, "host-bundle.crt")
 	os.WriteFile(host, []byte("HOST BUNDLE"), 0o644)
 	opts := initramfs.Options{CACerts: host}
-	cleanup, err := addSiteCA(&opts, ca)
+	cleanup, err := initramfs.AddCA(&opts, ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestAddSiteCA(t *testing.T) {
 		t.Errorf("the bundle %s outlived cleanup: %v", made, err)
 	}
 	key := filepath.Join(dir, "ca.key")
-	if _, err := addSiteCA(&initramfs.Options{}, key); err == nil || !strings.Contains(err.Error(), key) {
+	if _, err := initramfs.AddCA(&initramfs.Options{}, key); err == nil || !strings.Contains(err.Error(), key) {
 		t.Errorf("a key as CA: %v", err)
 	}
 }

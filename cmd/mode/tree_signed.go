@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,16 +23,10 @@ func signedMark(dir string) func(string) string {
 		return none
 	}
 	return func(module string) string {
-		repo, ref, err := s.Find(module)
-		if err != nil {
-			return ""
-		}
-		_, _, d, err := s.Chain(repo, ref)
-		if err != nil {
-			return ""
-		}
-		sigs, err := trust.StoreSignatures(s, repo, d)
+		_, _, sigs, err := trust.ChainSignatures(s, module)
 		switch {
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNotChain): // no chain of that name
+			return ""
 		case err != nil:
 			return "signature unreadable: " + err.Error()
 		case len(sigs) == 0:

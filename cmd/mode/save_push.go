@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/registry/trust"
 	"github.com/urfave/cli/v3"
 )
 
@@ -46,4 +47,20 @@ func bootedPushOptions(c *cli.Command, run string, b *layers.Booted) ([]remote.O
 		}
 	}
 	return opts, done, nil
+}
+
+// bootedTrustRemote is the registry access of mode save --push --sign: the
+// command's flags, plus plain HTTP when the system booted with
+// mode.insecure and the push token of mode.token, as bootedPushOptions.
+func bootedTrustRemote(c *cli.Command, run string, b *layers.Booted) trust.Remote {
+	r := trustRemote(c)
+	r.Insecure = r.Insecure || b.Insecure
+	if r.Auth == nil {
+		if data, err := os.ReadFile(layers.TokenFile(run)); err == nil {
+			if t := strings.TrimSpace(string(data)); t != "" {
+				r.Auth = &authn.Bearer{Token: t}
+			}
+		}
+	}
+	return r
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/mode-build/mode/boot/qemu"
@@ -34,12 +31,9 @@ func newPushToken() (string, error) {
 // changesDisk adds the ext4 image file (made when missing) to m as the next
 // virtio disk and returns its mode.changes parameter.
 func changesDisk(ctx context.Context, m *qemu.Machine, file string) (string, error) {
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		if err := qemu.EmptyDisk(ctx, file, 1024); err != nil {
-			return "", err
-		}
+	dev, err := m.AddDisk(ctx, file, 1024)
+	if err != nil {
+		return "", err
 	}
-	dev := fmt.Sprintf("/dev/vd%c", 'a'+len(m.Disks))
-	m.Disks = append(m.Disks, qemu.Disk{File: file})
 	return "mode.changes=" + dev, nil
 }

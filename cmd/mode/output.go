@@ -71,10 +71,6 @@ type TransferLayer struct {
 	Size   int64  `json:"size"`
 }
 
-func jsonFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object on stdout (schema: docs/cli.md)"}
-}
-
 // printJSON writes v indented to c's writer (stdout).
 func printJSON(c *cli.Command, v any) error {
 	var w io.Writer = os.Stdout

@@ -31,7 +31,7 @@ func TestSignVerifyInterop(t *testing.T) {
 	dir := t.TempDir()
 	store := t.TempDir()
 	twoChains(t, store)
-	if o, e, err := runMode3("key", "generate", filepath.Join(dir, "mode")); err != nil || !strings.HasPrefix(o, "sha256:") {
+	if o, e, err := runMode(t, "key", "generate", filepath.Join(dir, "mode")); err != nil || !strings.HasPrefix(o, "sha256:") {
 		t.Fatalf("key generate: %q %v: %s", o, err, e)
 	}
 	cmd := exec.Command(cosign, "generate-key-pair", "--output-key-prefix", filepath.Join(dir, "cosign"))
@@ -59,7 +59,7 @@ func TestSignVerifyInterop(t *testing.T) {
 				{modePub, "a public key, not a private key"},
 				{filepath.Join(dir, "missing.key"), "missing.key: no such file"},
 			} {
-				_, e, err := runMode3(append([]string{"push", "--store", store, "--sign", bad.key, "top", ref}, reg.auth...)...)
+				_, e, err := runMode(t, append([]string{"push", "--store", store, "--sign", bad.key, "top", ref}, reg.auth...)...)
 				if err == nil || !strings.Contains(e, bad.want) {
 					t.Errorf("push --sign %s: %v, stderr %q, want %q", bad.key, err, e, bad.want)
 				}
@@ -68,49 +68,51 @@ func TestSignVerifyInterop(t *testing.T) {
 				t.Fatalf("after the refused pushes the tag answers %v %v, want 404", resp, err)
 			}
 
-			d, e, err := runMode3(append([]string{"push", "--store", store, "--sign", modeKey, "top", ref}, reg.auth...)...)
+			d, e, err := runMode(t, append([]string{"push", "--store", store, "--sign", modeKey, "top", ref}, reg.auth...)...)
+			d = strings.TrimSpace(d) // the digest, one line
 			if err != nil {
 				t.Fatalf("push --sign: %v: %s", err, e)
 			}
 			pinned := reg.host + "/chains@" + d
-			if o, e, err := runMode3("verify", "--key", modePub, ref); err != nil || !strings.Contains(o, "signed by "+keyID(t, modePub)) {
+			if o, e, err := runMode(t, "verify", "--key", modePub, ref); err != nil || !strings.Contains(o, "signed by "+keyID(t, modePub)) {
 				t.Errorf("mode verify: %q %v: %s", o, err, e)
 			}
 			cosignRun(t, cosign, "verify", "--key", modePub, "--insecure-ignore-tlog=true", "--allow-http-registry", pinned)
 			if out, err := cosignCmd(t, cosign, "verify", "--key", cosignPub, "--insecure-ignore-tlog=true", "--allow-http-registry", pinned).CombinedOutput(); err == nil {
 				t.Errorf("cosign verify with a key that did not sign succeeded: %s", out)
 			}
-			_, e, err = runMode3("verify", "--key", cosignPub, ref)
+			_, e, err = runMode(t, "verify", "--key", cosignPub, ref)
 			if err == nil || !strings.Contains(e, "keys tried: "+cosignID) || !strings.Contains(e, "signed by another key") {
 				t.Errorf("mode verify with cosign's key before cosign signed: %v: %s", err, e)
 			}
 			cosignRun(t, cosign, append([]string{"sign", "--key", cosignKey, "--tlog-upload=false", "--allow-http-registry", "--yes"}, append(reg.cosignAuth, pinned)...)...)
 			for _, pub := range []string{cosignPub, modePub} { // cosign's signature went beside mode's
-				if o, e, err := runMode3("verify", "--key", pub, ref); err != nil {
+				if o, e, err := runMode(t, "verify", "--key", pub, ref); err != nil {
 					t.Errorf("mode verify --key %s after cosign sign: %q %v: %s", filepath.Base(pub), o, err, e)
 				}
 			}
 			// mode pull keeps both signatures in the store it pulls into.
 			pulled := t.TempDir()
-			if _, e, err := runMode3("pull", "--store", pulled, ref); err != nil || !strings.Contains(e, "kept 2 signature(s)") {
+			if _, e, err := runMode(t, "pull", "--store", pulled, ref); err != nil || !strings.Contains(e, "kept 2 signature(s)") {
 				t.Errorf("pull: %v: %s", err, e)
 			}
 			for _, pub := range []string{cosignPub, modePub} {
-				if o, e, err := runMode3("verify", "--store", pulled, "--key", pub, "chains:top"); err != nil {
+				if o, e, err := runMode(t, "verify", "--store", pulled, "--key", pub, "chains:top"); err != nil {
 					t.Errorf("mode verify --key %s of the pulled chain: %q %v: %s", filepath.Base(pub), o, err, e)
 				}
 			}
 			// An unsigned chain.
-			_, e, err = runMode3(append([]string{"push", "--store", store, "base", reg.host + "/chains:base"}, reg.auth...)...)
+			_, e, err = runMode(t, append([]string{"push", "--store", store, "base", reg.host + "/chains:base"}, reg.auth...)...)
 			if err != nil {
 				t.Fatalf("push base: %v: %s", err, e)
 			}
-			if _, e, err := runMode3("verify", "--key", modePub, reg.host+"/chains:base"); err == nil || !strings.Contains(e, "no signature found") {
+			if _, e, err := runMode(t, "verify", "--key", modePub, reg.host+"/chains:base"); err == nil || !strings.Contains(e, "no signature found") {
 				t.Errorf("verify of an unsigned chain: %v: %s", err, e)
 			}
 			// cosign's OCI 1.1 mode: a referrer only (the referrers API, or its tag
 			// fallback where the registry has none), no .sig tag.
-			desc, e, err := runMode3(append([]string{"push", "--store", store, "base", reg.host + "/chains:base"}, reg.auth...)...)
+			desc, e, err := runMode(t, append([]string{"push", "--store", store, "base", reg.host + "/chains:base"}, reg.auth...)...)
+			desc = strings.TrimSpace(desc) // the digest, one line
 			if err != nil {
 				t.Fatalf("push base again: %v: %s", err, e)
 			}
@@ -120,7 +122,7 @@ func TestSignVerifyInterop(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("cosign sign (OCI 1.1 referrers): %v\n%s", err, out)
 			}
-			if o, e, err := runMode3("verify", "--key", cosignPub, reg.host+"/chains:base"); err != nil {
+			if o, e, err := runMode(t, "verify", "--key", cosignPub, reg.host+"/chains:base"); err != nil {
 				t.Errorf("mode verify of cosign's referrer signature: %q %v: %s", o, err, e)
 			}
 		})
@@ -137,28 +139,30 @@ func TestSignStoreChain(t *testing.T) {
 	cosign := interopTool(t, "cosign")
 	dir, store := t.TempDir(), t.TempDir()
 	twoChains(t, store)
-	if _, e, err := runMode3("key", "generate", filepath.Join(dir, "k")); err != nil {
+	if _, e, err := runMode(t, "key", "generate", filepath.Join(dir, "k")); err != nil {
 		t.Fatalf("key generate: %v: %s", err, e)
 	}
 	key, pub := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
-	if _, e, err := runMode3("verify", "--store", store, "--key", pub, "top"); err == nil || !strings.Contains(e, "no signature found") {
+	if _, e, err := runMode(t, "verify", "--store", store, "--key", pub, "top"); err == nil || !strings.Contains(e, "no signature found") {
 		t.Errorf("verify before signing: %v: %s", err, e)
 	}
 	if got := signedMark(store)("top"); got != "" {
 		t.Errorf("mode tree marks an unsigned chain %q", got)
 	}
-	d, e, err := runMode3("sign", "--store", store, "--key", key, "top")
+	d, e, err := runMode(t, "sign", "--store", store, "--key", key, "top")
+	d = strings.TrimSpace(d) // the digest, one line
 	if err != nil {
 		t.Fatalf("sign: %v: %s", err, e)
 	}
-	if o, e, err := runMode3("verify", "--store", store, "--key", pub, "top"); err != nil || !strings.Contains(o, "top "+d+" signed by "+keyID(t, pub)) {
+	if o, e, err := runMode(t, "verify", "--store", store, "--key", pub, "top"); err != nil || !strings.Contains(o, "top "+d+" signed by "+keyID(t, pub)) {
 		t.Errorf("verify: %q %v: %s", o, err, e)
 	}
 	if got := signedMark(store)("top"); got != "signed (1)" {
 		t.Errorf("mode tree marks the signed chain %q", got)
 	}
 	reg := distributionFor(t)
-	pd, e, err := runMode3("push", "--store", store, "top", reg+"/signed")
+	pd, e, err := runMode(t, "push", "--store", store, "top", reg+"/signed")
+	pd = strings.TrimSpace(pd) // the digest, one line
 	if err != nil || pd != d || !strings.Contains(e, "pushed 1 signature(s) of mode:top from the store") {
 		t.Fatalf("push: %q %v: %s", pd, err, e)
 	}
@@ -169,7 +173,7 @@ func TestSignStoreChain(t *testing.T) {
 // it saves or pushes anything, naming the key.
 func TestSaveSignBadKey(t *testing.T) {
 	dir := t.TempDir()
-	if _, e, err := runMode3("key", "generate", filepath.Join(dir, "k")); err != nil {
+	if _, e, err := runMode(t, "key", "generate", filepath.Join(dir, "k")); err != nil {
 		t.Fatalf("key generate: %v: %s", err, e)
 	}
 	run := t.TempDir() // no booted system: the key is refused before it is looked at
@@ -177,7 +181,7 @@ func TestSaveSignBadKey(t *testing.T) {
 		{filepath.Join(dir, "k.pub"), "--sign: private key " + filepath.Join(dir, "k.pub") + ": a public key, not a private key"},
 		{filepath.Join(dir, "absent.key"), "absent.key: no such file"},
 	} {
-		_, e, err := runMode3("save", "mine", "--push", "--sign", tc.key, "--run-dir", run, "--out", t.TempDir())
+		_, e, err := runMode(t, "save", "mine", "--push", "--sign", tc.key, "--run-dir", run, "--out", t.TempDir())
 		if err == nil || !strings.Contains(e, tc.want) {
 			t.Errorf("save --sign %s: %v, stderr %q, want %q", filepath.Base(tc.key), err, e, tc.want)
 		}
@@ -211,14 +215,6 @@ func twoChains(t *testing.T, dir string) (*store.Store, []store.Layer) {
 		}
 	}
 	return s, ls
-}
-
-func runMode3(args ...string) (string, string, error) {
-	var o, e bytes.Buffer
-	cmd := modeCmd(args...)
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	return strings.TrimSpace(o.String()), e.String(), err
 }
 
 func cosignCmd(t *testing.T, cosign string, args ...string) *exec.Cmd {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -56,4 +57,22 @@ func bootRef(ctx context.Context, arg, storeDir, pushToken string) (ref string, 
 		tag = "@" + ref
 	}
 	return fmt.Sprintf("%s:%d/%s%s", guestHost, port, repo, tag), true, stop, nil
+}
+
+// speaksTLS reports whether the registry of ref (HOST:PORT/…) answers a TLS
+// handshake. It only probes; the guest verifies the certificate.
+func speaksTLS(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", host, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

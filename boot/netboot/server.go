@@ -1,0 +1,168 @@
+package netboot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/mode-build/mode/boot/initramfs"
+	"github.com/mode-build/mode/boot/kernel"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/report"
+)
+
+// Options say what a Server serves under /boot/ (mode serve's flags).
+type Options struct {
+	// Kernel is the kernel file served as /boot/vmlinuz; "" fetches
+	// Debian's cloud kernel into KernelDir on first use.
+	Kernel    string
+	KernelDir string
+	// KernelModules (a linux-image .deb or a modules directory) match
+	// Kernel, for the initramfs built; "" with no Kernel: the fetched ones.
+	KernelModules string
+	// Initrd is the initramfs file served as /boot/initrd.img; "" builds
+	// mode's on first use.
+	Initrd string
+	// Trust are public key files the built initramfs trusts: it then boots
+	// only chains they signed. Checked by New, used on first use.
+	Trust []string
+	// Chain ([REPO:]TAG of the store) is what boot.ipxe boots when the
+	// request names none.
+	Chain string
+	// Advertise is the HOST[:PORT] machines are told (Advertise); "" is
+	// the default route's interface address and the listening port.
+	Advertise string
+	// PushToken is the server's push token: when set, machines report
+	// their boots with its boot token (report.BootToken).
+	PushToken string
+	// Built is told of the initramfs built on first use; may be nil.
+	Built func(*initramfs.Result)
+	// Logger is told what cannot be done as asked; nil is silent.
+	Logger *slog.Logger
+}
+
+// Server is the /boot/ handler of mode serve: the kernel and initramfs are
+// fetched and built on the first request, not before.
+type Server struct {
+	http.Handler
+	// Config is what it serves: the chain and repository of mode.ref, the
+	// address machines are told.
+	Config Config
+	tmp    string
+}
+
+// Close removes the initramfs the server built.
+func (s *Server) Close() error {
+	if s.tmp == "" {
+		return nil
+	}
+	return os.RemoveAll(s.tmp)
+}
+
+// New returns the /boot/ server over the chains of st, for a server
+// listening at listen.
+func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
+	trusted, err := initramfs.TrustFiles(o.Trust, false) // checked now, used on first use
+	if err != nil {
+		return nil, err
+	}
+	if o.Initrd != "" && len(trusted) > 0 {
+		return nil, errors.New("netboot: trusted keys go into the initramfs built; give them to the initramfs given (mode initramfs --trust)")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := Config{Chain: o.Chain}
+	if cfg.Advertise, err = Advertise(o.Advertise, listen); err != nil {
+		logger.Warn("machines get the address they reached the server at", "err", err)
+	}
+	if o.PushToken != "" { // machines report their boots (docs/site.md)
+		cfg.Append = "mode.report=" + report.BootToken(o.PushToken)
+	}
+	// The repository of mode.ref: Chain's, else the store's only one.
+	if cfg.Chain != "" {
+		repo, tag, err := st.Find(cfg.Chain)
+		if err != nil {
+			return nil, fmt.Errorf("netboot: chain: %w", err)
+		}
+		cfg.Repo, cfg.Chain = repo, tag
+	} else if repos, err := st.Repositories(); err == nil && len(repos) == 1 {
+		cfg.Repo = repos[0]
+	}
+	s := &Server{}
+	tmp, tmpErr := makeTemp()
+	if tmpErr == nil {
+		s.tmp = tmp
+	}
+	// Debian's kernel, fetched once for both files when none is given.
+	var once sync.Once
+	var fetched *kernel.Kernel
+	var fetchErr error
+	fetch := func(ctx context.Context) (*kernel.Kernel, error) {
+		once.Do(func() { fetched, fetchErr = kernel.Fetch(ctx, o.KernelDir, "") })
+		return fetched, fetchErr
+	}
+	cfg.Kernel = Lazy(func(ctx context.Context) (string, error) {
+		if o.Kernel != "" {
+			return o.Kernel, nil
+		}
+		k, err := fetch(ctx)
+		if err != nil {
+			return "", err
+		}
+		return k.Vmlinuz, nil
+	})
+	cfg.Initrd = Lazy(func(ctx context.Context) (string, error) {
+		if o.Initrd != "" {
+			return o.Initrd, nil
+		}
+		mods := o.KernelModules
+		if mods == "" {
+			if o.Kernel != "" {
+				return "", errors.New("netboot: a kernel given needs its kernel modules or an initramfs")
+			}
+			k, err := fetch(ctx)
+			if err != nil {
+				return "", err
+			}
+			mods = k.Deb
+		}
+		opts, err := initramfs.Defaults()
+		if err != nil {
+			return "", err
+		}
+		opts.KernelModules = mods
+		opts.Files = append(opts.Files, trusted...)
+		if tmpErr != nil {
+			return "", tmpErr
+		}
+		out := filepath.Join(tmp, "initrd.img")
+		res, err := initramfs.BuildFile(ctx, opts, out)
+		if err != nil {
+			return "", err
+		}
+		if o.Built != nil {
+			o.Built(res)
+		}
+		return out, nil
+	})
+	s.Config, s.Handler = cfg, Handler(cfg)
+	return s, nil
+}
+
+// Unreachable reports whether a server listening at listen (loopback only)
+// cannot be reached at adv, the address machines are told: a QEMU guest's
+// 10.0.2.2 reaches the host's loopback.
+func Unreachable(listen net.Addr, adv string) bool {
+	tcp, ok := listen.(*net.TCPAddr)
+	host, _, _ := net.SplitHostPort(adv)
+	ip := net.ParseIP(host)
+	return ok && tcp.IP.IsLoopback() && (ip == nil || !ip.IsLoopback()) && host != "10.0.2.2"
+}

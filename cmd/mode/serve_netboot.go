@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/mode-build/mode/boot/netboot"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/urfave/cli/v3"
+)
+
+// netbootHandler serves /boot/ for mode serve (netboot.New, from its flags):
+// the kernel and initramfs are fetched and built on the first request, not
+// before. cleanup removes the initramfs built.
+func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
+	nb, err := netboot.New(s, listen, netboot.Options{
+		Kernel:        c.String("kernel"),
+		KernelDir:     kernelDir(),
+		KernelModules: c.String("kernel-modules"),
+		Initrd:        c.String("initrd"),
+		Trust:         c.StringSlice("trust"),
+		Chain:         c.String("boot-chain"),
+		Advertise:     c.String("advertise"),
+		PushToken:     c.String("push-token"),
+		Built:         reportInitramfs,
+		Logger:        slog.Default(),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	if adv := nb.Config.Advertise; adv != "" && netboot.Unreachable(listen, adv) {
+		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, adv)
+	}
+	return nb, func() { nb.Close() }, nil
+}

@@ -43,7 +43,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 	if cfg.Advertise, err = netboot.Advertise(c.String("advertise"), listen); err != nil {
 		slog.Warn("machines get the address they reached the server at", "err", err)
 	} else if noteLoopback(listen, cfg.Advertise) {
-		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, cfg.Advertise)
+		slog.Warn("listening on loopback, which machines told the advertised address cannot reach: listen with --addr 0.0.0.0:PORT", "listen", listen.String(), "advertise", cfg.Advertise)
 	}
 	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
 		cfg.Append = "mode.report=" + report.BootToken(t)

@@ -204,11 +204,15 @@ func diffFlags(a, b *cli.Command) (live, restart []string) {
 // serving.
 type swapHandler struct{ p atomic.Pointer[http.Handler] }
 
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.p.Load()).ServeHTTP(w, r) }
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.p.Load()).ServeHTTP(w, r)
+}
 
 // liveCert is the server certificate, replaced on reload: connections
 // already open keep theirs, new handshakes get the new one.
-type liveCert struct{ p atomic.Pointer[tls.Certificate] }
+type liveCert struct {
+	p atomic.Pointer[tls.Certificate]
+}
 
 // config returns a TLS configuration like c whose certificate is lc's,
 // starting with c's.

@@ -36,6 +36,13 @@ test: deps build tools test-debian conformance vet-portable
 man: build
 	./$(BIN) man --out man
 
+# deb makes the Debian package of mode (binary, the mode-serve unit,
+# /etc/mode/serve.yaml, man page, completions) with dpkg-deb, into out/deb
+# (docs/service.md); VERSION=… names its version.
+.PHONY: deb
+deb: build
+	packaging/deb.sh $(BIN) out/deb $(VERSION)
+
 # PORTABLE: the packages that build and vet on any GOOS (docs/contracts.md).
 PORTABLE := ./layers ./mount ./report ./squashfs ./verity ./modules ./modules/clean \
 	./registry/store ./registry/remote ./registry/serve ./registry/site ./registry/trust \

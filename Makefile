@@ -46,7 +46,7 @@ deb: build
 # PORTABLE: the packages that build and vet on any GOOS (docs/contracts.md).
 PORTABLE := ./layers ./mount ./report ./squashfs ./verity ./modules ./modules/clean \
 	./registry/store ./registry/remote ./registry/serve ./registry/site ./registry/trust \
-	./boot/media ./boot/initramfs ./boot/netboot ./boot/kernel ./internal/proc
+	./boot/media ./boot/initramfs ./boot/netboot ./boot/kernel ./internal/proc ./internal/flagfile
 vet-portable:
 	GOOS=darwin $(GO) vet $(PORTABLE)
 

@@ -18,14 +18,14 @@ import (
 	"github.com/mode-build/mode/registry/store"
 )
 
-// debianRoot returns a Debian bookworm root (minbase, systemd, adduser)
+// debianRoot returns a Debian bookworm root (minbase, systemd, adduser, procps)
 // unpacked in a new temporary directory. The root is made once with
 // mmdebstrap from the host's apt sources (a minute or two) and kept as a tar
 // in .cache/debroot.
 func debianRoot(t *testing.T) string {
 	t.Helper()
 	cache := filepath.Join(testutil.RepoRoot(t), ".cache", "debroot")
-	tarball := filepath.Join(cache, "bookworm-minbase-systemd.tar")
+	tarball := filepath.Join(cache, "bookworm-minbase-systemd-procps.tar")
 	if _, err := os.Stat(tarball); err != nil {
 		testutil.RequiresTools(t, "mmdebstrap")
 		host, err := debian.ReadSources("/etc/apt")
@@ -43,7 +43,7 @@ func debianRoot(t *testing.T) string {
 		os.WriteFile(src, debian.Deb822(sources), 0o644)
 		tmp := tarball + ".tmp-" + strconv.Itoa(os.Getpid())
 		defer os.Remove(tmp)
-		cmd := exec.Command("mmdebstrap", "--mode=root", "--format=tar", "--variant=minbase", "--include=systemd,adduser", "bookworm", tmp, src)
+		cmd := exec.Command("mmdebstrap", "--mode=root", "--format=tar", "--variant=minbase", "--include=systemd,adduser,procps", "bookworm", tmp, src)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("mmdebstrap: %v\n%s", err, out)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/urfave/cli/v3"
 )
 
 // TestServeConfig: mode serve's --config sets any flag by its name, the
@@ -65,5 +66,31 @@ func TestServeArgs(t *testing.T) {
 	got := serveArgs([]string{"/usr/bin/mode", "-v", "serve", "--config", "/etc/mode/serve.yaml"})
 	if diff := cmp.Diff([]string{"--config", "/etc/mode/serve.yaml"}, got); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestDiffFlags: a reload sorts what changed into what applies at once and
+// what waits for a restart; a flag not known to apply live waits.
+func TestDiffFlags(t *testing.T) {
+	dir := t.TempDir()
+	parse := func(yaml string) *cli.Command {
+		file := filepath.Join(dir, "serve.yaml")
+		if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := parseServe([]string{"--config", file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := parse("addr: 127.0.0.1:5000\npush-token: a\ntls-name: [x]\nmax-reports: 10\n")
+	b := parse("addr: 0.0.0.0:5000\npush-token: b\ntls-name: [x, y]\nmax-reports: 10\ngrace: 1m\nreports-db: /tmp/r.db\n")
+	live, restart := diffFlags(a, b)
+	if diff := cmp.Diff([]string{"push-token", "tls-name", "grace"}, live, cmpopts.SortSlices(func(x, y string) bool { return x < y })); diff != "" {
+		t.Errorf("live (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"addr", "reports-db"}, restart, cmpopts.SortSlices(func(x, y string) bool { return x < y })); diff != "" {
+		t.Errorf("restart (-want +got):\n%s", diff)
 	}
 }

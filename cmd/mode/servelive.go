@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"reflect"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mode-build/mode/internal/flagfile"
@@ -130,15 +132,25 @@ func (l *liveServe) run(ctx context.Context, ln net.Listener, srv *http.Server, 
 }
 
 // shutdown stops accepting, lets the requests under way finish for at most
-// --grace, then cuts what is left.
+// --grace (or until a second signal), then cuts what is left.
 func (l *liveServe) shutdown(srv *http.Server, errc <-chan error) error {
 	grace := l.cur.Duration("grace")
 	slog.Info("stopping: the requests under way may finish", "grace", grace.String())
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	again := make(chan os.Signal, 1) // a second Ctrl-C or SIGTERM does not wait
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
-		slog.Warn("grace period over: cutting the connections still open", "grace", grace.String())
+		slog.Warn("cutting the connections still open (grace period over, or signalled again)", "grace", grace.String())
 		srv.Close()
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

@@ -36,11 +36,18 @@ test: deps build tools test-debian conformance vet-portable
 man: build
 	./$(BIN) man --out man
 
+# deb makes the Debian package of mode (binary, the mode-serve unit,
+# /etc/mode/serve.yaml, man page, completions) with dpkg-deb, into out/deb
+# (docs/service.md); VERSION=… names its version.
+.PHONY: deb
+deb: build
+	packaging/deb.sh $(BIN) out/deb $(VERSION)
+
 # PORTABLE: the packages that build and vet on any GOOS (docs/contracts.md).
 PORTABLE := ./layers ./mount ./report ./squashfs ./verity ./modules ./modules/clean \
 	./registry/store ./registry/remote ./registry/serve ./registry/site ./registry/trust \
 	./boot/media ./boot/initramfs ./boot/netboot ./boot/kernel ./internal/proc ./internal/faultproxy \
-	./internal/testutil ./internal/registrytest ./internal/depcheck ./internal/console
+	./internal/testutil ./internal/registrytest ./internal/depcheck ./internal/console ./internal/flagfile
 vet-portable:
 	GOOS=darwin $(GO) vet $(PORTABLE)
 

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/mode-build/mode/registry/serve"
@@ -25,7 +26,8 @@ func serveCommand() *cli.Command {
 		Description: "The embedded registry for netboot and one-machine use: /v2/, repositories,\n" +
 			"manifests, blobs (Range, ETag), uploads, tags list, catalog and referrers, read by\n" +
 			"anyone who can connect. Pushes and deletes need --push-token. Prints the URL it\n" +
-			"listens on; stops on SIGTERM.",
+			"listens on. SIGHUP reloads --config and the TLS certificate; SIGTERM stops it once\n" +
+			"the requests under way are done (at most --grace).",
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:5000", Usage: "listen on `HOST:PORT`"},
@@ -46,8 +48,15 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-cert", Usage: "HTTPS with the certificate (chain) in `FILE`"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` of --tls-cert"},
 			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
+			&cli.StringFlag{Name: "config", Usage: "read flags from the YAML `FILE` (keys: the flag names; the command line wins); SIGHUP reads it again (docs/service.md)"},
+			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on SIGTERM, let the requests under way finish for at most `DURATION`"},
 		},
+		Before: serveConfig,
 		Action: func(ctx context.Context, c *cli.Command) error {
+			slog.SetDefault(serveLogger(c, os.Stderr))
+			hup := make(chan os.Signal, 1) // from now on SIGHUP reloads, and no longer kills
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			s, err := store.Open(c.String("store"))
 			if err != nil {
 				return err
@@ -60,29 +69,40 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			boot, cleanup, err := netbootHandler(c, s, ln.Addr())
-			if err != nil {
+			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr()}
+			defer l.cleanup()
+			if err := l.setBoot(c); err != nil {
 				return err
 			}
-			defer cleanup()
 			st, closeSite, err := newSite(c, s)
 			if err != nil {
 				return err
 			}
 			defer closeSite()
 			sv := serve.New(s, serve.WithHandler("/", st.Handler()), serve.WithMiddleware(st.Instrument), serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
-				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", boot),
-				serve.WithLimits(serve.Limits{Uploads: c.Int("max-uploads"), UploadExpiry: c.Duration("upload-expiry"), Idle: c.Duration("idle-timeout")}))
+				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", &l.boot),
+				serve.WithLimits(serveLimits(c)))
+			l.sv, l.site = sv, st
 			srv, scheme := sv.HTTPServer(), "http"
 			if tlsConfig != nil {
-				srv.TLSConfig, scheme = tlsConfig, "https"
+				srv.TLSConfig, scheme = l.cert.config(tlsConfig), "https"
 			}
-			if host, _, _ := net.SplitHostPort(c.String("addr")); tlsConfig == nil && c.String("push-token") != "" && !c.Bool("insecure") &&
-				!loopbackHost(host) {
-				fmt.Fprintln(os.Stderr, "mode: plain HTTP: other machines' pushes are refused (the token would cross the network in clear); use --tls auto, or --insecure to accept them")
-			}
-			return serveHTTP(ctx, ln, srv, scheme)
+			warnPlainHTTP(c, tlsConfig != nil)
+			return l.run(ctx, ln, srv, scheme, hup)
 		},
+	}
+}
+
+// serveLimits are the limits --max-uploads, --upload-expiry and --idle-timeout ask for.
+func serveLimits(c *cli.Command) serve.Limits {
+	return serve.Limits{Uploads: c.Int("max-uploads"), UploadExpiry: c.Duration("upload-expiry"), Idle: c.Duration("idle-timeout")}
+}
+
+// warnPlainHTTP says when other machines' pushes will be refused.
+func warnPlainHTTP(c *cli.Command, tls bool) {
+	if host, _, _ := net.SplitHostPort(c.String("addr")); !tls && c.String("push-token") != "" && !c.Bool("insecure") &&
+		!loopbackHost(host) {
+		slog.Warn("plain HTTP: other machines' pushes are refused (the token would cross the network in clear); use --tls auto, or --insecure to accept them")
 	}
 }
 
@@ -101,7 +121,7 @@ func serveTLS(c *cli.Command, storeDir string) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(os.Stderr, "mode: HTTPS with the site CA %s (mode initramfs --ca, mode push/pull --ca)\n", filepath.Join(dir, serve.CACertFile))
+		slog.Info("HTTPS with the site CA (mode initramfs --ca, mode push/pull --ca)", "ca", filepath.Join(dir, serve.CACertFile))
 		return cfg, nil
 	case cert != "" || key != "":
 		if cert == "" || key == "" {
@@ -110,35 +130,6 @@ func serveTLS(c *cli.Command, storeDir string) (*tls.Config, error) {
 		return serve.LoadTLS(cert, key)
 	}
 	return nil, nil
-}
-
-// serveHTTP serves srv on ln until ctx ends, then shuts down gracefully.
-// scheme is "https" when srv has a TLS config.
-func serveHTTP(ctx context.Context, ln net.Listener, srv *http.Server, scheme string) error {
-	fmt.Printf("%s://%s\n", scheme, ln.Addr())
-	fmt.Fprintf(os.Stderr, "mode: serving on %s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() {
-		if srv.TLSConfig != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // loopbackHost reports whether host (of --addr) is only reachable from this machine.

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/registry/store"
@@ -32,7 +31,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
 	if adv := nb.Config.Advertise; adv != "" && netboot.Unreachable(listen, adv) {
-		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, adv)
+		slog.Warn("listening on loopback, which machines told the advertised address cannot reach: listen with --addr 0.0.0.0:PORT", "listen", listen.String(), "advertise", adv)
 	}
 	return nb, func() { nb.Close() }, nil
 }

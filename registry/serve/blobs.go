@@ -41,7 +41,7 @@ func (sv *Server) blob(w http.ResponseWriter, r *http.Request, repo, ref string)
 	h.Set("Docker-Content-Digest", ref)
 	h.Set("ETag", `"`+ref+`"`)
 	h.Set("Cache-Control", "max-age=31536000, immutable")
-	http.ServeContent(idleWriter(w, sv.limits.Idle), r, "", fi.ModTime(), f)
+	http.ServeContent(idleWriter(w, sv.conf().limits.Idle), r, "", fi.ModTime(), f)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mode-build/mode/registry/store"
@@ -19,14 +20,20 @@ import (
 // gets a Basic challenge so that clients which authenticate only when
 // challenged send their credentials.
 type Server struct {
-	store    *store.Store
+	store   *store.Store
+	logger  *slog.Logger
+	extra   []prefixHandler
+	uploads *uploads
+	wrap    func(http.Handler) http.Handler
+	set     settings                 // what the options set, before New or Update publishes it
+	live    atomic.Pointer[settings] // what requests read: Update replaces it
+}
+
+// settings are what may change while the server runs (Update).
+type settings struct {
 	token    string
 	insecure bool
-	logger   *slog.Logger
-	extra    []prefixHandler
 	limits   Limits
-	uploads  *uploads
-	wrap     func(http.Handler) http.Handler
 }
 
 type prefixHandler struct {
@@ -57,11 +64,11 @@ var DefaultLimits = Limits{ReadHeader: 10 * time.Second, Idle: time.Minute, Uplo
 type Option func(*Server)
 
 // WithPushToken accepts pushes and deletes that present token.
-func WithPushToken(token string) Option { return func(s *Server) { s.token = token } }
+func WithPushToken(token string) Option { return func(s *Server) { s.set.token = token } }
 
 // WithInsecure accepts the push token over plain HTTP from any client; without
 // it only loopback clients may send it unencrypted.
-func WithInsecure(insecure bool) Option { return func(s *Server) { s.insecure = insecure } }
+func WithInsecure(insecure bool) Option { return func(s *Server) { s.set.insecure = insecure } }
 
 // WithHandler serves the paths under prefix (such as "/boot/") with h.
 func WithHandler(prefix string, h http.Handler) Option {
@@ -93,19 +100,36 @@ func WithLimits(l Limits) Option {
 		if l.UploadExpiry > 0 {
 			d.UploadExpiry = l.UploadExpiry
 		}
-		s.limits = d
+		s.set.limits = d
 	}
 }
 
 // New returns a Server for store s.
 func New(s *store.Store, opts ...Option) *Server {
-	sv := &Server{store: s, logger: slog.New(slog.DiscardHandler), limits: DefaultLimits}
+	sv := &Server{store: s, logger: slog.New(slog.DiscardHandler), set: settings{limits: DefaultLimits}}
 	for _, o := range opts {
 		o(sv)
 	}
+	sv.live.Store(&settings{sv.set.token, sv.set.insecure, sv.set.limits})
 	sv.uploads = newUploads(sv)
 	return sv
 }
+
+// Update changes, while the server runs, what WithPushToken, WithInsecure
+// and WithLimits set (other options are ignored): requests that start after
+// it see the new settings, upload sessions stay open. The limits of
+// connections themselves (Limits.ReadHeader, and Limits.Idle between
+// requests) stay those of HTTPServer.
+func (sv *Server) Update(opts ...Option) {
+	next := &Server{set: *sv.live.Load()}
+	for _, o := range opts {
+		o(next)
+	}
+	sv.live.Store(&next.set)
+}
+
+// conf returns the settings in force.
+func (sv *Server) conf() *settings { return sv.live.Load() }
 
 // Handler returns the server's HTTP handler.
 func (sv *Server) Handler() http.Handler {
@@ -124,8 +148,8 @@ func (sv *Server) Handler() http.Handler {
 func (sv *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           sv.Handler(),
-		ReadHeaderTimeout: sv.limits.ReadHeader,
-		IdleTimeout:       sv.limits.Idle,
+		ReadHeaderTimeout: sv.conf().limits.ReadHeader,
+		IdleTimeout:       sv.conf().limits.Idle,
 		ErrorLog:          slog.NewLogLogger(sv.logger.Handler(), slog.LevelDebug),
 	}
 }
@@ -176,7 +200,7 @@ func (sv *Server) base(w http.ResponseWriter, r *http.Request) *regError {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return errorf(http.StatusMethodNotAllowed, "UNSUPPORTED", r.Method+" /v2/")
 	}
-	if sv.token != "" && sv.tokenOK(r) != nil {
+	if sv.conf().token != "" && sv.tokenOK(r) != nil {
 		// The challenge makes clients that authenticate only when
 		// challenged (skopeo, docker) send their credentials; reads
 		// need none.
@@ -190,7 +214,7 @@ func (sv *Server) base(w http.ResponseWriter, r *http.Request) *regError {
 
 // authorize refuses a request that does not carry the push token.
 func (sv *Server) authorize(w http.ResponseWriter, r *http.Request) *regError {
-	if sv.token == "" {
+	if sv.conf().token == "" {
 		return errorf(http.StatusUnauthorized, "DENIED", "pushes and deletes are disabled: start mode serve with --push-token")
 	}
 	if err := sv.tokenOK(r); err != nil {
@@ -217,10 +241,11 @@ func (sv *Server) tokenOK(r *http.Request) *regError {
 	if got == "" {
 		return errorf(http.StatusUnauthorized, "UNAUTHORIZED", "push token required")
 	}
-	if r.TLS == nil && !sv.insecure && !loopback(r.RemoteAddr) {
+	conf := sv.conf()
+	if r.TLS == nil && !conf.insecure && !loopback(r.RemoteAddr) {
 		return errorf(http.StatusForbidden, "DENIED", "the push token is refused over plain HTTP: use HTTPS (mode serve --tls) or start mode serve with --insecure")
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(sv.token)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(conf.token)) != 1 {
 		return errorf(http.StatusUnauthorized, "UNAUTHORIZED", "wrong push token")
 	}
 	return nil

@@ -21,13 +21,13 @@ import (
 // uploads are the open upload sessions, at most Limits.Uploads.
 type uploads struct {
 	sv    *Server
-	slots chan struct{}
 	mu    sync.Mutex
+	slots int // sessions and monolithic uploads under way
 	open  map[string]*upload
 }
 
 func newUploads(sv *Server) *uploads {
-	return &uploads{sv: sv, slots: make(chan struct{}, sv.limits.Uploads), open: map[string]*upload{}}
+	return &uploads{sv: sv, open: map[string]*upload{}}
 }
 
 // upload is a blob upload session: a temporary file in the store and the
@@ -76,7 +76,7 @@ func (sv *Server) upload(w http.ResponseWriter, r *http.Request, repo, id string
 			return errorf(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID",
 				fmt.Sprintf("Content-Range %q does not continue the upload at byte %d", r.Header.Get("Content-Range"), u.size))
 		}
-		if err := u.append(idleReader(w, r.Body, sv.limits.Idle)); err != nil {
+		if err := u.append(idleReader(w, r.Body, sv.conf().limits.Idle)); err != nil {
 			return sv.internal(r, err)
 		}
 		uploadStatus(w, repo, id, u.size, http.StatusAccepted)
@@ -101,7 +101,7 @@ func (sv *Server) finishUpload(w http.ResponseWriter, r *http.Request, repo stri
 		uploadStatus(w, repo, u.id, u.size, 0)
 		return errorf(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", fmt.Sprintf("Content-Range does not continue the upload at byte %d", u.size))
 	}
-	if err := u.append(idleReader(w, r.Body, sv.limits.Idle)); err != nil {
+	if err := u.append(idleReader(w, r.Body, sv.conf().limits.Idle)); err != nil {
 		return sv.internal(r, err)
 	}
 	got := digest.NewDigest(digest.SHA256, u.h)
@@ -136,7 +136,7 @@ func (sv *Server) startUpload(w http.ResponseWriter, r *http.Request, repo strin
 	}
 	if !sv.uploads.acquire() {
 		w.Header().Set("Retry-After", "10")
-		return errorf(http.StatusTooManyRequests, "TOOMANYREQUESTS", fmt.Sprintf("%d uploads are under way: try again later", sv.limits.Uploads))
+		return errorf(http.StatusTooManyRequests, "TOOMANYREQUESTS", fmt.Sprintf("%d uploads are under way: try again later", sv.conf().limits.Uploads))
 	}
 	if s := q.Get("digest"); s != "" {
 		defer sv.uploads.release()
@@ -144,7 +144,7 @@ func (sv *Server) startUpload(w http.ResponseWriter, r *http.Request, repo strin
 		if store.CheckDigest(d) != nil {
 			return errorf(http.StatusBadRequest, "DIGEST_INVALID", "invalid digest "+strconv.Quote(s))
 		}
-		if _, err := sv.store.PutBlob(idleReader(w, r.Body, sv.limits.Idle), d); err != nil {
+		if _, err := sv.store.PutBlob(idleReader(w, r.Body, sv.conf().limits.Idle), d); err != nil {
 			return sv.storeError(r, err, "DIGEST_INVALID", "the upload does not match its digest "+s)
 		}
 		blobCreated(w, repo, d)
@@ -159,16 +159,23 @@ func (sv *Server) startUpload(w http.ResponseWriter, r *http.Request, repo strin
 	return nil
 }
 
+// acquire takes a slot when fewer than Limits.Uploads are taken (the limit
+// in force: Update may lower it below what is under way).
 func (us *uploads) acquire() bool {
-	select {
-	case us.slots <- struct{}{}:
-		return true
-	default:
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if us.slots >= us.sv.conf().limits.Uploads {
 		return false
 	}
+	us.slots++
+	return true
 }
 
-func (us *uploads) release() { <-us.slots }
+func (us *uploads) release() {
+	us.mu.Lock()
+	us.slots--
+	us.mu.Unlock()
+}
 
 // create opens a session; the caller holds a slot, which the session keeps.
 func (us *uploads) create() (*upload, error) {
@@ -182,7 +189,7 @@ func (us *uploads) create() (*upload, error) {
 	}
 	f.Close()
 	u := &upload{id: id, path: path, h: digest.SHA256.Hash(), touched: time.Now()}
-	u.timer = time.AfterFunc(us.sv.limits.UploadExpiry, func() { us.expire(u) })
+	u.timer = time.AfterFunc(us.sv.conf().limits.UploadExpiry, func() { us.expire(u) })
 	us.mu.Lock()
 	us.open[id] = u
 	us.mu.Unlock()
@@ -199,7 +206,7 @@ func (us *uploads) get(id string) *upload {
 func (us *uploads) touch(u *upload) {
 	u.touched = time.Now()
 	if !u.ended {
-		u.timer.Reset(us.sv.limits.UploadExpiry)
+		u.timer.Reset(us.sv.conf().limits.UploadExpiry)
 	}
 }
 
@@ -207,7 +214,7 @@ func (us *uploads) touch(u *upload) {
 func (us *uploads) expire(u *upload) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.ended || time.Since(u.touched) < us.sv.limits.UploadExpiry {
+	if u.ended || time.Since(u.touched) < us.sv.conf().limits.UploadExpiry {
 		return
 	}
 	us.end(u)

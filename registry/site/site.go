@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mode-build/mode/registry/store"
@@ -22,6 +23,7 @@ type Site struct {
 	db       *DB
 	token    string // the push token; reports need it or its boot token
 	insecure bool
+	auth     atomic.Pointer[auth] // token and insecure as in force (Update)
 	logger   *slog.Logger
 	metrics  *metrics
 	now      func() time.Time
@@ -46,7 +48,25 @@ func New(st *store.Store, db *DB, opts ...Option) *Site {
 	for _, o := range opts {
 		o(s)
 	}
+	s.auth.Store(&auth{s.token, s.insecure})
 	return s
+}
+
+// auth is who may report.
+type auth struct {
+	token    string
+	insecure bool
+}
+
+// Update changes, while the site serves, what WithPushToken sets (other
+// options are ignored): reports that arrive after it are checked against the
+// new token.
+func (s *Site) Update(opts ...Option) {
+	next := &Site{}
+	for _, o := range opts {
+		o(next)
+	}
+	s.auth.Store(&auth{next.token, next.insecure})
 }
 
 // Handler serves /, /machines/ID, /static/, /api/ and /metrics. Mount it at
@@ -112,20 +132,21 @@ func (s *Site) postReport(w http.ResponseWriter, r *http.Request) {
 
 // authorize checks the bearer token of a report.
 func (s *Site) authorize(r *http.Request) *apiError {
-	if s.token == "" {
+	a := s.auth.Load()
+	if a.token == "" {
 		return &apiError{http.StatusForbidden, "reports are off: start mode serve with --push-token"}
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || got == "" {
 		return &apiError{http.StatusUnauthorized, "a report needs the boot token (mode.report) or the push token as a bearer token"}
 	}
-	if equal(got, report.BootToken(s.token)) {
+	if equal(got, report.BootToken(a.token)) {
 		return nil
 	}
-	if !equal(got, s.token) {
+	if !equal(got, a.token) {
 		return &apiError{http.StatusUnauthorized, "wrong token"}
 	}
-	if r.TLS == nil && !s.insecure && !loopback(r.RemoteAddr) {
+	if r.TLS == nil && !a.insecure && !loopback(r.RemoteAddr) {
 		return &apiError{http.StatusForbidden, "the push token is refused over plain HTTP: send the boot token (mode.report) instead"}
 	}
 	return nil

@@ -37,6 +37,7 @@ func (b *boot) pull() (string, error) {
 			return "", fmt.Errorf("mode.cache=%s: %w", b.p.cache, err)
 		}
 		dir = d
+		b.queueDir = d
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -46,6 +47,9 @@ func (b *boot) pull() (string, error) {
 	if b.pol.checks() {
 		pinned, c, err := b.verifyRef(ctx)
 		if err != nil {
+			if b.p.cache != "" && remote.Unreachable(err) {
+				return b.offlineBoot(dir, err)
+			}
 			return "", err
 		}
 		ref, signed = pinned, c
@@ -69,13 +73,21 @@ func (b *boot) pull() (string, error) {
 		remote.WithInsecure(b.p.insecure),
 		remote.WithFilter(keep),
 		remote.WithRetries(3, 500*time.Millisecond),
+		remote.WithMirrors(b.p.mirrors...),
 	}
 	if b.p.debug {
 		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
 	}
 	c, digest, err := remote.Pull(ctx, ref, dir, opts...)
+	if err != nil && b.p.cache != "" && remote.Unreachable(err) {
+		return b.offlineBoot(dir, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+	}
+	if b.p.cache != "" {
+		b.cacheDir = dir // recorded as the chain to boot offline once mounted
+		b.queued = takeQueued(dir)
 	}
 	if signed != nil {
 		c.Layers = nil

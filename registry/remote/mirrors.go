@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -164,3 +165,24 @@ type unreachableError struct{ error }
 
 func (e unreachableError) Unwrap() error        { return e.error }
 func (e unreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+// Unreachable reports whether err says that no registry answered: it is
+// ErrUnreachable, or (of go-containerregistry's errors too) a connection
+// refused or timed out, a host name not resolved, a deadline passed, or
+// only server errors (5xx, 429, 408). A registry answering no (404, 401, a
+// tampered blob) is not unreachable.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns)
+}

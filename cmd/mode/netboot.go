@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mode-build/mode/boot/initramfs"
 	"github.com/mode-build/mode/boot/kernel"
@@ -47,6 +48,12 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 	}
 	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
 		cfg.Append = "mode.report=" + report.BootToken(t)
+	}
+	if ms, err := mirrors(c); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("serve %w", err)
+	} else if len(ms) > 0 {
+		cfg.Append = strings.TrimSpace(cfg.Append + " mode.mirrors=" + strings.Join(ms, ","))
 	}
 	// The repository of mode.ref: --boot-chain's, else the store's only one.
 	if cfg.Chain != "" {

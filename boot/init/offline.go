@@ -16,7 +16,7 @@ import (
 
 // Files the init keeps beside the layers on the mode.cache disk.
 const (
-	lastBootFile = "last-boot.json"  // the chain last booted from the cache
+	lastBootFile = "last-boot.json"   // the chain last booted from the cache
 	queuedReport = "boot-report.json" // the report of an offline boot, for the next boot to send
 )
 

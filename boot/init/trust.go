@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/mode-build/mode/registry/remote"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry/remote"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
 	"github.com/opencontainers/go-digest"

@@ -144,7 +144,7 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 		}
 	}
 	if len(errs) > 0 {
-		err := errors.Join(errs...)
+		err := remote.JoinErrors(errs)
 		if all {
 			err = fmt.Errorf("%w: %w", remote.ErrUnreachable, err)
 		}

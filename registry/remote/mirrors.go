@@ -149,7 +149,7 @@ func (p *puller) each(ctx context.Context, what string, f func(*source) error) e
 			p.o.logger.Warn("trying the next registry", "what", what, "registry", s.String(), "err", err)
 		}
 	}
-	err := errors.Join(errs...)
+	err := JoinErrors(errs)
 	if len(errs) == 1 {
 		err = errors.Unwrap(errs[0]) // one registry: its error as it was
 	}
@@ -185,4 +185,17 @@ func Unreachable(err error) bool {
 	var op *net.OpError
 	var dns *net.DNSError
 	return errors.As(err, &op) || errors.As(err, &dns)
+}
+
+// JoinErrors joins errs on one line, "; " between them (errors.Join's
+// newlines would break a console line); the result wraps each.
+func JoinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	args := make([]any, len(errs))
+	for i, e := range errs {
+		args[i] = e
+	}
+	return fmt.Errorf(strings.TrimSuffix(strings.Repeat("%w; ", len(errs)), "; "), args...)
 }

@@ -80,7 +80,7 @@ func TestOfflineBoot(t *testing.T) {
 	warn := func(k *trust.PublicKey) policy { return policy{mode: verifyWarn, keys: []*trust.PublicKey{k}} } // the test's layers have no verity data
 	for _, tc := range []struct {
 		name   string
-		before func(b *boot)   // the boot that recorded the chain, before it did
+		before func(b *boot)    // the boot that recorded the chain, before it did
 		after  func(dir string) // the cache, after
 		noload string
 		pol    func(key *trust.PublicKey) policy

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -101,5 +103,39 @@ func TestPullMirrorKilled(t *testing.T) {
 	t.Logf("mode pull:\n%s", stderr.String())
 	if !strings.Contains(stderr.String(), "trying the next registry") {
 		t.Errorf("no failover in the log:\n%s", stderr.String())
+	}
+}
+
+// TestServeMirror: mode serve --mirror puts mode.mirrors on the kernel line
+// of boot.ipxe; a malformed one stops mode serve, naming it.
+func TestServeMirror(t *testing.T) {
+	srv := modeCmd("serve", "--addr", "127.0.0.1:0", "--store", t.TempDir(), "--mirror", "cache.lan:5000", "--mirror", "10.0.0.9")
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("mode serve printed no URL: %v", err)
+	}
+	resp, err := http.Get(strings.TrimSpace(line) + "/boot/boot.ipxe?chain=tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(script), " mode.mirrors=cache.lan:5000,10.0.0.9") {
+		t.Errorf("boot.ipxe lacks mode.mirrors:\n%s", script)
+	}
+
+	var stderr bytes.Buffer
+	bad := modeCmd("serve", "--addr", "127.0.0.1:0", "--store", t.TempDir(), "--mirror", "http://cache.lan")
+	bad.Stderr = &stderr
+	if err := bad.Run(); err == nil || !strings.Contains(stderr.String(), `--mirror: mirror list "http://cache.lan"`) {
+		t.Errorf("mode serve --mirror http://cache.lan: %v, %q; want an error naming the list", err, stderr.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -168,14 +169,15 @@ func (e unreachableError) Is(target error) bool { return target == ErrUnreachabl
 
 // Unreachable reports whether err says that no registry answered: it is
 // ErrUnreachable, or (of go-containerregistry's errors too) a connection
-// refused or timed out, a host name not resolved, a deadline passed, or
+// refused, cut or timed out, a host name not resolved, a deadline passed, or
 // only server errors (5xx, 429, 408). A registry answering no (404, 401, a
 // tampered blob) is not unreachable.
 func Unreachable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUnreachable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) { // a connection cut
 		return true
 	}
 	var te *transport.Error

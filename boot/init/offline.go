@@ -80,12 +80,12 @@ func writeSynced(file string, data []byte) error {
 	return nil
 }
 
-// offlineBoot boots the chain last booted from the cache dir, after cause:
-// no registry answered. Its digests are checked again, and with a signed
+// offlineBoot boots the chain last booted from the cache dir, after cause
+// (an error naming mode.ref): no registry answered. Its digests are checked again, and with a signed
 // chain its signatures, as a pull would.
 func (b *boot) offlineBoot(dir string, cause error) (string, error) {
 	failed := func(err error) error {
-		return fmt.Errorf("mode.ref=%s: %w; and nothing to boot offline from mode.cache=%s: %v", b.p.ref, cause, b.p.cache, err)
+		return fmt.Errorf("%w; and nothing to boot offline from mode.cache=%s: %v", cause, b.p.cache, err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, lastBootFile))
 	if errors.Is(err, os.ErrNotExist) {

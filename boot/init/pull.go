@@ -79,11 +79,12 @@ func (b *boot) pull() (string, error) {
 		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
 	}
 	c, digest, err := remote.Pull(ctx, ref, dir, opts...)
-	if err != nil && b.p.cache != "" && remote.Unreachable(err) {
-		return b.offlineBoot(dir, err)
-	}
 	if err != nil {
-		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+		err = fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+		if b.p.cache != "" && remote.Unreachable(err) {
+			return b.offlineBoot(dir, err)
+		}
+		return "", err
 	}
 	if b.p.cache != "" {
 		b.cacheDir = dir // recorded as the chain to boot offline once mounted

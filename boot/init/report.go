@@ -92,10 +92,13 @@ func (b *boot) sendReport(failed string, err error) {
 	}
 	if q := b.queued; q != nil {
 		b.queued = nil
-		if serr := report.Send(context.Background(), url, token, q, b.p.reportTimeout); serr != nil && !errors.Is(serr, report.ErrNotTaken) {
+		switch serr := report.Send(context.Background(), url, token, q, b.p.reportTimeout); {
+		case errors.Is(serr, report.ErrNotTaken):
+			b.debugf("boot report of the earlier offline boot: %v", serr)
+		case serr != nil:
 			b.logf("boot report of the earlier offline boot not sent (%v)", serr)
 			b.queueReport(q)
-		} else {
+		default:
 			b.logf("boot report of the earlier offline boot sent")
 		}
 	}

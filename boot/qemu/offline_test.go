@@ -67,9 +67,14 @@ func TestBootOffline(t *testing.T) {
 	})
 	stop()
 	t.Run("offline", func(t *testing.T) {
-		boot(t, "mode-init: OFFLINE: no registry answered",
+		c := boot(t, "mode-init: OFFLINE: no registry answered",
 			"OFFLINE: booting base-essential-console-extra sha256:",
 			"boot report kept on the cache disk")
+		for _, l := range strings.Split(c, "\n") {
+			if strings.HasPrefix(l, "mode-init: ") {
+				t.Log(strings.TrimSpace(l))
+			}
+		}
 	})
 	startModeServe(t, storeDir, addr, "s3cret")
 	t.Run("online again", func(t *testing.T) {

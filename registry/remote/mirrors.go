@@ -133,9 +133,11 @@ func (p *puller) each(ctx context.Context, what string, f func(*source) error) e
 		if s.down.Load() && i < len(p.srcs)-1 {
 			continue
 		}
-		err := f(s)
+		_, err := s.client(ctx) // connect (with its retries) once, not within f's
 		if err == nil {
-			return nil
+			if err = f(s); err == nil {
+				return nil
+			}
 		}
 		if ctx.Err() != nil {
 			return err

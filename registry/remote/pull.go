@@ -134,7 +134,7 @@ func (s *source) get(ctx context.Context, url string, h http.Header, ok ...int) 
 
 // do is one try of get.
 func (s *source) do(ctx context.Context, url string, h http.Header, ok ...int) (*http.Response, error) {
-	cl, err := s.client(ctx)
+	cl, err := s.client(ctx) // made by puller.each already
 	if err != nil {
 		return nil, err
 	}

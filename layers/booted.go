@@ -25,7 +25,11 @@ type Booted struct {
 	// mode save --push to it does the same.
 	Insecure bool   `json:"insecure,omitempty"`
 	Changes  string `json:"changes,omitempty"` // where the upper directory lives with mode.changes: "/dev/vdb:mode/changes/<key>"
-	Layers   []Meta `json:"layers"`
+	// Mirrors are the registries tried before Ref's (mode.mirrors), HOST[:PORT].
+	Mirrors []string `json:"mirrors,omitempty"`
+	// Offline: no registry answered, the chain came from the mode.cache disk.
+	Offline bool   `json:"offline,omitempty"`
+	Layers  []Meta `json:"layers"`
 }
 
 // ChainFile, ChangesDir and LayersDir name the parts of a run directory.

@@ -40,6 +40,10 @@ type Report struct {
 	Steps   []Step  `json:"steps"`            // in the order they ran, the failed one last
 	OK      bool    `json:"ok"`               // every step succeeded
 	Failed  *Failed `json:"failed,omitempty"` // set exactly when !OK
+	// Offline: no registry answered, the boot was of the chain last booted
+	// from the cache disk (mode.cache); such a report is kept on that disk
+	// and sent by the next boot that reaches the server.
+	Offline bool `json:"offline,omitempty"`
 	// Time is when the machine sent the report (its clock, which may be
 	// wrong); Received is set by the server.
 	Time     time.Time `json:"time,omitzero"`

@@ -18,6 +18,9 @@ type Options struct {
 	RunDir   string // the run directory the init wrote: layers.RunDir
 	Root     string // the root overlay: "/"
 	Insecure bool   // plain HTTP to the registry, besides what chain.json says
+	// Mirrors are registries (HOST[:PORT]) tried before the booted one's,
+	// besides those of chain.json (mode.mirrors).
+	Mirrors []string
 }
 
 func (o *Options) defaults() {

@@ -133,7 +133,8 @@ func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) 
 		return nil, fmt.Errorf("module %s: the system did not boot from a registry nor from media: give the layer FILE.sqfs", arg)
 	}
 	ref := repoOf(b.Ref) + ":" + arg
-	opts := []remote.Option{remote.WithInsecure(b.Insecure || o.Insecure), remote.WithRetries(3, 500*time.Millisecond)}
+	opts := []remote.Option{remote.WithInsecure(b.Insecure || o.Insecure), remote.WithRetries(3, 500*time.Millisecond),
+		remote.WithMirrors(append(append([]string(nil), o.Mirrors...), b.Mirrors...)...)}
 	c, md, err := remote.Chain(ctx, ref, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", arg, err)
@@ -154,7 +155,8 @@ func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) 
 		return nil, err
 	}
 	dir := layers.LayersDir(o.RunDir)
-	pulled, _, err := remote.Pull(ctx, ref, dir, append(opts, remote.WithFilter(func(m string) bool { return m == top.Name }))...)
+	// By digest: a mirror whose tag moved since remote.Chain changes nothing.
+	pulled, _, err := remote.Pull(ctx, repoOf(b.Ref)+"@"+string(md), dir, append(opts, remote.WithFilter(func(m string) bool { return m == top.Name }))...)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", arg, err)
 	}

@@ -23,6 +23,8 @@ func (b *boot) booted() *layers.Booted {
 		Digest:   b.dl.digest,
 		Insecure: b.p.insecure && b.p.from == "",
 		Changes:  b.changesAt,
+		Mirrors:  b.p.mirrors,
+		Offline:  b.offline != nil,
 		Layers:   b.dl.metas,
 	}
 }

@@ -6,12 +6,15 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mode-build/mode/registry/remote"
 )
 
 // params are the boot parameters of the kernel command line (docs/boot.md).
 type params struct {
 	ref      string         // mode.ref: registry reference, or chain name with mode.from
 	insecure bool           // mode.insecure: plain HTTP to the registry
+	mirrors  []string       // mode.mirrors: registries tried before mode.ref's, in order
 	load     *regexp.Regexp // mode.load: only modules whose name matches
 	noload   *regexp.Regexp // mode.noload: no module whose name matches
 	from     string         // mode.from: DEV[:DIR] or DIR holding the layers
@@ -55,6 +58,8 @@ func parseParams(cmdline string) (params, error) {
 		switch k {
 		case "mode.ref":
 			p.ref = v
+		case "mode.mirrors":
+			p.mirrors, err = remote.ParseMirrors(v)
 		case "mode.insecure":
 			p.insecure = !hasValue || v != "0"
 		case "mode.load":
@@ -97,6 +102,9 @@ func parseParams(cmdline string) (params, error) {
 	}
 	if p.ref == "" && p.from == "" {
 		return p, fmt.Errorf("neither mode.ref nor mode.from on the kernel command line")
+	}
+	if len(p.mirrors) > 0 && p.ref == "" {
+		return p, fmt.Errorf("mode.mirrors without mode.ref: mirrors of what")
 	}
 	if !strings.HasPrefix(p.init, "/") {
 		return p, fmt.Errorf("mode.init=%s: not an absolute path", p.init)

@@ -41,6 +41,12 @@ func TestParseParams(t *testing.T) {
 		{"bad regexp", "mode.ref=r/x:y mode.load=(", nil, "mode.load=("},
 		{"relative init", "mode.ref=r/x:y mode.init=sbin/init", nil, "not an absolute path"},
 		{"empty ref", "mode.ref= mode.from=/x", nil, "mode.ref: empty value"},
+		{"mirrors", "mode.ref=10.0.2.2:5000/mode:tiny mode.mirrors=10.0.2.2:5001,cache.lan",
+			func(p params) bool { return strings.Join(p.mirrors, " ") == "10.0.2.2:5001 cache.lan" }, ""},
+		{"mirrors with a path", "mode.ref=r/x:y mode.mirrors=a:5001/mode", nil, `mode.mirrors=a:5001/mode: mirror list "a:5001/mode": "a:5001/mode" is not HOST[:PORT]`},
+		{"mirrors with an empty entry", "mode.ref=r/x:y mode.mirrors=a,,b", nil, `mode.mirrors=a,,b: mirror list "a,,b": an empty host`},
+		{"mirrors empty", "mode.ref=r/x:y mode.mirrors=", nil, `mode.mirrors=: mirror list "": an empty host`},
+		{"mirrors without ref", "mode.from=/dev/vda mode.mirrors=a", nil, "mode.mirrors without mode.ref"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := parseParams(tc.cmdline)

@@ -68,6 +68,15 @@ type boot struct {
 	kmods     *kmods        // the kernel modules, once the network drivers are loaded
 	// netDrivers is closed when the network drivers are loaded (or failed)
 	netDrivers chan struct{}
+	// With mode.cache: cacheDir is where the pulled chain is recorded as the
+	// one to boot offline (until it is), queueDir where an offline boot's
+	// report is kept; signed is the manifest, config and signatures the trust
+	// check read; offline is why this boot is offline (nil: it is not);
+	// queued is the report an earlier offline boot kept, to send first.
+	cacheDir, queueDir string
+	signed             *lastBoot
+	offline            error
+	queued             *report.Report
 }
 
 // step is one boot step: a name for the log and a function that returns a

@@ -38,6 +38,7 @@ func (b *boot) pull() (string, error) {
 			return "", fmt.Errorf("mode.cache=%s: %w", b.p.cache, err)
 		}
 		dir = d
+		b.queueDir = d
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -47,6 +48,9 @@ func (b *boot) pull() (string, error) {
 	if b.pol.checks() {
 		pinned, c, err := b.verifyRef(ctx)
 		if err != nil {
+			if b.p.cache != "" && remote.Unreachable(err) {
+				return b.offlineBoot(dir, err)
+			}
 			return "", err
 		}
 		ref, signed = pinned, c
@@ -75,13 +79,22 @@ func (b *boot) pull() (string, error) {
 			b.logf("fetch: %s failed (%v); retrying in %s, %s of mode.fetch.timeout=%s left",
 				r.What, r.Err, r.Wait.Round(time.Millisecond), (b.p.fetchTimeout - r.Stalled).Round(time.Second), b.p.fetchTimeout)
 		}),
+		remote.WithMirrors(b.p.mirrors...),
 	}
 	if b.p.debug {
 		opts = append(opts, remote.WithLogger(slog.New(slog.NewTextHandler(b.out, nil))))
 	}
 	c, digest, err := remote.Pull(ctx, ref, dir, opts...)
 	if err != nil {
-		return "", fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+		err = fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+		if b.p.cache != "" && remote.Unreachable(err) {
+			return b.offlineBoot(dir, err)
+		}
+		return "", err
+	}
+	if b.p.cache != "" {
+		b.cacheDir = dir // recorded as the chain to boot offline once mounted
+		b.queued = takeQueued(dir)
 	}
 	if signed != nil {
 		c.Layers = nil

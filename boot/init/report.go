@@ -75,7 +75,7 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
-	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC()}
+	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(), Offline: b.offline != nil}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest
 	}
@@ -85,6 +85,22 @@ func (b *boot) sendReport(failed string, err error) {
 			msg = msg[:report.MaxMessage]
 		}
 		r.Failed = &report.Failed{Step: failed, Message: strings.ToValidUTF8(msg, "?")}
+	}
+	if b.offline != nil {
+		b.queueReport(r) // the server did not answer the pull: the next boot sends it
+		return
+	}
+	if q := b.queued; q != nil {
+		b.queued = nil
+		switch serr := report.Send(context.Background(), url, token, q, b.p.reportTimeout); {
+		case errors.Is(serr, report.ErrNotTaken):
+			b.debugf("boot report of the earlier offline boot: %v", serr)
+		case serr != nil:
+			b.logf("boot report of the earlier offline boot not sent (%v)", serr)
+			b.queueReport(q)
+		default:
+			b.logf("boot report of the earlier offline boot sent")
+		}
 	}
 	t := time.Now()
 	serr := report.Send(context.Background(), url, token, r, b.p.reportTimeout)

@@ -24,6 +24,8 @@ func (b *boot) toRAM() (string, error) {
 			return "", fmt.Errorf("mode.toram: %w", err)
 		}
 	}
+	b.keepLastBoot() // the cache disk goes
+	b.queueDir = ""
 	old := b.dl.dir
 	b.dl.dir = layersDir
 	if strings.HasPrefix(old, mountsDir+"/") {
@@ -108,6 +110,7 @@ func (b *boot) writeChain() (string, error) {
 	if err := b.writeToken(); err != nil {
 		return "", err
 	}
+	b.keepLastBoot()
 	return "wrote " + chainFile, nil
 }
 

@@ -11,8 +11,9 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry/remote"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
 	"github.com/opencontainers/go-digest"
@@ -121,15 +122,39 @@ func (b *boot) failf(format string, args ...any) error {
 // verifyRef resolves mode.ref to its manifest digest and checks the
 // signatures stored for it against the trusted keys. It returns the ref
 // pinned to that digest (what is pulled: a tag moved meanwhile changes
-// nothing) and the chain's config, read through that manifest.
+// nothing) and the chain's config, read through that manifest. With
+// mode.mirrors the first registry that answers resolves the tag and serves
+// the signatures, which vouch for the digest whichever registry it came from.
+// It keeps the manifest, config and signatures in b.signed for the cache.
 func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 	r := trust.Remote{Insecure: b.p.insecure}
-	d, _, err := r.Resolve(ctx, b.p.ref)
-	if err != nil {
+	var d name.Digest
+	var errs []error
+	all := true
+	for _, ref := range b.refs() {
+		var err error
+		if d, _, err = r.Resolve(ctx, ref); err == nil {
+			errs = nil
+			break
+		}
+		errs = append(errs, err)
+		all = all && remote.Unreachable(err)
+		if len(b.p.mirrors) > 0 {
+			b.logf("%s: %v (trying the next registry)", ref, err)
+		}
+	}
+	if len(errs) > 0 {
+		err := remote.JoinErrors(errs)
+		if all {
+			err = fmt.Errorf("%w: %w", remote.ErrUnreachable, err)
+		}
 		return "", nil, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
 	}
+	var sigs []trust.Signature
 	if len(b.pol.keys) > 0 {
-		sigs, looked, err := r.Signatures(ctx, d)
+		var looked string
+		var err error
+		sigs, looked, err = r.Signatures(ctx, d)
 		if err != nil {
 			err = fmt.Errorf("chain %s (%s): signatures: %w", b.p.ref, d.DigestStr(), err)
 			if err := b.failf("%w", err); err != nil {
@@ -146,18 +171,42 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 			b.logf("chain %s %s: signed by key %s", b.p.ref, layers.ShortDigest(d.DigestStr()), k.ID)
 		}
 	}
-	c, err := chainConfig(ctx, d)
+	manifest, config, err := fetchSigned(ctx, d)
 	if err != nil {
 		return "", nil, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
 	}
+	c, err := parseSigned(d.DigestStr(), manifest, config)
+	if err != nil {
+		return "", nil, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+	}
+	if err := b.verityData(c); err != nil {
+		return "", nil, err
+	}
+	b.signed = &lastBoot{Manifest: manifest, Config: config, Signatures: sigs}
+	return d.String(), c, nil
+}
+
+// verityData applies the policy to a chain whose layers lack verity data.
+func (b *boot) verityData(c *store.Chain) error {
 	for _, m := range c.Layers {
 		if m.Verity == nil {
 			if err := b.failf("chain %s: layer %s has no dm-verity data (built before mode had it; rebuild it, or boot it with mode.verify=warn)", b.p.ref, m.File); err != nil {
-				return "", nil, err
+				return err
 			}
 		}
 	}
-	return d.String(), c, nil
+	return nil
+}
+
+// refs returns mode.ref on each registry to try: the mirrors, then its own.
+func (b *boot) refs() []string {
+	var out []string
+	if i := strings.Index(b.p.ref, "/"); i >= 0 {
+		for _, h := range b.p.mirrors {
+			out = append(out, h+b.p.ref[i:])
+		}
+	}
+	return append(out, b.p.ref)
 }
 
 // chainConfig reads the config of the chain manifest d: its digest is in
@@ -165,37 +214,61 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 // verity root hash in it. Each layer's file name must be the one the
 // manifest gives it (what the pull writes), a plain file name.
 func chainConfig(ctx context.Context, d name.Digest) (*store.Chain, error) {
-	opts := []remote.Option{remote.WithContext(ctx)}
-	desc, err := remote.Get(d, opts...)
+	manifest, config, err := fetchSigned(ctx, d)
 	if err != nil {
 		return nil, err
 	}
+	return parseSigned(d.DigestStr(), manifest, config)
+}
+
+// fetchSigned fetches the manifest d and its config, as served: parseSigned
+// checks them.
+func fetchSigned(ctx context.Context, d name.Digest) (manifest, config []byte, err error) {
+	opts := []ggcr.Option{ggcr.WithContext(ctx)}
+	desc, err := ggcr.Get(d, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
 	m, err := store.ParseChainManifest(desc.Manifest)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", d.DigestStr(), err)
+		return nil, nil, fmt.Errorf("manifest %s: %w", d.DigestStr(), err)
 	}
 	if m.Config.Size > 16<<20 {
-		return nil, fmt.Errorf("manifest %s: config of %d bytes", d.DigestStr(), m.Config.Size)
+		return nil, nil, fmt.Errorf("manifest %s: config of %d bytes", d.DigestStr(), m.Config.Size)
 	}
-	l, err := remote.Layer(d.Context().Digest(string(m.Config.Digest)), opts...)
+	l, err := ggcr.Layer(d.Context().Digest(string(m.Config.Digest)), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
+		return nil, nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
+		return nil, nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
 	}
 	defer rc.Close()
 	raw, err := io.ReadAll(io.LimitReader(rc, m.Config.Size+1))
 	if err != nil {
-		return nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
+		return nil, nil, fmt.Errorf("chain config %s: %w", m.Config.Digest, err)
+	}
+	return desc.Manifest, raw, nil
+}
+
+// parseSigned checks the manifest (whose digest must be d) and the config
+// it names, wherever they came from (a registry, the cache disk), and
+// returns the chain.
+func parseSigned(d string, manifest, config []byte) (*store.Chain, error) {
+	if got := digest.FromBytes(manifest); string(got) != d {
+		return nil, fmt.Errorf("manifest %s: %w: content is %s", d, store.ErrDigest, got)
+	}
+	m, err := store.ParseChainManifest(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", d, err)
 	}
 	// The manifest's digest of the config is what the signature vouches
 	// for: check it here, whatever the reader checked.
-	if got := digest.FromBytes(raw); int64(len(raw)) != m.Config.Size || got != m.Config.Digest {
-		return nil, fmt.Errorf("chain config %s: got %d bytes with digest %s, the manifest says %d bytes", m.Config.Digest, len(raw), got, m.Config.Size)
+	if got := digest.FromBytes(config); int64(len(config)) != m.Config.Size || got != m.Config.Digest {
+		return nil, fmt.Errorf("chain config %s: got %d bytes with digest %s, the manifest says %d bytes", m.Config.Digest, len(config), got, m.Config.Size)
 	}
-	c, err := store.ParseChainConfig(raw, m)
+	c, err := store.ParseChainConfig(config, m)
 	if err != nil {
 		return nil, err
 	}

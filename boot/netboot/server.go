@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/mode-build/mode/boot/initramfs"
@@ -41,6 +42,9 @@ type Options struct {
 	// PushToken is the server's push token: when set, machines report
 	// their boots with its boot token (report.BootToken).
 	PushToken string
+	// Mirrors (HOST[:PORT], checked) are put on the kernel line as
+	// mode.mirrors: registries the init tries before the server.
+	Mirrors []string
 	// Built is told of the initramfs built on first use; may be nil.
 	Built func(*initramfs.Result)
 	// Logger is told what cannot be done as asked; nil is silent.
@@ -85,6 +89,9 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 	}
 	if o.PushToken != "" { // machines report their boots (docs/site.md)
 		cfg.Append = "mode.report=" + report.BootToken(o.PushToken)
+	}
+	if len(o.Mirrors) > 0 {
+		cfg.Append = strings.TrimSpace(cfg.Append + " mode.mirrors=" + strings.Join(o.Mirrors, ","))
 	}
 	// The repository of mode.ref: Chain's, else the store's only one.
 	if cfg.Chain != "" {

@@ -3,12 +3,14 @@ package qemu_test
 import (
 	"context"
 	"crypto"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,7 +46,15 @@ func TestBootTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(serve.New(s, serve.WithPushToken("t0ken")).Handler())
+	var down atomic.Bool // every request answered 503: the registry is down
+	reg := serve.New(s, serve.WithPushToken("t0ken")).Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	host, guest := u.Host, "10.0.2.2:"+u.Port()
@@ -79,7 +89,7 @@ func TestBootTrust(t *testing.T) {
 	}
 	boot := func(t *testing.T, tag, expect string, fail ...string) string {
 		t.Helper()
-		m := netMachine(t, "mode.ref="+guest+"/tiny:"+tag+" mode.insecure mode.cache=/dev/vda", qemu.Disk{File: cache})
+		m := netMachine(t, "mode.ref="+guest+"/tiny:"+tag+" mode.insecure mode.cache=/dev/vda mode.fetch.timeout=20s", qemu.Disk{File: cache})
 		m.Initrd = initrd
 		res, err := qemu.Run(ctx, m, qemu.Watch{Expect: expect, Fail: fail, Timeout: 2 * time.Minute})
 		if err != nil {
@@ -103,6 +113,20 @@ func TestBootTrust(t *testing.T) {
 		for _, want := range []string{
 			"mode-init: mode.verify=require, trusted keys: " + pub.ID,
 			"mode-init: chain " + guest + "/tiny:extra " + extra[:19] + ": signed by key " + pub.ID,
+		} {
+			if !strings.Contains(console, want) {
+				t.Errorf("console lacks %q:\n%s", want, console)
+			}
+		}
+	})
+	t.Run("offline from the cache", func(t *testing.T) {
+		down.Store(true)
+		defer down.Store(false)
+		console := boot(t, "extra", "MODE-TINY-OK", "MODE-TINY-FAIL", "mode-init: FAILED")
+		for _, want := range []string{
+			"mode-init: OFFLINE: no registry answered",
+			"mode-init: offline chain base-essential-console-extra (" + extra + "): signed by key " + pub.ID,
+			"mode-init: OFFLINE: booting base-essential-console-extra " + extra[:19],
 		} {
 			if !strings.Contains(console, want) {
 				t.Errorf("console lacks %q:\n%s", want, console)

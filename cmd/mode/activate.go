@@ -20,7 +20,7 @@ func activateCommand() *cli.Command {
 			"on the booted chain. Each top-level directory it changes gets an overlay of its own over the root's,\n" +
 			"under the same upper directory: nothing is copied into RAM. See docs/activate.md.",
 		ArgsUsage: "MODULE|FILE.sqfs|TAG",
-		Flags:     []cli.Flag{runDirFlag(), insecureFlag()},
+		Flags:     []cli.Flag{runDirFlag(), insecureFlag(), mirrorFlag()},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
 				return fmt.Errorf("activate: want one MODULE, got %d arguments", c.Args().Len())
@@ -28,8 +28,12 @@ func activateCommand() *cli.Command {
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("activate: needs root (it mounts)")
 			}
+			ms, err := mirrors(c)
+			if err != nil {
+				return err
+			}
 			start := time.Now()
-			a, err := activate.Activate(ctx, c.Args().First(), activate.Options{RunDir: c.String("run-dir"), Insecure: c.Bool("insecure")})
+			a, err := activate.Activate(ctx, c.Args().First(), activate.Options{RunDir: c.String("run-dir"), Insecure: c.Bool("insecure"), Mirrors: ms})
 			reportActivation(ctx, c.String("run-dir"), c.Bool("insecure"), c.Args().First(), a, err, time.Since(start))
 			if err != nil {
 				return err

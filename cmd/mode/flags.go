@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/mode-build/mode/layers"
@@ -48,6 +49,23 @@ func insecureFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP (automatic for loopback addresses)"}
 }
 
+func mirrorFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "mirror", Usage: "try the registry `HOST[:PORT]` first (same repository; repeatable, or a comma list; docs/registry.md)"}
+}
+
+// mirrors returns the --mirror list, checked.
+func mirrors(c *cli.Command) ([]string, error) {
+	ms := c.StringSlice("mirror")
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	out, err := remote.ParseMirrors(strings.Join(ms, ","))
+	if err != nil {
+		return nil, fmt.Errorf("--mirror: %w", err)
+	}
+	return out, nil
+}
+
 func caFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "ca",
@@ -68,6 +86,13 @@ func tokenFlag() cli.Flag {
 // progress display.
 func transferOptions(c *cli.Command) (opts []remote.Option, done func(), err error) {
 	opts = []remote.Option{remote.WithInsecure(c.Bool("insecure")), remote.WithLogger(slog.Default())}
+	if c.IsSet("mirror") {
+		ms, err := mirrors(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, remote.WithMirrors(ms...))
+	}
 	if ca := c.String("ca"); ca != "" {
 		t, err := remote.CATransport(ca)
 		if err != nil {

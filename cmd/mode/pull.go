@@ -19,7 +19,7 @@ func pullCommand() *cli.Command {
 			"against their digests, and resume where an interrupted pull stopped. Prints the\n" +
 			"manifest digest. The chain's signatures (mode sign, cosign) come along into the store.",
 		Flags: []cli.Flag{
-			storeFlag(), insecureFlag(), tokenFlag(), caFlag(),
+			storeFlag(), insecureFlag(), tokenFlag(), caFlag(), mirrorFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 4, Usage: "layers fetched at once"},
 			jsonFlag(),

@@ -32,6 +32,7 @@ func serveCommand() *cli.Command {
 			storeFlag(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:5000", Usage: "listen on `HOST:PORT`"},
 			&cli.StringFlag{Name: "boot-chain", Usage: "the chain ([REPO:]TAG) /boot/boot.ipxe boots by default (netboot)"},
+			&cli.StringSliceFlag{Name: "mirror", Usage: "boot.ipxe tells machines to try the registry `HOST[:PORT]` before this server (mode.mirrors; repeatable)"},
 			&cli.StringFlag{Name: "kernel", Usage: "the kernel `FILE` served as /boot/vmlinuz (default: Debian's cloud kernel, fetched on first use)"},
 			&cli.StringFlag{Name: "kernel-modules", Usage: "linux-image `DEB` or modules directory matching --kernel"},
 			&cli.StringFlag{Name: "initrd", Usage: "the initramfs `FILE` served as /boot/initrd.img (default: built on first use)"},

@@ -15,7 +15,12 @@ import (
 // the kernel and initramfs are fetched and built on the first request, not
 // before. cleanup removes the initramfs built.
 func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
+	ms, err := mirrors(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve %w", err)
+	}
 	nb, err := netboot.New(s, listen, netboot.Options{
+		Mirrors:       ms,
 		Kernel:        c.String("kernel"),
 		KernelDir:     kernelDir(),
 		KernelModules: c.String("kernel-modules"),

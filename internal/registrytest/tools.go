@@ -46,6 +46,21 @@ func FreeAddr(t testing.TB) string {
 // host:port.
 func Distribution(t testing.TB) string {
 	t.Helper()
+	addr, _ := startDistribution(t, "")
+	return addr
+}
+
+// DistributionProxy starts the CNCF distribution registry as a pull-through
+// cache (proxy mode) of the registry at upstream (host:port, plain HTTP),
+// stopped at the end of the test. It returns host:port and kill, which stops
+// it at once (SIGKILL) and waits for it to exit.
+func DistributionProxy(t testing.TB, upstream string) (addr string, kill func()) {
+	t.Helper()
+	return startDistribution(t, "proxy:\n  remoteurl: http://"+upstream+"\n")
+}
+
+func startDistribution(t testing.TB, extra string) (string, func()) {
+	t.Helper()
 	bin := Tool(t, "registry")
 	dir := t.TempDir()
 	addr := FreeAddr(t)
@@ -63,7 +78,7 @@ catalog:
   maxentries: 5000
 http:
   addr: %s
-`, filepath.Join(dir, "data"), addr)
+%s`, filepath.Join(dir, "data"), addr, extra)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -76,12 +91,13 @@ http:
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	kill := func() {
 		cmd.Process.Kill()
 		<-done
-	})
+	}
+	t.Cleanup(kill)
 	WaitHTTP(t, "http://"+addr+"/v2/", done, &logs)
-	return addr
+	return addr, kill
 }
 
 // WaitHTTP waits up to 20s for url to answer 200.

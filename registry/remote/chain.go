@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -27,6 +26,7 @@ func Chain(ctx context.Context, ref string, opts ...Option) (*store.Chain, diges
 type fetched struct {
 	p         *puller
 	ref       name.Reference
+	from      string // the registry that served the manifest
 	raw       []byte // the manifest as served
 	mediaType string
 	digest    digest.Digest
@@ -42,12 +42,22 @@ func fetchChain(ctx context.Context, ref string, o *options, verb string) (*fetc
 	if err != nil {
 		return nil, err
 	}
-	cl, err := o.client(ctx, r.Context(), transport.PullScope)
+	srcs, err := sources(r, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
 	}
-	f := &fetched{p: &puller{o: o, cl: cl, repo: r.Context()}, ref: r}
-	f.raw, f.mediaType, f.digest, err = f.p.manifest(ctx, r)
+	f := &fetched{p: &puller{o: o, srcs: srcs}, ref: r}
+	// The first registry that answers resolves a tag; the pull is then
+	// pinned to that manifest's digest: every other registry is asked for
+	// blobs by digest only, so a mirror whose tag moved changes nothing.
+	err = f.p.each(ctx, "manifest", func(s *source) error {
+		var err error
+		f.raw, f.mediaType, f.digest, err = s.manifest(ctx, r)
+		if err == nil {
+			f.from = s.String()
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
 	}

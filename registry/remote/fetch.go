@@ -45,15 +45,18 @@ func (p *puller) layer(ctx context.Context, desc ocispec.Descriptor, dir string)
 		}
 	}
 	held := func() int64 { return fileSize(part) } // progress: the partial file grew
-	try := func() error { return p.download(ctx, desc, part, bp) }
-	err := p.o.retryProgress(ctx, file, held, try)
-	if errors.Is(err, errBadPartial) {
-		// What an earlier pull left was corrupt, not the registry's blob:
-		// it is gone, fetch the whole blob once more before blaming the registry.
-		p.o.logger.Warn("discarded a corrupt partial download", "layer", file, "digest", want)
-		bp.set(0)
-		err = p.o.retryProgress(ctx, file, held, try)
-	}
+	err := p.each(ctx, file, func(src *source) error {
+		try := func() error { return p.download(ctx, src, desc, part, bp) }
+		err := src.o.retryProgress(ctx, file, held, try)
+		if errors.Is(err, errBadPartial) {
+			// What an earlier pull left was corrupt, not the registry's blob:
+			// it is gone, fetch the whole blob once more before blaming the registry.
+			p.o.logger.Warn("discarded a corrupt partial download", "layer", file, "digest", want)
+			bp.set(0)
+			err = src.o.retryProgress(ctx, file, held, try)
+		}
+		return err
+	})
 	if err != nil {
 		bp.done(Failed)
 		return fmt.Errorf("layer %s (%s): %w", file, want, err)
@@ -79,9 +82,10 @@ func (p *puller) commit(desc ocispec.Descriptor, path string) error {
 	return nil
 }
 
-// download makes one attempt at fetching desc into part, resuming from what
-// part holds. On success part is whole and verified.
-func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part string, bp *tracker) error {
+// download makes one attempt at fetching desc from src into part, resuming
+// from what part holds (whichever registry it came from: the digest checks the
+// whole). On success part is whole and verified.
+func (p *puller) download(ctx context.Context, src *source, desc ocispec.Descriptor, part string, bp *tracker) error {
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return permanent{err}
@@ -106,7 +110,7 @@ func (p *puller) download(ctx context.Context, desc ocispec.Descriptor, part str
 		}
 		tctx, wd, stop := startWatchdog(ctx, p.o.idle)
 		defer stop()
-		resp, err := p.do(tctx, p.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
+		resp, err := src.do(tctx, src.url("blobs", string(desc.Digest)), hdr, http.StatusOK, http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable)
 		if err != nil {
 			return wd.err(err)
 		}

@@ -27,6 +27,7 @@ type options struct {
 	notify    func(Retry)
 	idle      time.Duration
 	transport http.RoundTripper
+	mirrors   []string
 }
 
 func makeOptions(opts []Option) *options {
@@ -115,3 +116,12 @@ func WithRetryNotify(f func(Retry)) Option { return func(o *options) { o.notify 
 // WithTransport sets the HTTP transport under authentication (default
 // http.DefaultTransport); give one with a RootCAs pool to trust a site CA.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+// WithMirrors makes Pull and Chain try the registries hosts (HOST[:PORT],
+// the same repository path as the reference) in order before the
+// reference's own, each blob from the first that serves it whole and with
+// its digest. The first registry that answers resolves a tag, and the rest
+// of the pull is pinned to that manifest digest; a registry that does not
+// answer is skipped for the rest of the pull. With mirrors each registry gets
+// at most one retry of a request before the next is tried.
+func WithMirrors(hosts ...string) Option { return func(o *options) { o.mirrors = hosts } }

@@ -105,11 +105,10 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *store.Chain,
 	return c, md, nil
 }
 
-// puller fetches from one repository.
+// puller fetches one chain from its registries.
 type puller struct {
 	o    *options
-	cl   *http.Client
-	repo name.Repository
+	srcs []*source // tried in order: the mirrors, then the reference's own
 
 	// ingest, when set, adds each whole layer file to the store; storeOnly:
 	// the files are in a scratch directory, the store is where they go.
@@ -117,24 +116,28 @@ type puller struct {
 	storeOnly bool
 }
 
-func (p *puller) url(kind, ref string) string {
-	reg := p.repo.Registry
-	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", reg.Scheme(), reg.RegistryStr(), p.repo.RepositoryStr(), kind, ref)
+func (s *source) url(kind, ref string) string {
+	reg := s.repo.Registry
+	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", reg.Scheme(), reg.RegistryStr(), s.repo.RepositoryStr(), kind, ref)
 }
 
 // get GETs url with headers h, retrying; it returns the open response on a
 // status in ok.
-func (p *puller) get(ctx context.Context, url string, h http.Header, ok ...int) (*http.Response, error) {
+func (s *source) get(ctx context.Context, url string, h http.Header, ok ...int) (*http.Response, error) {
 	var resp *http.Response
-	err := p.o.retry(ctx, "GET "+url, func() (err error) {
-		resp, err = p.do(ctx, url, h, ok...)
+	err := s.o.retry(ctx, "GET "+url, func() (err error) {
+		resp, err = s.do(ctx, url, h, ok...)
 		return err
 	})
 	return resp, err
 }
 
 // do is one try of get.
-func (p *puller) do(ctx context.Context, url string, h http.Header, ok ...int) (*http.Response, error) {
+func (s *source) do(ctx context.Context, url string, h http.Header, ok ...int) (*http.Response, error) {
+	cl, err := s.client(ctx) // made by puller.each already
+	if err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, permanent{err}
@@ -142,23 +145,23 @@ func (p *puller) do(ctx context.Context, url string, h http.Header, ok ...int) (
 	for k, v := range h {
 		req.Header[k] = v
 	}
-	resp, err := p.cl.Do(req)
+	resp, err := cl.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	if err := transport.CheckError(resp, ok...); err != nil {
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("%w (HTTP %d: credentials missing or refused for %s; see docker login)", err, resp.StatusCode, p.repo.RegistryStr())
+			return nil, fmt.Errorf("%w (HTTP %d: credentials missing or refused for %s; see docker login)", err, resp.StatusCode, s.repo.RegistryStr())
 		}
 		return nil, err
 	}
 	return resp, nil
 }
 
-// manifest fetches the manifest of r; it returns its bytes, media type and digest.
-func (p *puller) manifest(ctx context.Context, r name.Reference) ([]byte, string, digest.Digest, error) {
-	resp, err := p.get(ctx, p.url("manifests", r.Identifier()), http.Header{"Accept": {manifestAccept}}, http.StatusOK)
+// manifest fetches the manifest of r from s; it returns its bytes, media type and digest.
+func (s *source) manifest(ctx context.Context, r name.Reference) ([]byte, string, digest.Digest, error) {
+	resp, err := s.get(ctx, s.url("manifests", r.Identifier()), http.Header{"Accept": {manifestAccept}}, http.StatusOK)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -198,23 +201,29 @@ func (p *puller) smallBlob(ctx context.Context, desc ocispec.Descriptor, limit i
 		}
 	}
 	var b []byte
-	err := p.o.retry(ctx, "blob "+string(desc.Digest), func() error {
-		resp, err := p.do(ctx, p.url("blobs", string(desc.Digest)), nil, http.StatusOK)
+	err := p.each(ctx, "blob "+string(desc.Digest), func(s *source) error {
+		err := s.o.retry(ctx, "blob "+string(desc.Digest), func() error {
+			resp, err := s.do(ctx, s.url("blobs", string(desc.Digest)), nil, http.StatusOK)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			b, err = io.ReadAll(io.LimitReader(resp.Body, desc.Size+1))
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		b, err = io.ReadAll(io.LimitReader(resp.Body, desc.Size+1))
-		return err
+		if int64(len(b)) != desc.Size {
+			return permanent{fmt.Errorf("blob %s: got %d bytes, want %d", desc.Digest, len(b), desc.Size)}
+		}
+		if got := desc.Digest.Algorithm().FromBytes(b); got != desc.Digest {
+			return permanent{fmt.Errorf("blob %s: %w: content is %s", desc.Digest, store.ErrDigest, got)}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(b)) != desc.Size {
-		return nil, fmt.Errorf("blob %s: got %d bytes, want %d", desc.Digest, len(b), desc.Size)
-	}
-	if got := desc.Digest.Algorithm().FromBytes(b); got != desc.Digest {
-		return nil, fmt.Errorf("blob %s: %w: content is %s", desc.Digest, store.ErrDigest, got)
 	}
 	return b, nil
 }

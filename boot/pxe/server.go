@@ -1,0 +1,176 @@
+package pxe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+)
+
+// Ports of the PXE services.
+const (
+	DHCPPort = 67   // DHCPDISCOVER, broadcast: the proxy's DHCPOFFER
+	PXEPort  = 4011 // the ProxyDHCPREQUEST, unicast to the proxy
+	TFTPPort = 69
+)
+
+// Config is what Listen serves.
+type Config struct {
+	// Interface is the network interface the machines boot on: the proxy
+	// answers there only, and its first IPv4 address is the server's.
+	Interface string
+	// ScriptURL is the URL iPXE is given; "" is
+	// http://ADDRESS:HTTPPort/boot/boot.ipxe on Interface's address.
+	ScriptURL string
+	HTTPPort  int
+	// Root is the TFTP root holding BIOSFile and UEFIFile (default IPXEDir).
+	Root string
+	// Known, when not nil, limits the answers to the machines it accepts.
+	Known        func(mac net.HardwareAddr) bool
+	MaxTransfers int          // TFTP transfers at once (default DefaultMaxTransfers)
+	Logger       *slog.Logger // nil: silent
+}
+
+// Server is a running proxyDHCP and TFTP service on one interface.
+type Server struct {
+	Proxy Proxy
+	TFTP  *TFTP
+	dhcp  net.PacketConn // UDP 67 on the interface
+	pxe   net.PacketConn // UDP 4011 on the interface
+	tftp  net.PacketConn // UDP 69 on the interface's address
+	log   *slog.Logger
+	once  sync.Once
+}
+
+// Listen opens the sockets of the three services on c.Interface (root, or
+// CAP_NET_BIND_SERVICE and CAP_NET_RAW). It does all its network lookups
+// before returning: Serve only answers.
+func Listen(c Config) (*Server, error) {
+	ifc, err := net.InterfaceByName(c.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("pxe: %w", err)
+	}
+	ips, err := dhcpv4.IPv4AddrsForInterface(ifc)
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("pxe: interface %s has no IPv4 address", c.Interface)
+	}
+	ip := ips[0]
+	url := c.ScriptURL
+	if url == "" {
+		if c.HTTPPort == 0 {
+			return nil, errors.New("pxe: no ScriptURL and no HTTPPort")
+		}
+		url = fmt.Sprintf("http://%s/boot/boot.ipxe", net.JoinHostPort(ip.String(), fmt.Sprint(c.HTTPPort)))
+	}
+	root := c.Root
+	if root == "" {
+		root = IPXEDir
+	}
+	s := &Server{Proxy: Proxy{ServerIP: ip, ScriptURL: url, Known: c.Known}, log: c.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.TFTP, err = NewTFTP(root); err != nil {
+		return nil, fmt.Errorf("pxe: %w", err)
+	}
+	s.TFTP.MaxTransfers, s.TFTP.Logger = c.MaxTransfers, c.Logger
+	// The DHCP sockets are bound to the interface, SO_BROADCAST, shared
+	// (SO_REUSEADDR/PORT) with a DHCP server on the same machine.
+	if s.dhcp, err = server4.NewIPv4UDPConn(c.Interface, &net.UDPAddr{Port: DHCPPort}); err == nil {
+		if s.pxe, err = server4.NewIPv4UDPConn(c.Interface, &net.UDPAddr{Port: PXEPort}); err == nil {
+			s.tftp, err = net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: TFTPPort})
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("pxe on %s: %w", c.Interface, err)
+	}
+	return s, nil
+}
+
+// Close stops the services.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		for _, c := range []net.PacketConn{s.dhcp, s.pxe, s.tftp} {
+			if c != nil {
+				c.Close()
+			}
+		}
+		s.TFTP.Close()
+	})
+	return nil
+}
+
+// Serve answers until ctx ends or Close is called; it closes the server.
+func (s *Server) Serve(ctx context.Context) error {
+	defer s.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.log.Info("pxe: proxyDHCP and TFTP", "server", s.Proxy.ServerIP, "ipxe", s.Proxy.ScriptURL)
+	errc := make(chan error, 3)
+	go func() { errc <- s.serveDHCP(ctx, s.dhcp) }()
+	go func() { errc <- s.serveDHCP(ctx, s.pxe) }()
+	go func() { errc <- s.TFTP.Serve(ctx, s.tftp) }()
+	err := <-errc
+	cancel()
+	s.Close()
+	<-errc
+	<-errc
+	return err
+}
+
+// serveDHCP answers the PXE clients that reach conn.
+func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	buf := make([]byte, 1500)
+	for {
+		n, peer, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("pxe: udp %d: %w", port, err)
+		}
+		req, err := dhcpv4.FromBytes(buf[:n])
+		if err != nil {
+			continue
+		}
+		// UDP 67 answers discovers only (requests there are for the
+		// DHCP server), UDP 4011 the ProxyDHCPREQUEST.
+		if (port == DHCPPort) != (req.MessageType() == dhcpv4.MessageTypeDiscover) {
+			continue
+		}
+		resp, err := s.Proxy.Answer(req)
+		if err != nil {
+			s.log.Debug("pxe: no answer", "mac", req.ClientHWAddr, "port", port, "why", err)
+			continue
+		}
+		to := replyAddr(req, peer.(*net.UDPAddr), port)
+		if _, err := conn.WriteTo(resp.ToBytes(), to); err != nil {
+			s.log.Warn("pxe: answer not sent", "mac", req.ClientHWAddr, "to", to, "err", err)
+			continue
+		}
+		s.log.Info("pxe: answered", "mac", req.ClientHWAddr, "type", resp.MessageType(), "file", resp.BootFileName+resp.BootFileNameOption())
+	}
+}
+
+// replyAddr is where an answer to req goes: a relay agent's address, the
+// client's when it has one, else the broadcast address.
+func replyAddr(req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int) *net.UDPAddr {
+	switch {
+	case !req.GatewayIPAddr.IsUnspecified() && req.GatewayIPAddr != nil:
+		return &net.UDPAddr{IP: req.GatewayIPAddr, Port: dhcpv4.ServerPort}
+	case port == PXEPort && !peer.IP.IsUnspecified():
+		return peer
+	case !req.ClientIPAddr.IsUnspecified() && req.ClientIPAddr != nil:
+		return &net.UDPAddr{IP: req.ClientIPAddr, Port: dhcpv4.ClientPort}
+	}
+	return &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}
+}

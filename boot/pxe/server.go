@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -28,7 +30,9 @@ type Config struct {
 	// http://ADDRESS:HTTPPort/boot/boot.ipxe on Interface's address.
 	ScriptURL string
 	HTTPPort  int
-	// Root is the TFTP root holding BIOSFile and UEFIFile (default IPXEDir).
+	// Root is the TFTP root holding BIOSFile and UEFIFile; "" is a
+	// temporary one with copies of those in IPXEDir (where Debian links
+	// ipxe.efi to /boot, outside any root), removed by Close.
 	Root string
 	// Known, when not nil, limits the answers to the machines it accepts.
 	Known        func(mac net.HardwareAddr) bool
@@ -45,6 +49,7 @@ type Server struct {
 	tftp  net.PacketConn // UDP 69 on the interface's address
 	log   *slog.Logger
 	once  sync.Once
+	tmp   string // the temporary TFTP root
 }
 
 // Listen opens the sockets of the three services on c.Interface (root, or
@@ -67,15 +72,19 @@ func Listen(c Config) (*Server, error) {
 		}
 		url = fmt.Sprintf("http://%s/boot/boot.ipxe", net.JoinHostPort(ip.String(), fmt.Sprint(c.HTTPPort)))
 	}
-	root := c.Root
-	if root == "" {
-		root = IPXEDir
-	}
 	s := &Server{Proxy: Proxy{ServerIP: ip, ScriptURL: url, Known: c.Known}, log: c.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	root := c.Root
+	if root == "" {
+		if s.tmp, err = ipxeRoot(); err != nil {
+			return nil, fmt.Errorf("pxe: %w", err)
+		}
+		root = s.tmp
+	}
 	if s.TFTP, err = NewTFTP(root); err != nil {
+		os.RemoveAll(s.tmp)
 		return nil, fmt.Errorf("pxe: %w", err)
 	}
 	s.TFTP.MaxTransfers, s.TFTP.Logger = c.MaxTransfers, c.Logger
@@ -102,8 +111,30 @@ func (s *Server) Close() error {
 			}
 		}
 		s.TFTP.Close()
+		if s.tmp != "" {
+			os.RemoveAll(s.tmp)
+		}
 	})
 	return nil
+}
+
+// ipxeRoot is a temporary TFTP root with copies of Debian's iPXE.
+func ipxeRoot() (string, error) {
+	dir, err := os.MkdirTemp("", "mode-tftp-*")
+	if err != nil {
+		return "", err
+	}
+	for _, f := range []string{BIOSFile, UEFIFile} {
+		b, err := os.ReadFile(filepath.Join(IPXEDir, f))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, f), b, 0o444)
+		}
+		if err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("%w (install ipxe)", err)
+		}
+	}
+	return dir, nil
 }
 
 // Serve answers until ctx ends or Close is called; it closes the server.

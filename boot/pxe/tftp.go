@@ -58,6 +58,8 @@ type TFTP struct {
 	Retries      int           // sends of one block before the transfer is abandoned (default 5)
 	Logger       *slog.Logger  // nil: silent
 	slots        chan struct{}
+	// listen opens a transfer's socket (tests open it in a network namespace).
+	listen func(ip net.IP) (*net.UDPConn, error)
 }
 
 // NewTFTP serves the files under dir.
@@ -118,7 +120,7 @@ func (s *TFTP) Serve(ctx context.Context, conn net.PacketConn) error {
 		}
 		go func() {
 			defer func() { <-s.slots }()
-			if err := s.transfer(ctx, local.IP, peer.(*net.UDPAddr), req); err != nil {
+			if err := s.transfer(ctx, conn, local.IP, peer.(*net.UDPAddr), req); err != nil {
 				s.log().Warn("tftp: transfer failed", "peer", peer, "file", req.file, "err", err)
 			} else {
 				s.log().Info("tftp: sent", "peer", peer, "file", req.file)
@@ -172,9 +174,14 @@ func clean(name string) (string, error) {
 }
 
 // transfer sends req's file to peer from a new socket on ip.
-func (s *TFTP) transfer(ctx context.Context, ip net.IP, peer *net.UDPAddr, req request) error {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip})
+func (s *TFTP) transfer(ctx context.Context, conn0 net.PacketConn, ip net.IP, peer *net.UDPAddr, req request) error {
+	listen := s.listen
+	if listen == nil {
+		listen = func(ip net.IP) (*net.UDPConn, error) { return net.ListenUDP("udp4", &net.UDPAddr{IP: ip}) }
+	}
+	conn, err := listen(ip)
 	if err != nil {
+		sendError(conn0, peer, errUndefined, "no transfer port")
 		return err
 	}
 	defer conn.Close()

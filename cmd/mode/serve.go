@@ -46,6 +46,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-cert", Usage: "HTTPS with the certificate (chain) in `FILE`"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` of --tls-cert"},
 			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
+			pxeFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			s, err := store.Open(c.String("store"))
@@ -60,6 +61,12 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			scheme := map[bool]string{false: "http", true: "https"}[tlsConfig != nil]
+			stopPXE, err := startPXE(ctx, c, ln.Addr(), scheme)
+			if err != nil {
+				return err
+			}
+			defer stopPXE()
 			boot, cleanup, err := netbootHandler(c, s, ln.Addr())
 			if err != nil {
 				return err

@@ -180,15 +180,15 @@ func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn) error {
 		}
 		resp, err := s.Proxy.Answer(req)
 		if err != nil {
-			s.log.Debug("pxe: no answer", "mac", req.ClientHWAddr, "port", port, "why", err)
+			s.log.Debug("pxe: no answer", "mac", req.ClientHWAddr.String(), "port", port, "why", err)
 			continue
 		}
 		to := replyAddr(req, peer.(*net.UDPAddr), port)
 		if _, err := conn.WriteTo(resp.ToBytes(), to); err != nil {
-			s.log.Warn("pxe: answer not sent", "mac", req.ClientHWAddr, "to", to, "err", err)
+			s.log.Warn("pxe: answer not sent", "mac", req.ClientHWAddr.String(), "to", to, "err", err)
 			continue
 		}
-		s.log.Info("pxe: answered", "mac", req.ClientHWAddr, "type", resp.MessageType(), "file", resp.BootFileName+resp.BootFileNameOption())
+		s.log.Info("pxe: answered", "mac", req.ClientHWAddr.String(), "type", resp.MessageType(), "file", resp.BootFileName+resp.BootFileNameOption())
 	}
 }
 

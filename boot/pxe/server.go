@@ -144,8 +144,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	s.log.Info("pxe: proxyDHCP and TFTP", "server", s.Proxy.ServerIP, "ipxe", s.Proxy.ScriptURL)
 	errc := make(chan error, 3)
-	go func() { errc <- s.serveDHCP(ctx, s.dhcp) }()
-	go func() { errc <- s.serveDHCP(ctx, s.pxe) }()
+	go func() { errc <- s.serveDHCP(ctx, s.dhcp, true) }()
+	go func() { errc <- s.serveDHCP(ctx, s.pxe, false) }()
 	go func() { errc <- s.TFTP.Serve(ctx, s.tftp) }()
 	err := <-errc
 	cancel()
@@ -155,8 +155,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// serveDHCP answers the PXE clients that reach conn.
-func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn) error {
+// serveDHCP answers the PXE clients that reach conn: DHCPDISCOVERs when
+// discover (UDP 67), else ProxyDHCPREQUESTs (UDP 4011).
+func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn, discover bool) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	port := conn.LocalAddr().(*net.UDPAddr).Port
@@ -175,7 +176,7 @@ func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn) error {
 		}
 		// UDP 67 answers discovers only (requests there are for the
 		// DHCP server), UDP 4011 the ProxyDHCPREQUEST.
-		if (port == DHCPPort) != (req.MessageType() == dhcpv4.MessageTypeDiscover) {
+		if discover != (req.MessageType() == dhcpv4.MessageTypeDiscover) {
 			continue
 		}
 		resp, err := s.Proxy.Answer(req)
@@ -183,7 +184,7 @@ func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn) error {
 			s.log.Debug("pxe: no answer", "mac", req.ClientHWAddr.String(), "port", port, "why", err)
 			continue
 		}
-		to := replyAddr(req, peer.(*net.UDPAddr), port)
+		to := replyAddr(req, peer.(*net.UDPAddr), discover)
 		if _, err := conn.WriteTo(resp.ToBytes(), to); err != nil {
 			s.log.Warn("pxe: answer not sent", "mac", req.ClientHWAddr.String(), "to", to, "err", err)
 			continue
@@ -194,11 +195,11 @@ func (s *Server) serveDHCP(ctx context.Context, conn net.PacketConn) error {
 
 // replyAddr is where an answer to req goes: a relay agent's address, the
 // client's when it has one, else the broadcast address.
-func replyAddr(req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int) *net.UDPAddr {
+func replyAddr(req *dhcpv4.DHCPv4, peer *net.UDPAddr, discover bool) *net.UDPAddr {
 	switch {
 	case !req.GatewayIPAddr.IsUnspecified() && req.GatewayIPAddr != nil:
 		return &net.UDPAddr{IP: req.GatewayIPAddr, Port: dhcpv4.ServerPort}
-	case port == PXEPort && !peer.IP.IsUnspecified():
+	case !discover && !peer.IP.IsUnspecified():
 		return peer
 	case !req.ClientIPAddr.IsUnspecified() && req.ClientIPAddr != nil:
 		return &net.UDPAddr{IP: req.ClientIPAddr, Port: dhcpv4.ClientPort}

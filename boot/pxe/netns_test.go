@@ -219,3 +219,78 @@ func TestProxyDHCPInNetns(t *testing.T) {
 		}
 	})
 }
+
+// TestTwoProxies: two proxies on one bridge (each in its namespace) answer
+// a PXE client the same boot file, each naming itself next-server, and
+// neither offers an address: a second proxy changes nothing for clients.
+func TestTwoProxies(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.RequiresTools(t, "ip")
+	pid := os.Getpid()
+	hub := netns(t, fmt.Sprintf("mode-pxe-hub%d", pid))
+	run(t, "ip", "-n", hub, "link", "add", "br0", "type", "bridge")
+	run(t, "ip", "-n", hub, "link", "set", "br0", "up")
+	hosts := map[string]string{"a": "10.231.1.1", "b": "10.231.1.3", "c": "10.231.1.2"}
+	ns := map[string]string{}
+	for _, h := range []string{"a", "b", "c"} {
+		ns[h] = netns(t, fmt.Sprintf("mode-pxe-%s%d", h, pid))
+		run(t, "ip", "link", "add", "hub-"+h, "netns", hub, "type", "veth", "peer", "name", "pxe0", "netns", ns[h])
+		run(t, "ip", "-n", hub, "link", "set", "hub-"+h, "master", "br0", "up")
+		run(t, "ip", "-n", ns[h], "addr", "add", hosts[h]+"/24", "dev", "pxe0")
+		run(t, "ip", "-n", ns[h], "link", "set", "pxe0", "up")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, h := range []string{"a", "b"} {
+		var srv *Server
+		inNetns(t, ns[h], func() {
+			var err error
+			if srv, err = Listen(Config{Interface: "pxe0", ScriptURL: testURL}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	var c *net.UDPConn
+	inNetns(t, ns["c"], func() {
+		var err error
+		if c, err = server4.NewIPv4UDPConn("pxe0", &net.UDPAddr{Port: dhcpv4.ClientPort}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer c.Close()
+	for _, arch := range []iana.Arch{iana.INTEL_X86PC, iana.EFI_X86_64} {
+		req := pxeRequest(dhcpv4.MessageTypeDiscover, testMAC, pxeClient(arch))
+		req.TransactionID[3] = byte(arch)
+		if _, err := c.WriteTo(req.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: DHCPPort}); err != nil {
+			t.Fatal(err)
+		}
+		file := map[iana.Arch]string{iana.INTEL_X86PC: BIOSFile, iana.EFI_X86_64: UEFIFile}[arch]
+		got := map[string]bool{}
+		buf := make([]byte, 1500)
+		for len(got) < 2 {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("arch %v: answers from %v only: %v", arch, got, err)
+			}
+			resp, err := dhcpv4.FromBytes(buf[:n])
+			if err != nil || resp.TransactionID != req.TransactionID {
+				continue
+			}
+			server := resp.ServerIdentifier()
+			checkAnswer(t, resp, req, dhcpv4.MessageTypeOffer, file, server)
+			if !server.Equal(net.ParseIP(hosts["a"])) && !server.Equal(net.ParseIP(hosts["b"])) {
+				t.Errorf("answer from %s", server)
+			}
+			got[server.String()] = true
+		}
+	}
+}

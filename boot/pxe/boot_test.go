@@ -20,7 +20,7 @@ import (
 	"github.com/mode-build/mode/internal/testutil"
 )
 
-// TestPXEBootBesideSiteDHCP boots examples/tiny in QEMU (SeaBIOS, -boot n,
+// TestPXEBootBesideSiteDHCP boots examples/tiny in QEMU (SeaBIOS and OVMF, -boot n,
 // no boot file from anyone but mode) on a bridge in a network namespace
 // where a site DHCP server that knows nothing of PXE hands out addresses
 // and `mode serve --pxe br0` answers as a proxy: QEMU's NIC ROM (iPXE)
@@ -78,21 +78,26 @@ func TestPXEBootBesideSiteDHCP(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	mac := "52:54:00:23:20:01"
-	res, err := qemu.Run(context.Background(), qemu.Machine{Binary: wrapper, Tap: "tap0", MAC: mac}, qemu.Watch{
-		Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 4 * time.Minute,
-	})
-	if err != nil {
-		t.Fatalf("%v\nmode serve:\n%s", err, logs.String())
-	}
-	t.Logf("booted in %s", res.Elapsed.Round(time.Second))
-	l := logs.String()
-	if want := "pxe: answered mac=" + mac; !strings.Contains(l, want) || !strings.Contains(l, "file=http://10.232.0.1:5000/boot/boot.ipxe") {
-		t.Errorf("mode serve's log lacks %q with the boot.ipxe URL:\n%s", want, l)
-	}
-	// The init's own DHCP got its address from the site's server.
-	if leases() == 0 || !strings.Contains(res.Console, "10.232.0.100") {
-		t.Errorf("the site DHCP server acknowledged %d addresses; the console lacks 10.232.0.100:\n%s", leases(), res.Console)
+	for i, uefi := range []bool{false, true} {
+		name := map[bool]string{false: "BIOS", true: "UEFI"}[uefi]
+		t.Run(name, func(t *testing.T) {
+			mac := fmt.Sprintf("52:54:00:23:20:%02x", i+1)
+			m := qemu.Machine{Binary: wrapper, Tap: "tap0", MAC: mac, UEFI: uefi}
+			res, err := qemu.Run(context.Background(), m, qemu.Watch{
+				Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 5 * time.Minute,
+			})
+			if err != nil {
+				t.Fatalf("%v\nmode serve:\n%s", err, logs.String())
+			}
+			t.Logf("booted in %s", res.Elapsed.Round(time.Second))
+			if want := `msg="pxe: answered" mac=` + mac + " type=OFFER file=http://10.232.0.1:5000/boot/boot.ipxe"; !strings.Contains(logs.String(), want) {
+				t.Errorf("mode serve's log lacks %q:\n%s", want, logs.String())
+			}
+			// The init's own DHCP got its address from the site's server.
+			if ip := fmt.Sprintf("10.232.0.%d", 100+i); !strings.Contains(res.Console, ip) {
+				t.Errorf("the console lacks the site's address %s (%d acknowledged):\n%s", ip, leases(), res.Console)
+			}
+		})
 	}
 }
 

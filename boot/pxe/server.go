@@ -58,11 +58,11 @@ type Server struct {
 func Listen(c Config) (*Server, error) {
 	ifc, err := net.InterfaceByName(c.Interface)
 	if err != nil {
-		return nil, fmt.Errorf("pxe: %w", err)
+		return nil, fmt.Errorf("interface %q: %w", c.Interface, err)
 	}
 	ips, err := dhcpv4.IPv4AddrsForInterface(ifc)
 	if err != nil || len(ips) == 0 {
-		return nil, fmt.Errorf("pxe: interface %s has no IPv4 address", c.Interface)
+		return nil, fmt.Errorf("interface %s has no IPv4 address", c.Interface)
 	}
 	ip := ips[0]
 	url := c.ScriptURL
@@ -79,13 +79,13 @@ func Listen(c Config) (*Server, error) {
 	root := c.Root
 	if root == "" {
 		if s.tmp, err = ipxeRoot(); err != nil {
-			return nil, fmt.Errorf("pxe: %w", err)
+			return nil, err
 		}
 		root = s.tmp
 	}
 	if s.TFTP, err = NewTFTP(root); err != nil {
 		os.RemoveAll(s.tmp)
-		return nil, fmt.Errorf("pxe: %w", err)
+		return nil, err
 	}
 	s.TFTP.MaxTransfers, s.TFTP.Logger = c.MaxTransfers, c.Logger
 	// The DHCP sockets are bound to the interface, SO_BROADCAST, shared
@@ -97,7 +97,7 @@ func Listen(c Config) (*Server, error) {
 	}
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("pxe on %s: %w", c.Interface, err)
+		return nil, fmt.Errorf("on %s: %w", c.Interface, err)
 	}
 	return s, nil
 }

@@ -34,7 +34,6 @@ const (
 	errAccess     = 2
 	errIllegal    = 4
 	errUnknownTID = 5
-	errOption     = 8
 )
 
 // TFTP defaults and limits.
@@ -245,6 +244,7 @@ func (s *TFTP) transfer(ctx context.Context, conn0 net.PacketConn, ip net.IP, pe
 }
 
 type transferState struct {
+	in      [1500]byte // what the client sends
 	conn    *net.UDPConn
 	peer    *net.UDPAddr
 	blksize int
@@ -284,7 +284,7 @@ func (t *transferState) negotiate(opts map[string]string, size int64) []byte {
 // each timeout. Packets from another TID get an error; stale ACKs are ignored
 // (no resend on a duplicate ACK: the Sorcerer's Apprentice bug).
 func (t *transferState) exchange(pkt []byte, block uint16) error {
-	in := make([]byte, 1500)
+	in := t.in[:]
 	for try := 0; try < t.retries; try++ {
 		if _, err := t.conn.WriteToUDP(pkt, t.peer); err != nil {
 			return err

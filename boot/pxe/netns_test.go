@@ -99,7 +99,7 @@ func TestProxyDHCPInNetns(t *testing.T) {
 	var srv *Server
 	inNetns(t, serverNS, func() {
 		var err error
-		srv, err = Listen(Config{Interface: "pxe0", HTTPPort: 5000})
+		srv, err = Listen(Config{Interface: "pxe0", ScriptURL: "http://10.231.0.1:5000/boot/boot.ipxe"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,10 +26,9 @@ type Config struct {
 	// Interface is the network interface the machines boot on: the proxy
 	// answers there only, and its first IPv4 address is the server's.
 	Interface string
-	// ScriptURL is the URL iPXE is given; "" is
-	// http://ADDRESS:HTTPPort/boot/boot.ipxe on Interface's address.
+	// ScriptURL is the URL iPXE is given: mode serve's
+	// http://HOST:PORT/boot/boot.ipxe.
 	ScriptURL string
-	HTTPPort  int
 	// Root is the TFTP root holding BIOSFile and UEFIFile; "" is a
 	// temporary one with copies of those in IPXEDir (where Debian links
 	// ipxe.efi to /boot, outside any root), removed by Close.
@@ -56,23 +55,14 @@ type Server struct {
 // CAP_NET_BIND_SERVICE and CAP_NET_RAW). It does all its network lookups
 // before returning: Serve only answers.
 func Listen(c Config) (*Server, error) {
-	ifc, err := net.InterfaceByName(c.Interface)
+	ip, err := InterfaceIP(c.Interface)
 	if err != nil {
-		return nil, fmt.Errorf("interface %q: %w", c.Interface, err)
+		return nil, err
 	}
-	ips, err := dhcpv4.IPv4AddrsForInterface(ifc)
-	if err != nil || len(ips) == 0 {
-		return nil, fmt.Errorf("interface %s has no IPv4 address", c.Interface)
+	if c.ScriptURL == "" {
+		return nil, errors.New("pxe: no ScriptURL")
 	}
-	ip := ips[0]
-	url := c.ScriptURL
-	if url == "" {
-		if c.HTTPPort == 0 {
-			return nil, errors.New("pxe: no ScriptURL and no HTTPPort")
-		}
-		url = fmt.Sprintf("http://%s/boot/boot.ipxe", net.JoinHostPort(ip.String(), fmt.Sprint(c.HTTPPort)))
-	}
-	s := &Server{Proxy: Proxy{ServerIP: ip, ScriptURL: url, Known: c.Known}, log: c.Logger}
+	s := &Server{Proxy: Proxy{ServerIP: ip, ScriptURL: c.ScriptURL, Known: c.Known}, log: c.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -116,6 +106,20 @@ func (s *Server) Close() error {
 		}
 	})
 	return nil
+}
+
+// InterfaceIP is the first IPv4 address of the interface name: the
+// server's address for the machines on its network.
+func InterfaceIP(name string) (net.IP, error) {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("interface %q: %w", name, err)
+	}
+	ips, err := dhcpv4.IPv4AddrsForInterface(ifc)
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("interface %s has no IPv4 address", name)
+	}
+	return ips[0], nil
 }
 
 // ipxeRoot is a temporary TFTP root with copies of Debian's iPXE.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/boot/pxe"
@@ -26,30 +25,31 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 	if iface == "" {
 		return func() {}, nil
 	}
-	cfg := pxe.Config{Interface: iface, Logger: slog.Default()} // Known: every machine (fleet rules may narrow it)
-	if adv := c.String("advertise"); adv != "" {
-		host, err := netboot.Advertise(adv, listen)
-		if err != nil {
-			return nil, err
-		}
-		cfg.ScriptURL = scheme + "://" + host + "/boot/boot.ipxe"
-	}
-	_, port, _ := net.SplitHostPort(listen.String())
-	cfg.HTTPPort, _ = strconv.Atoi(port)
-	s, err := pxe.Listen(cfg)
+	ip, err := pxe.InterfaceIP(iface)
 	if err != nil {
 		return nil, fmt.Errorf("serve --pxe: %w", err)
 	}
-	if c.String("advertise") == "" {
-		if err := c.Set("advertise", s.Proxy.ServerIP.String()); err != nil {
-			s.Close()
+	adv := c.String("advertise")
+	if adv == "" {
+		adv = ip.String()
+		if err := c.Set("advertise", adv); err != nil {
 			return nil, err
 		}
-		if scheme != "http" {
-			s.Proxy.ScriptURL = scheme + "://" + net.JoinHostPort(s.Proxy.ServerIP.String(), port) + "/boot/boot.ipxe"
-		}
 	}
-	fmt.Fprintf(os.Stderr, "mode: PXE on %s (%s): proxyDHCP and TFTP; iPXE gets %s\n", iface, s.Proxy.ServerIP, s.Proxy.ScriptURL)
+	host, err := netboot.Advertise(adv, listen)
+	if err != nil {
+		return nil, err
+	}
+	s, err := pxe.Listen(pxe.Config{
+		Interface: iface,
+		ScriptURL: scheme + "://" + host + "/boot/boot.ipxe",
+		Logger:    slog.Default(),
+		// Known: nil answers every PXE client (the fleet rules may narrow it).
+	})
+	if err != nil {
+		return nil, fmt.Errorf("serve --pxe: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "mode: PXE on %s (%s): proxyDHCP and TFTP; iPXE gets %s\n", iface, ip, s.Proxy.ScriptURL)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -294,3 +294,30 @@ func TestTwoProxies(t *testing.T) {
 		}
 	}
 }
+
+// TestListenPortTaken: when a port is taken, Listen fails naming the
+// interface (closing what it opened: no panic on the conns it did not open),
+// and leaves no temporary TFTP root behind.
+func TestListenPortTaken(t *testing.T) {
+	serverNS, _ := twoHosts(t)
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "mode-tftp-*"))
+	inNetns(t, serverNS, func() {
+		taken, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 231, 0, 1), Port: TFTPPort})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer taken.Close()
+		s, err := Listen(Config{Interface: "pxe0", ScriptURL: testURL})
+		if err == nil {
+			s.Close()
+			t.Fatal("Listen took a port in use")
+		}
+		if !strings.Contains(err.Error(), "on pxe0") {
+			t.Errorf("error %v does not name the interface", err)
+		}
+	})
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "mode-tftp-*"))
+	if len(after) > len(before) {
+		t.Errorf("temporary TFTP roots left: %v", after)
+	}
+}

@@ -80,15 +80,27 @@ func Listen(c Config) (*Server, error) {
 	s.TFTP.MaxTransfers, s.TFTP.Logger = c.MaxTransfers, c.Logger
 	// The DHCP sockets are bound to the interface, SO_BROADCAST, shared
 	// (SO_REUSEADDR/PORT) with a DHCP server on the same machine.
-	if s.dhcp, err = server4.NewIPv4UDPConn(c.Interface, &net.UDPAddr{Port: DHCPPort}); err == nil {
-		if s.pxe, err = server4.NewIPv4UDPConn(c.Interface, &net.UDPAddr{Port: PXEPort}); err == nil {
-			s.tftp, err = net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: TFTPPort})
-		}
-	}
-	if err != nil {
+	// (Each conn is set only when opened: a nil *UDPConn in the interface
+	// would not be nil to Close.)
+	fail := func(err error) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("on %s: %w", c.Interface, err)
 	}
+	dhcp, err := server4.NewIPv4UDPConn(c.Interface, &net.UDPAddr{Port: DHCPPort})
+	if err != nil {
+		return fail(err)
+	}
+	s.dhcp = dhcp
+	pxe, err := server4.NewIPv4UDPConn(c.Interface, &net.UDPAddr{Port: PXEPort})
+	if err != nil {
+		return fail(err)
+	}
+	s.pxe = pxe
+	tftp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: TFTPPort})
+	if err != nil {
+		return fail(err)
+	}
+	s.tftp = tftp
 	return s, nil
 }
 

@@ -58,7 +58,7 @@ test-unit: vet-portable
 # fuzz runs them longer. A crash is written by go test to the package's
 # testdata/fuzz/FUZZNAME/: commit it, it becomes a regression input.
 FUZZTIME ?= 15s
-FUZZ := FuzzInspect:./squashfs FuzzLoad:./modules FuzzParseParams:./boot/init FuzzChainManifest:./registry/store
+FUZZ := FuzzInspect:./squashfs FuzzLoad:./modules FuzzParseParams:./boot/init FuzzChainManifest:./registry/store FuzzAnswer:./boot/pxe
 .PHONY: fuzz fuzz-short
 fuzz-short:
 	@for f in $(FUZZ); do echo "fuzz $${f%%:*} $(FUZZTIME)"; \

@@ -27,7 +27,9 @@ func (p *PXE) netdev() string {
 	return ",tftp=" + qemuEscape(p.Dir) + ",bootfile=" + qemuEscape(p.File)
 }
 
-func (m Machine) firmwareBoot() bool { return m.Medium != nil || m.PXE != nil }
+func (m Machine) firmwareBoot() bool {
+	return m.Medium != nil || m.PXE != nil || (m.Tap != "" && m.Kernel == "")
+}
 
 // firmwareArgs are the arguments of a boot through the firmware: SeaBIOS or
 // OVMF, and the medium with the first boot index.
@@ -36,7 +38,7 @@ func (m Machine) firmwareArgs() []string {
 	if m.UEFI {
 		args = append(args, "-bios", OVMF)
 	}
-	if m.PXE != nil {
+	if m.PXE != nil || m.Medium == nil {
 		return append(args, "-boot", "n")
 	}
 	md := m.Medium

@@ -41,6 +41,10 @@ type Machine struct {
 	Medium    *Medium  // boot through the firmware from this medium instead of -kernel (media.go)
 	UEFI      bool     // UEFI firmware (OVMF) instead of SeaBIOS
 	PXE       *PXE     // boot through the firmware from a TFTP root (media.go)
+	// Tap puts the NIC on this tap device, a network the caller made,
+	// instead of QEMU's user network; with no Kernel, the firmware boots
+	// from it (PXE, its DHCP and TFTP servers being the caller's).
+	Tap string
 }
 
 // Disk is one virtio disk.
@@ -102,7 +106,13 @@ func (m Machine) Args() []string {
 	if accel == "kvm" {
 		args = append(args, "-cpu", "host")
 	}
-	if m.Network || m.BootURL != "" || m.PXE != nil {
+	if m.Tap != "" {
+		nic := "virtio-net-pci,netdev=n0,bootindex=0"
+		if m.MAC != "" {
+			nic += ",mac=" + m.MAC
+		}
+		args = append(args, "-netdev", "tap,id=n0,script=no,downscript=no,ifname="+qemuEscape(m.Tap), "-device", nic)
+	} else if m.Network || m.BootURL != "" || m.PXE != nil {
 		netdev := "user,id=n0"
 		for _, f := range m.Forward {
 			netdev += ",hostfwd=" + f

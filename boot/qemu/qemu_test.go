@@ -45,6 +45,12 @@ func TestArgs(t *testing.T) {
 		{"pxe", qemu.Machine{PXE: &qemu.PXE{Dir: "/srv/tftp", File: "boot.ipxe"}},
 			[]string{"-boot n", "-netdev user,id=n0,tftp=/srv/tftp,bootfile=boot.ipxe", "-device virtio-net-pci,netdev=n0,bootindex=0"},
 			[]string{"-kernel"}},
+		{"pxe on a tap", qemu.Machine{Tap: "tap0", MAC: "52:54:00:00:00:01", UEFI: true},
+			[]string{"-bios " + qemu.OVMF, "-boot n", "-netdev tap,id=n0,script=no,downscript=no,ifname=tap0", "-device virtio-net-pci,netdev=n0,bootindex=0,mac=52:54:00:00:00:01"},
+			[]string{"-kernel", "user,id=n0"}},
+		{"kernel on a tap", qemu.Machine{Kernel: "k", Initrd: "i", Tap: "tap1"},
+			[]string{"-kernel k", "-netdev tap,id=n0,script=no,downscript=no,ifname=tap1"},
+			[]string{"-boot n", "user,id=n0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line := strings.Join(tc.m.Args(), " ")

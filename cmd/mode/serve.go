@@ -51,6 +51,7 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
 			&cli.StringFlag{Name: "config", Usage: "read flags from the YAML `FILE` (keys: the flag names; the command line wins); SIGHUP reads it again (docs/service.md)"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on SIGTERM, let the requests under way finish for at most `DURATION`"},
+			pxeFlag(),
 		},
 		Before: serveConfig,
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -70,6 +71,12 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			scheme := map[bool]string{false: "http", true: "https"}[tlsConfig != nil]
+			stopPXE, err := startPXE(ctx, c, ln.Addr(), scheme) // before the netboot handler: it may set --advertise
+			if err != nil {
+				return err
+			}
+			defer stopPXE()
 			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr()}
 			defer l.cleanup()
 			if err := l.setBoot(c); err != nil {

@@ -36,6 +36,20 @@ func BootToken(pushToken string) string {
 	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
+// MachineToken is the token that lets one machine report as itself and as
+// no other: an HMAC, keyed by the push token, of the machine's identity
+// (Machine.ID: its MAC, lower case). mode serve hands it to each machine in
+// its own boot.ipxe (mode.report) and checks a report's machine against it,
+// storing nothing.
+func MachineToken(pushToken, id string) string {
+	if pushToken == "" || id == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, []byte(pushToken))
+	m.Write([]byte("mode machine report v1\n" + id))
+	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
 // URL is the report URL of the registry of ref (HOST[:PORT]/REPO:TAG):
 // http:// when insecure or for a loopback host (as pushes and pulls do),
 // else https://.

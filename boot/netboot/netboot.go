@@ -61,9 +61,15 @@ type Config struct {
 	Advertise string
 	// Registry, when set, is the HTTPS HOST:PORT of mode.ref (a TLS site):
 	// the init verifies it with the CA its initramfs carries, and no
-	// mode.insecure is set. The kernel and initramfs still come from
-	// Advertise over plain HTTP, which iPXE fetches without a CA to check.
+	// mode.insecure is set.
 	Registry string
+	// Files is the base URL of the kernel and initramfs in the script
+	// (default http://ADVERTISE): on a TLS site, the plain-HTTP listener
+	// (iPXE cannot check the site CA), or https:// for an iPXE that trusts it.
+	Files string
+	// Secure says the registry is HTTPS (a TLS site) even without Registry:
+	// mode.ref is then the host the request reached, without mode.insecure.
+	Secure bool
 	// Choose picks each machine's boot; nil boots every machine the same.
 	Choose Chooser
 	// Token is the report token of machine mac (mode.report=); nil: none.
@@ -141,7 +147,17 @@ func Handler(c Config) http.Handler {
 				extra = strings.TrimSpace("mode.report=" + t + " " + extra)
 			}
 		}
-		fmt.Fprint(w, MachineScript(host, c.Registry, choice.Repo, choice.Ref, extra))
+		files := c.Files
+		if files == "" && r.TLS != nil {
+			files = "https://" + host
+		} else if files == "" {
+			files = "http://" + host
+		}
+		reg, secure := c.Registry, c.Secure || c.Registry != ""
+		if reg == "" {
+			reg = host
+		}
+		fmt.Fprint(w, MachineScript(files, reg, secure, choice.Repo, choice.Ref, extra))
 	})
 	return mux
 }
@@ -179,14 +195,14 @@ func printable(s string) error {
 // Script is the iPXE script that boots chain from the server at host
 // (HOST:PORT, as the machine reached it), over plain HTTP.
 func Script(host, repo, chain, extra string) string {
-	return MachineScript(host, "", repo, chain, extra)
+	return MachineScript("http://"+host, host, false, repo, chain, extra)
 }
 
 // MachineScript is the iPXE script that boots repo's chain ref (a tag or a
-// digest): the kernel and initramfs from http://host, the chain from
-// registry over HTTPS, or from host over plain HTTP (mode.insecure) when
-// registry is "".
-func MachineScript(host, registry, repo, ref, extra string) string {
+// digest) of the registry at HOST:PORT: the kernel and initramfs from the
+// base URL files, the chain over HTTPS when secure, else over plain HTTP
+// (mode.insecure).
+func MachineScript(files, registry string, secure bool, repo, ref, extra string) string {
 	if repo == "" {
 		repo = "mode"
 	}
@@ -194,16 +210,16 @@ func MachineScript(host, registry, repo, ref, extra string) string {
 	if strings.Contains(ref, ":") { // a digest
 		sep = "@"
 	}
-	insecure := ""
-	if registry == "" {
-		registry, insecure = host, " mode.insecure"
+	insecure := " mode.insecure"
+	if secure {
+		insecure = ""
 	}
 	args := strings.TrimSpace(fmt.Sprintf("initrd=initrd.img console=tty0 console=ttyS0 mode.ref=%s/%s%s%s%s %s", registry, repo, sep, ref, insecure, extra))
 	return fmt.Sprintf("#!ipxe\n"+
 		"dhcp\n"+
-		"kernel http://%[1]s/boot/vmlinuz %[2]s\n"+
-		"initrd --name initrd.img http://%[1]s/boot/initrd.img\n"+
-		"boot\n", host, args)
+		"kernel %[1]s/boot/vmlinuz %[2]s\n"+
+		"initrd --name initrd.img %[1]s/boot/initrd.img\n"+
+		"boot\n", files, args)
 }
 
 func serveFile(f *File) http.HandlerFunc {

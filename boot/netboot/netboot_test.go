@@ -57,7 +57,7 @@ func TestHandler(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	tls := httptest.NewServer(netboot.Handler(netboot.Config{Chain: "console", Repo: "tiny", Registry: "site:5443", Advertise: "site:5080"}))
+	tls := httptest.NewServer(netboot.Handler(netboot.Config{Chain: "console", Repo: "tiny", Registry: "site:5443", Files: "http://site:5080"}))
 	defer tls.Close()
 	const one = "mac=52:54:00:00:00:01"
 	for _, tc := range []struct {

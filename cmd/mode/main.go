@@ -61,6 +61,7 @@ func main() {
 			saveCommand(),
 			serveCommand(),
 			shellCommand(),
+			siteCommand(),
 			signCommand(),
 			statusCommand(),
 			treeCommand(),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 
@@ -18,17 +17,18 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
-// netbootHandler serves /boot/ for mode serve: the kernel and initramfs are
+// netbootConfig is /boot/ for mode serve: the kernel and initramfs are
 // fetched and built on the first request, not before. The initramfs it builds
-// lives in a temporary directory, which cleanup removes.
-func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
+// lives in a temporary directory, which cleanup removes. siteCA, when set, is
+// the CA the built initramfs carries (a TLS site).
+func netbootConfig(c *cli.Command, s *store.Store, listen net.Addr, siteCA string) (cfg netboot.Config, cleanup func(), err error) {
 	kernelFile, kmods, initrd := c.String("kernel"), c.String("kernel-modules"), c.String("initrd")
 	trusted, err := initramfs.TrustFiles(c.StringSlice("trust"), false) // checked now, used on first use
 	if err != nil {
-		return nil, nil, err
+		return cfg, nil, err
 	}
 	if initrd != "" && len(trusted) > 0 {
-		return nil, nil, errors.New("serve: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
+		return cfg, nil, errors.New("serve: --trust builds the initramfs; with --initrd, give the keys to mode initramfs --trust")
 	}
 	tmp, tmpErr := os.MkdirTemp("", "mode-netboot-*")
 	cleanup = func() { os.RemoveAll(tmp) }
@@ -39,21 +39,21 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 		}
 		return k.Deb, nil
 	})
-	cfg := netboot.Config{Chain: c.String("boot-chain")}
+	cfg.Chain = c.String("boot-chain")
 	if cfg.Advertise, err = netboot.Advertise(c.String("advertise"), listen); err != nil {
 		slog.Warn("machines get the address they reached the server at", "err", err)
 	} else if noteLoopback(listen, cfg.Advertise) {
 		fmt.Fprintf(os.Stderr, "mode: note: listening on %s, which machines cannot reach at %s: listen with --addr 0.0.0.0:PORT\n", listen, cfg.Advertise)
 	}
-	if t := c.String("push-token"); t != "" { // machines report their boots (docs/site.md)
-		cfg.Append = "mode.report=" + report.BootToken(t)
+	if t := c.String("push-token"); t != "" { // each machine reports its boots with its own token (docs/site.md)
+		cfg.Token = func(mac string) string { return report.MachineToken(t, mac) }
 	}
 	// The repository of mode.ref: --boot-chain's, else the store's only one.
 	if cfg.Chain != "" {
 		repo, tag, err := s.Find(cfg.Chain)
 		if err != nil {
 			cleanup()
-			return nil, nil, fmt.Errorf("serve --boot-chain: %w", err)
+			return cfg, nil, fmt.Errorf("serve --boot-chain: %w", err)
 		}
 		cfg.Repo, cfg.Chain = repo, tag
 	} else if repos, err := s.Repositories(); err == nil && len(repos) == 1 {
@@ -91,6 +91,13 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 			return "", err
 		}
 		opts.Files = append(opts.Files, trusted...)
+		if siteCA != "" { // the init verifies the site's HTTPS with it: no mode.insecure
+			done, err := addSiteCA(&opts, siteCA)
+			if err != nil {
+				return "", err
+			}
+			defer done()
+		}
 		if tmpErr != nil {
 			return "", tmpErr
 		}
@@ -102,7 +109,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 		reportInitramfs(res)
 		return out, nil
 	})
-	return netboot.Handler(cfg), cleanup, nil
+	return cfg, cleanup, nil
 }
 
 // noteLoopback reports whether the server listens on loopback only while it

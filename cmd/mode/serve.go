@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/registry/serve"
 	"github.com/mode-build/mode/registry/site"
 	"github.com/mode-build/mode/registry/store"
@@ -26,7 +27,7 @@ func serveCommand() *cli.Command {
 			"manifests, blobs (Range, ETag), uploads, tags list, catalog and referrers, read by\n" +
 			"anyone who can connect. Pushes and deletes need --push-token. Prints the URL it\n" +
 			"listens on; stops on SIGTERM.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:5000", Usage: "listen on `HOST:PORT`"},
 			&cli.StringFlag{Name: "boot-chain", Usage: "the chain ([REPO:]TAG) /boot/boot.ipxe boots by default (netboot)"},
@@ -46,7 +47,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-cert", Usage: "HTTPS with the certificate (chain) in `FILE`"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` of --tls-cert"},
 			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
-		},
+		}, fleetFlags()...),
 		Action: func(ctx context.Context, c *cli.Command) error {
 			s, err := store.Open(c.String("store"))
 			if err != nil {
@@ -60,12 +61,29 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			boot, cleanup, err := netbootHandler(c, s, ln.Addr())
+			siteCA := ""
+			if c.String("tls") == "auto" {
+				siteCA = filepath.Join(s.Dir(), "tls", serve.CACertFile)
+			}
+			bootCfg, cleanup, err := netbootConfig(c, s, ln.Addr(), siteCA)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
-			st, closeSite, err := newSite(c, s)
+			fl, err := newFleet(ctx, c, s)
+			if err != nil {
+				return err
+			}
+			bootCfg.Choose, bootCfg.Secure = fleetChooser(fl), tlsConfig != nil
+			if ba := c.String("boot-addr"); ba != "" && tlsConfig == nil {
+				return errors.New("serve --boot-addr: only with --tls (without it /boot/ is plain HTTP already)")
+			} else if ba != "" {
+				if _, err := bootListener(ctx, ba, bootCfg, bootCfg.Advertise); err != nil {
+					return err
+				}
+			}
+			boot := netboot.Handler(bootCfg)
+			st, closeSite, err := newSite(c, s, fl)
 			if err != nil {
 				return err
 			}

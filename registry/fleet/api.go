@@ -1,12 +1,16 @@
 package fleet
 
 import (
+	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -109,3 +113,43 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 // ErrAction is what PostAction returns for a refused action, with the server's message.
 var ErrAction = errors.New("action refused")
+
+// PostAction asks the server at base (https://HOST:PORT) to queue action
+// req for machine mac, with the admin token; client nil is
+// http.DefaultClient. A refusal is an ErrAction with the server's message.
+func PostAction(ctx context.Context, client *http.Client, base, token, mac string, req ActionRequest) (*Action, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	u := strings.TrimSuffix(base, "/") + APIPath + "/machines/" + url.PathEscape(mac) + "/actions"
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusCreated {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(data))
+		}
+		return nil, fmt.Errorf("%w: %s: %s", ErrAction, resp.Status, e.Error)
+	}
+	var a Action
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("action reply: %w", err)
+	}
+	return &a, nil
+}

@@ -43,9 +43,9 @@ type Rule struct {
 	// the store; Local boots them from their own disk (iPXE exit) instead.
 	Chain    string            `yaml:"chain" json:"chain,omitempty"`
 	Local    bool              `yaml:"local" json:"local,omitempty"`
-	Args     string            `yaml:"args" json:"args,omitempty"`       // more kernel command line
-	Load     string            `yaml:"load" json:"load,omitempty"`       // mode.load
-	NoLoad   string            `yaml:"noload" json:"noload,omitempty"`   // mode.noload
+	Args     string            `yaml:"args" json:"args,omitempty"`         // more kernel command line
+	Load     string            `yaml:"load" json:"load,omitempty"`         // mode.load
+	NoLoad   string            `yaml:"noload" json:"noload,omitempty"`     // mode.noload
 	Hostname string            `yaml:"hostname" json:"hostname,omitempty"` // literal or template: node-{mac}
 	Metadata map[string]string `yaml:"metadata" json:"metadata,omitempty"` // mode.meta.KEY=VALUE
 
@@ -63,7 +63,7 @@ type Match struct {
 	UUID     string            `yaml:"uuid" json:"uuid,omitempty"`
 	Serial   string            `yaml:"serial" json:"serial,omitempty"`
 	Hostname string            `yaml:"hostname" json:"hostname,omitempty"` // a glob: web-*
-	Facts    map[string]string `yaml:"facts" json:"facts,omitempty"`     // memory: ">= 8GiB"
+	Facts    map[string]string `yaml:"facts" json:"facts,omitempty"`       // memory: ">= 8GiB"
 }
 
 // Level is how specific a rule is: its most specific selector. A machine

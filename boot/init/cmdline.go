@@ -1,6 +1,7 @@
 package modeinit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -27,7 +28,11 @@ type params struct {
 	// mode.report.timeout: how long the report may take
 	reportToken   string
 	reportTimeout time.Duration
+	hostname      string // mode.hostname: the machine's host name (the fleet's rule gives it)
 }
+
+// hostnameRE is what mode.hostname may be: one DNS label or several.
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$`)
 
 // readParams parses the kernel command line in file.
 func readParams(file string) (params, error) {
@@ -76,6 +81,11 @@ func parseParams(cmdline string) (params, error) {
 			p.reportTimeout, err = time.ParseDuration(v)
 		case "mode.verify":
 			p.verify, err = verifyMode(v)
+		case "mode.hostname":
+			p.hostname = v
+			if !hostnameRE.MatchString(v) || len(v) > 253 {
+				err = errors.New("not a host name (letters, digits, '-', labels joined by '.')")
+			}
 		default:
 			continue
 		}

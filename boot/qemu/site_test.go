@@ -181,11 +181,11 @@ func apiGet(t *testing.T, url string, v any) {
 	}
 }
 
-// modeServe runs `mode serve` (the binary) on the store with a push token and
-// returns its URL; it stops at the end of the test.
-func modeServe(t *testing.T, storeDir, token string) string {
+// modeServe runs `mode serve` (the binary) on the store with a push token
+// (and more flags) and returns its URL; it stops at the end of the test.
+func modeServe(t *testing.T, storeDir, token string, extra ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), "serve", "--store", storeDir, "--addr", "127.0.0.1:0", "--push-token", token)
+	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), append([]string{"serve", "--store", storeDir, "--addr", "127.0.0.1:0", "--push-token", token}, extra...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

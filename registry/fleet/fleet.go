@@ -167,16 +167,20 @@ type Status struct {
 	Rules  []*Rule   `json:"rules"`
 }
 
-// Status returns the rules in force and the last reload's error.
+// Status returns the rules in force and the last reload's error. It names
+// the site file by its base name only (the API shows no server paths).
 func (fl *Fleet) Status() Status {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
-	s := Status{File: fl.file, Loaded: fl.loaded, Rules: []*Rule{}}
+	s := Status{Loaded: fl.loaded, Rules: []*Rule{}}
+	if fl.file != "" {
+		s.File = filepath.Base(fl.file)
+	}
 	if fl.rules != nil {
 		s.Rules = fl.rules.Rules
 	}
 	if fl.loadErr != nil {
-		s.Error = fl.loadErr.Error()
+		s.Error = strings.ReplaceAll(fl.loadErr.Error(), fl.file, s.File)
 	}
 	return s
 }

@@ -31,7 +31,7 @@ type Finder interface {
 
 // Rules is a loaded site file: its rules, checked, most specific first.
 type Rules struct {
-	File  string  `json:"file"`
+	File  string  `json:"-"`
 	Rules []*Rule `json:"rules"`
 }
 
@@ -84,6 +84,17 @@ const (
 
 func (l Level) String() string {
 	return [...]string{"default", "hostname", "facts", "serial", "uuid", "mac"}[l]
+}
+
+// UnmarshalText reads a level's name.
+func (l *Level) UnmarshalText(b []byte) error {
+	for i := LevelDefault; i <= LevelMAC; i++ {
+		if i.String() == string(b) {
+			*l = i
+			return nil
+		}
+	}
+	return fmt.Errorf("level %q: unknown", b)
 }
 
 // MarshalText writes the level's name.

@@ -224,12 +224,6 @@ func (r *Rule) check(f Finder) error {
 		return bad("chain and local exclude each other")
 	case !r.Local && r.Chain == "":
 		return bad("no chain: want chain: REPO:TAG (or local: true)")
-	case r.Chain != "" && f != nil:
-		repo, ref, err := f.Find(r.Chain)
-		if err != nil {
-			return bad("chain %s: %v", r.Chain, err)
-		}
-		r.Repo, r.Ref = repo, ref
 	}
 	for name, v := range map[string]string{"load": r.Load, "noload": r.NoLoad} {
 		if v == "" {
@@ -256,6 +250,25 @@ func (r *Rule) check(f Finder) error {
 			return bad("metadata %s=%q: want at most 128 characters, no spaces or quotes", k, v)
 		}
 	}
+	if err := r.checkMatch(); err != nil {
+		return bad("%v", err)
+	}
+	if r.Chain != "" && f != nil {
+		repo, ref, err := f.Find(r.Chain)
+		if err != nil {
+			if !strings.Contains(err.Error(), r.Chain) {
+				err = fmt.Errorf("chain %s: %w", r.Chain, err)
+			}
+			return bad("%v", err)
+		}
+		r.Repo, r.Ref = repo, ref
+	}
+	return nil
+}
+
+// checkMatch checks the selectors and fills in the level and conditions.
+func (r *Rule) checkMatch() error {
+	bad := fmt.Errorf
 	if r.Match == nil {
 		r.Level = LevelDefault
 		return nil
@@ -285,7 +298,7 @@ func (r *Rule) check(f Finder) error {
 	if m.Hostname != "" {
 		c, err := globCond("hostname", m.Hostname)
 		if err != nil {
-			return bad("%v", err)
+			return err
 		}
 		r.conds = append(r.conds, c)
 		r.Level = max(r.Level, LevelHostname)

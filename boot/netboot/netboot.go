@@ -83,8 +83,9 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 
 // Identify is the second-stage URL's query: the first stage (no mac=)
 // answers with a script that chains to boot.ipxe again with these iPXE
-// settings filled in.
-const Identify = "mac=${net0/mac:uristring}&uuid=${uuid:uristring}&serial=${serial:uristring}&hostname=${hostname:uristring}"
+// settings filled in. The MAC and UUID go as iPXE formats them (hex with
+// colons, 8-4-4-4-12): ":uristring" would write their raw bytes.
+const Identify = "mac=${net0/mac}&uuid=${uuid}&serial=${serial:uristring}&hostname=${hostname:uristring}"
 
 // Handler serves /boot/vmlinuz, /boot/initrd.img and /boot/boot.ipxe.
 func Handler(c Config) http.Handler {

@@ -165,6 +165,9 @@ func TestActionsAndMachineTokens(t *testing.T) {
 			t.Errorf("the machine's page lacks %q", want)
 		}
 	}
+	if _, index := get(t, base+"/"); !strings.Contains(index, "rule by-mac: tiny:console") {
+		t.Errorf("the index page lacks the machine's next boot")
+	}
 	for _, u := range []string{"/api/fleet", "/api/fleet/machines", "/api/machines/" + mac, "/machines/" + mac} {
 		if _, b := get(t, base+u); strings.Contains(b, adminToken) || strings.Contains(b, pushToken) {
 			t.Errorf("%s shows a token", u)

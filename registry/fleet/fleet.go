@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/mode-build/mode/report"
 )
 
 // MaxMachines bounds the machines a Fleet remembers: boot.ipxe requests are
@@ -53,27 +50,6 @@ type Record struct {
 
 // ID is the machine's identity: its MAC.
 func (r *Record) ID() string { return r.MAC }
-
-// Action states.
-const (
-	Pending = "pending" // not yet fulfilled (boot.ipxe may have served it)
-	Done    = "done"    // the boot report that fulfils it came
-)
-
-// Action is a one-shot next-boot action.
-type Action struct {
-	ID      int       `json:"id"`
-	Kind    string    `json:"kind"`            // "boot-once"
-	Chain   string    `json:"chain,omitempty"` // as given; "" with Local
-	Repo    string    `json:"repo,omitempty"`
-	Ref     string    `json:"ref,omitempty"`
-	Local   bool      `json:"local,omitempty"` // boot from the local disk
-	State   string    `json:"state"`
-	Created time.Time `json:"created"`
-	Served  time.Time `json:"served,omitzero"` // boot.ipxe last answered with it
-	Done    time.Time `json:"done,omitzero"`
-	Report  uint64    `json:"report,omitempty"` // the report that fulfilled it
-}
 
 // Option configures a Fleet.
 type Option func(*Fleet)
@@ -278,13 +254,6 @@ func (r *Rule) args(m Machine) string {
 	return strings.Join(a, " ")
 }
 
-func (a *Action) target() string {
-	if a.Local {
-		return "local"
-	}
-	return a.Chain
-}
-
 // record returns the record of mac, made when new (a zero Record when the
 // fleet remembers MaxMachines already). fl.mu is held.
 func (fl *Fleet) record(mac string) *Record {
@@ -297,104 +266,6 @@ func (fl *Fleet) record(mac string) *Record {
 	r := &Record{Machine: Machine{MAC: mac}, Actions: []*Action{}}
 	fl.machines[mac] = r
 	return r
-}
-
-func (r *Record) pending() *Action {
-	for _, a := range r.Actions {
-		if a.State == Pending {
-			return a
-		}
-	}
-	return nil
-}
-
-// Reported takes a stored report (its ID and time received set): the
-// machine's facts, and the action it fulfils — a successful boot of the
-// action's chain, or any report after a local boot was served.
-func (fl *Fleet) Reported(rep *report.Report) {
-	if rep.Machine.MAC == "" {
-		return
-	}
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	rec := fl.record(rep.Machine.MAC)
-	if rec.MAC == "" {
-		return
-	}
-	defer fl.save()
-	rec.LastReport = rep.Received
-	if rep.Facts != nil {
-		rec.Facts = rep.Facts
-	}
-	if rep.Machine.Hostname != "" {
-		rec.Hostname = rep.Machine.Hostname
-	}
-	a := rec.pending()
-	if a == nil || a.Served.IsZero() {
-		return
-	}
-	if a.Local || rep.Kind == report.KindBoot && rep.OK && a.fulfilledBy(rep) {
-		a.State, a.Done, a.Report = Done, rep.Received, rep.ID
-	}
-}
-
-// fulfilledBy reports whether rep booted the action's chain: its ref names
-// the repository and tag or digest, or its digest is the action's.
-func (a *Action) fulfilledBy(rep *report.Report) bool {
-	_, path, _ := strings.Cut(rep.Ref, "/")
-	return path == a.Repo+":"+a.Ref || path == a.Repo+"@"+a.Ref || rep.Digest != "" && rep.Digest == a.Ref
-}
-
-// ActionKinds are the actions AddAction takes.
-const KindBootOnce = "boot-once"
-
-// AddAction queues a one-shot action for machine mac: boot-once of target,
-// a chain of the store or "local" (its own disk). A pending action of the
-// machine is replaced (marked done is wrong: it is dropped).
-func (fl *Fleet) AddAction(mac, kind, target string) (*Action, error) {
-	mac, err := NormalMAC(mac)
-	if err != nil {
-		return nil, err
-	}
-	if kind != KindBootOnce {
-		return nil, fmt.Errorf("action %q: the only action is %s", kind, KindBootOnce)
-	}
-	a := &Action{Kind: kind, State: Pending, Local: target == "local"}
-	if !a.Local {
-		if target == "" {
-			return nil, errors.New("boot-once: give a chain (REPO:TAG) or local")
-		}
-		a.Chain = target
-		if fl.finder != nil {
-			if a.Repo, a.Ref, err = fl.finder.Find(target); err != nil {
-				return nil, fmt.Errorf("boot-once %s: %w", target, err)
-			}
-		} else if i := strings.LastIndex(target, ":"); i > 0 {
-			a.Repo, a.Ref = target[:i], target[i+1:]
-		} else {
-			return nil, fmt.Errorf("boot-once %s: want REPO:TAG", target)
-		}
-	}
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	rec := fl.record(mac)
-	if rec.MAC == "" {
-		return nil, fmt.Errorf("the fleet remembers %d machines already", MaxMachines)
-	}
-	var keep []*Action
-	for _, old := range rec.Actions {
-		if old.State != Pending {
-			keep = append(keep, old)
-		}
-	}
-	fl.nextID++
-	a.ID, a.Created = fl.nextID, fl.now().UTC()
-	rec.Actions = append(keep, a)
-	if len(rec.Actions) > MaxActions {
-		rec.Actions = rec.Actions[len(rec.Actions)-MaxActions:]
-	}
-	fl.save()
-	return a, nil
 }
 
 // MachineView is a machine with the rule it matches now and why.
@@ -438,45 +309,4 @@ func (fl *Fleet) view(r *Record) MachineView {
 		v.Error = why
 	}
 	return v
-}
-
-type stateFile struct {
-	NextID   int                `json:"next_id"`
-	Machines map[string]*Record `json:"machines"`
-}
-
-func (fl *Fleet) readState() error {
-	b, err := os.ReadFile(fl.state)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var s stateFile
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("fleet state %s: %w", fl.state, err)
-	}
-	fl.nextID = s.NextID
-	if s.Machines != nil {
-		fl.machines = s.Machines
-	}
-	return nil
-}
-
-// save writes the state file (fl.mu held); a failure is logged.
-func (fl *Fleet) save() {
-	if fl.state == "" {
-		return
-	}
-	b, err := json.Marshal(stateFile{NextID: fl.nextID, Machines: fl.machines})
-	if err == nil {
-		tmp := fl.state + ".tmp"
-		if err = os.WriteFile(tmp, b, 0o600); err == nil {
-			err = os.Rename(tmp, fl.state)
-		}
-	}
-	if err != nil {
-		fl.logger.Error("fleet state not saved", "file", filepath.Base(fl.state), "err", err)
-	}
 }

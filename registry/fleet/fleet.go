@@ -111,8 +111,8 @@ func (fl *Fleet) Reload() error {
 	return nil
 }
 
-// Watch reloads the site file whenever its modification time or size
-// changes, checking every interval, until ctx ends.
+// Watch reloads the site file whenever its modification time changes,
+// checking every interval, until ctx ends.
 func (fl *Fleet) Watch(ctx context.Context, interval time.Duration) {
 	if fl.file == "" {
 		return

@@ -135,12 +135,15 @@ func Parse(file string, data []byte, f Finder) (*Rules, error) {
 	rs := &Rules{File: file}
 	var errs []error
 	for i, r := range doc.Rules {
+		line := 1
+		if i < len(lines) {
+			line = lines[i]
+		}
 		if r == nil {
+			errs = append(errs, &Error{File: file, Line: line, Msg: "an empty rule"})
 			continue
 		}
-		if i < len(lines) {
-			r.Line = lines[i]
-		}
+		r.Line = line
 		if err := r.check(f); err != nil {
 			errs = append(errs, &Error{File: file, Line: r.Line, Msg: err.Error()})
 			continue

@@ -113,6 +113,7 @@ func TestBadFiles(t *testing.T) {
 		{"bad host name", "rules:\n  - name: a\n    chain: console\n    hostname: \"node_{ip}\"\n", `site.yaml:2: rule a: hostname "node_{ip}"`},
 		{"not yaml", "rules: [\n", "site.yaml:"},
 		{"empty", "", "site.yaml:1: no rules"},
+		{"empty rule", "rules:\n  - name: a\n    chain: console\n  -\n", "site.yaml:4: an empty rule"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := fleet.Parse("site.yaml", []byte(tc.text), chains{})

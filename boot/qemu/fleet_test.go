@@ -35,10 +35,29 @@ func TestFleetNetboot(t *testing.T) {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	base := modeServe(t, storeDir, "s3cret", "--site-file", siteFile, "--advertise", "10.0.2.2",
+	base := modeServe(t, storeDir, "s3cret", "--site-file", siteFile, "--advertise", "10.0.2.2", "--admin-token", "adm1n",
 		"--kernel", testutil.Kernel(t).Vmlinuz, "--initrd", testutil.Initramfs(t))
 	port := base[strings.LastIndex(base, ":")+1:]
 	const consoleMarker = "MODE-TINY-FAIL: [test -f /etc/extra.conf]" // console: every layer but extra's
+	boot := func(t *testing.T, mac, smbios, want string) string {
+		t.Helper()
+		m := qemu.Machine{MemoryMiB: 512, MAC: mac, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe", Extra: []string{"-smbios", smbios}}
+		fail := []string{"mode-init: FAILED", "MODE-TINY-OK", "MODE-TINY-FAIL"}
+		for i, f := range fail {
+			if strings.HasPrefix(want, f) {
+				fail = append(fail[:i:i], fail[i+1:]...)
+			}
+		}
+		res, err := qemu.Run(context.Background(), m, qemu.Watch{Expect: want, Fail: fail, Timeout: 8 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(res.Console, "boot report not sent") {
+			t.Errorf("the report failed:\n%s", res.Console)
+		}
+		t.Logf("%s booted in %.1fs", mac, res.Elapsed.Seconds())
+		return res.Console
+	}
 	for _, tc := range []struct {
 		name, mac, smbios, want, line string
 	}{
@@ -47,21 +66,9 @@ func TestFleetNetboot(t *testing.T) {
 		{"by serial", "52:54:00:00:0f:03", "type=1,serial=FLEET-3", "MODE-TINY-OK", "mode.meta.role=db"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := qemu.Machine{MemoryMiB: 512, MAC: tc.mac, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe", Extra: []string{"-smbios", tc.smbios}}
-			fail := []string{"mode-init: FAILED", "MODE-TINY-OK", "MODE-TINY-FAIL"}
-			for i, f := range fail {
-				if strings.HasPrefix(tc.want, f) {
-					fail = append(fail[:i:i], fail[i+1:]...)
-				}
+			if console := boot(t, tc.mac, tc.smbios, tc.want); !strings.Contains(console, tc.line) {
+				t.Errorf("console lacks %q:\n%s", tc.line, console)
 			}
-			res, err := qemu.Run(context.Background(), m, qemu.Watch{Expect: tc.want, Fail: fail, Timeout: 8 * time.Minute})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(res.Console, tc.line) || strings.Contains(res.Console, "boot report not sent") {
-				t.Errorf("console lacks %q or the report failed:\n%s", tc.line, res.Console)
-			}
-			t.Logf("%s booted in %.1fs", tc.mac, res.Elapsed.Seconds())
 		})
 	}
 	var ms []fleet.MachineView
@@ -78,6 +85,21 @@ func TestFleetNetboot(t *testing.T) {
 	if rules["52:54:00:00:0f:01"] != "by-mac" || rules["52:54:00:00:0f:02"] != "by-uuid" || rules["52:54:00:00:0f:03"] != "by-serial" {
 		t.Errorf("rules %v", rules)
 	}
+	// A one-shot action: the first machine boots console once, and its
+	// boot report clears the action.
+	t.Run("boot-once action", func(t *testing.T) {
+		a, err := fleet.PostAction(context.Background(), nil, base, "adm1n", "52:54:00:00:0f:01", fleet.ActionRequest{Kind: "boot-once", Chain: "tiny:console"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		boot(t, "52:54:00:00:0f:01", "type=1,serial=OTHER", consoleMarker)
+		var v fleet.MachineView
+		apiGet(t, base+"/api/fleet/machines/52:54:00:00:0f:01", &v)
+		last := v.Actions[len(v.Actions)-1]
+		if last.ID != a.ID || last.State != fleet.Done || last.Report == 0 || v.Boot.Rule != "by-mac" {
+			t.Errorf("after the boot: action %+v, next boot %+v", last, v.Boot)
+		}
+	})
 	var h site.MachineHistory
 	apiGet(t, base+"/api/machines/52:54:00:00:0f:02", &h)
 	if h.Facts == nil || h.Facts.UUID != "0f0f0f0f-0000-4000-8000-000000000002" || h.Machine.Hostname != "node-525400000f02" {

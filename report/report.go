@@ -37,6 +37,7 @@ type Report struct {
 	Chain   string  `json:"chain,omitempty"`  // the chain name: the top layer's file name without .sqfs
 	Ref     string  `json:"ref,omitempty"`    // the reference booted or pushed: HOST/REPO:TAG
 	Digest  string  `json:"digest,omitempty"` // the chain's manifest digest, when known
+	Facts   *Facts  `json:"facts,omitempty"`  // the hardware, in boot reports (Gather)
 	Steps   []Step  `json:"steps"`            // in the order they ran, the failed one last
 	OK      bool    `json:"ok"`               // every step succeeded
 	Failed  *Failed `json:"failed,omitempty"` // set exactly when !OK
@@ -153,6 +154,11 @@ func (r *Report) Check() error {
 	}
 	if r.Digest != "" && !validDigest(r.Digest) {
 		return bad("digest %q: want sha256:<64 hex> or sha512:<128 hex>", short(r.Digest))
+	}
+	if r.Facts != nil {
+		if err := r.Facts.check(); err != nil {
+			return err
+		}
 	}
 	if len(r.Steps) > MaxSteps {
 		return bad("%d steps: at most %d", len(r.Steps), MaxSteps)

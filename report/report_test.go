@@ -60,10 +60,11 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-func TestBootTokenAndURL(t *testing.T) {
-	a, b := report.BootToken("one"), report.BootToken("two")
-	if len(a) != 32 || a == b || a == report.BootToken("") || report.BootToken("") != "" || strings.Contains(a, "one") {
-		t.Errorf("boot tokens %q %q", a, b)
+func TestMachineTokenAndURL(t *testing.T) {
+	const m1, m2 = "52:54:00:00:00:01", "52:54:00:00:00:02"
+	a, b, c := report.MachineToken("one", m1), report.MachineToken("two", m1), report.MachineToken("one", m2)
+	if len(a) != 32 || a == b || a == c || report.MachineToken("", m1) != "" || report.MachineToken("one", "") != "" || strings.Contains(a, "one") {
+		t.Errorf("machine tokens %q %q %q", a, b, c)
 	}
 	if u, err := report.URL("10.0.2.2:5000/tiny:extra", true); err != nil || u != "http://10.0.2.2:5000/api/reports" {
 		t.Errorf("URL: %q %v", u, err)

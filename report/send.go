@@ -23,16 +23,17 @@ const Path = "/api/reports"
 // holds a boot up longer.
 const Timeout = 3 * time.Second
 
-// BootToken is the token that lets machines report and do nothing else: an
-// HMAC of the push token, so a server knows it without storing it and
-// handing it to machines (on their kernel command line) does not hand out
-// the push token.
-func BootToken(pushToken string) string {
-	if pushToken == "" {
+// MachineToken is the token that lets one machine report as itself and as
+// no other: an HMAC, keyed by the push token, of the machine's identity
+// (Machine.ID: its MAC, lower case). mode serve hands it to each machine in
+// its own boot.ipxe (mode.report) and checks a report's machine against it,
+// storing nothing.
+func MachineToken(pushToken, id string) string {
+	if pushToken == "" || id == "" {
 		return ""
 	}
 	m := hmac.New(sha256.New, []byte(pushToken))
-	m.Write([]byte("mode boot report v1"))
+	m.Write([]byte("mode machine report v1\n" + id))
 	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 

@@ -1,6 +1,7 @@
 package modeinit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -33,11 +34,15 @@ type params struct {
 	// mode.fetch.timeout: how long the pull keeps retrying a registry that
 	// fails without progress (it cannot be reached, answers 5xx, cuts)
 	fetchTimeout time.Duration
+	hostname     string // mode.hostname: the machine's host name (the fleet's rule gives it)
 }
 
 // defaultFetchTimeout is mode.fetch.timeout's default: long enough for a
 // registry that reboots with the machines.
 const defaultFetchTimeout = 5 * time.Minute
+
+// hostnameRE is what mode.hostname may be: one DNS label or several.
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$`)
 
 // readParams parses the kernel command line in file.
 func readParams(file string) (params, error) {
@@ -90,6 +95,11 @@ func parseParams(cmdline string) (params, error) {
 			p.fetchTimeout, err = positiveDuration(v)
 		case "mode.verify":
 			p.verify, err = verifyMode(v)
+		case "mode.hostname":
+			p.hostname = v
+			if !hostnameRE.MatchString(v) || len(v) > 253 {
+				err = errors.New("not a host name (letters, digits, '-', labels joined by '.')")
+			}
 		default:
 			continue
 		}

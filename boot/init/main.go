@@ -3,6 +3,7 @@ package modeinit
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"log"
 	"os"
@@ -142,6 +143,11 @@ func (b *boot) runSteps() int {
 		log.SetOutput(b.out)
 	}
 	b.logf("boot steps start at uptime %s", uptime())
+	if p.hostname != "" { // before the network and the report, which both tell it
+		if err := unix.Sethostname([]byte(p.hostname)); err != nil {
+			b.logf("mode.hostname=%s: %v", p.hostname, err)
+		}
+	}
 	for _, s := range b.steps() {
 		if _, err := b.do(s); err != nil {
 			name := failedStep(s, err)

@@ -2,11 +2,15 @@ package netboot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // File is a file made on first use (a kernel to fetch, an initramfs to
@@ -27,6 +31,24 @@ func (f *File) Path(ctx context.Context) (string, error) {
 	return f.path, f.err
 }
 
+// Machine is who asks for boot.ipxe: what iPXE knows of the machine (its
+// first NIC's MAC, the SMBIOS UUID and serial, the host name DHCP gave).
+type Machine struct {
+	MAC, UUID, Serial, Hostname string
+}
+
+// Choice is how one machine boots.
+type Choice struct {
+	Local bool   // from its own disk: iPXE exit
+	Repo  string // the chain: repository...
+	Ref   string // ...and tag or digest
+	Args  string // more kernel command line
+}
+
+// Chooser picks each machine's boot (the fleet's rules and actions). It
+// returns nil, nil to leave the machine to Config.Chain.
+type Chooser func(Machine) (*Choice, error)
+
 // Config is what Handler serves.
 type Config struct {
 	Kernel *File
@@ -37,10 +59,33 @@ type Config struct {
 	// Advertise is the HOST:PORT machines are told to fetch from (kernel,
 	// initramfs, mode.ref); "" is the host the request reached.
 	Advertise string
+	// Registry, when set, is the HTTPS HOST:PORT of mode.ref (a TLS site):
+	// the init verifies it with the CA its initramfs carries, and no
+	// mode.insecure is set.
+	Registry string
+	// Files is the base URL of the kernel and initramfs in the script
+	// (default http://ADVERTISE): on a TLS site, the plain-HTTP listener
+	// (iPXE cannot check the site CA), or https:// for an iPXE that trusts it.
+	Files string
+	// Secure says the registry is HTTPS (a TLS site) even without Registry:
+	// mode.ref is then the host the request reached, without mode.insecure.
+	Secure bool
+	// Choose picks each machine's boot; nil boots every machine the same.
+	Choose Chooser
+	// Token is the report token of machine mac (mode.report=); nil: none.
+	Token func(mac string) string
 }
 
 // chainName is what a chain (a tag) may be called in boot.ipxe?chain=.
 var chainName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// Identify is the second-stage URL's query: the first stage (no mac=)
+// answers with a script that chains to boot.ipxe again with these iPXE
+// settings filled in. The MAC and UUID go as iPXE formats them (hex with
+// colons, 8-4-4-4-12): ":uristring" would write their raw bytes.
+const Identify = "mac=${net0/mac}&uuid=${uuid}&serial=${serial:uristring}&hostname=${hostname:uristring}"
 
 // Handler serves /boot/vmlinuz, /boot/initrd.img and /boot/boot.ipxe.
 func Handler(c Config) http.Handler {
@@ -48,12 +93,10 @@ func Handler(c Config) http.Handler {
 	mux.HandleFunc("GET /boot/vmlinuz", serveFile(c.Kernel))
 	mux.HandleFunc("GET /boot/initrd.img", serveFile(c.Initrd))
 	mux.HandleFunc("GET /boot/boot.ipxe", func(w http.ResponseWriter, r *http.Request) {
-		chain := r.URL.Query().Get("chain")
-		if chain == "" {
-			chain = c.Chain
-		}
-		if !chainName.MatchString(chain) {
-			http.Error(w, fmt.Sprintf("boot.ipxe: no chain (give ?chain=NAME or serve --boot-chain); bad name %q", chain), http.StatusBadRequest)
+		q := r.URL.Query()
+		chain := q.Get("chain")
+		if chain != "" && !chainName.MatchString(chain) {
+			http.Error(w, fmt.Sprintf("boot.ipxe: bad chain name %q", chain), http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -61,23 +104,123 @@ func Handler(c Config) http.Handler {
 		if host == "" {
 			host = r.Host
 		}
-		fmt.Fprint(w, Script(host, c.Repo, chain, c.Append))
+		if !q.Has("mac") { // first stage: say who you are
+			scheme := "http"
+			if r.TLS != nil {
+				scheme = "https"
+			}
+			next := scheme + "://" + r.Host + "/boot/boot.ipxe?" + Identify
+			if chain != "" {
+				next += "&chain=" + url.QueryEscape(chain)
+			}
+			fmt.Fprintf(w, "#!ipxe\ndhcp\nchain %s\n", next)
+			return
+		}
+		m, err := machineOf(q)
+		if err != nil {
+			http.Error(w, "boot.ipxe: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		choice := &Choice{Repo: c.Repo, Ref: c.Chain}
+		if chain != "" {
+			choice.Ref = chain
+		} else if c.Choose != nil {
+			ch, err := c.Choose(m)
+			if err != nil {
+				http.Error(w, "boot.ipxe: "+err.Error(), http.StatusNotFound)
+				return
+			}
+			if ch != nil {
+				choice = ch
+			}
+		}
+		if choice.Local {
+			fmt.Fprintf(w, "#!ipxe\necho mode: %s boots from its local disk\nexit\n", m.MAC)
+			return
+		}
+		if !chainName.MatchString(choice.Ref) && !strings.Contains(choice.Ref, ":") {
+			http.Error(w, fmt.Sprintf("boot.ipxe: no chain (give ?chain=NAME, serve --boot-chain or a site file); bad name %q", choice.Ref), http.StatusBadRequest)
+			return
+		}
+		extra := strings.TrimSpace(c.Append + " " + choice.Args)
+		if c.Token != nil {
+			if t := c.Token(m.MAC); t != "" {
+				extra = strings.TrimSpace("mode.report=" + t + " " + extra)
+			}
+		}
+		files := c.Files
+		if files == "" && r.TLS != nil {
+			files = "https://" + host
+		} else if files == "" {
+			files = "http://" + host
+		}
+		reg, secure := c.Registry, c.Secure || c.Registry != ""
+		if reg == "" {
+			reg = host
+		}
+		fmt.Fprint(w, MachineScript(files, reg, secure, choice.Repo, choice.Ref, extra))
 	})
 	return mux
 }
 
+// machineOf reads and checks the second stage's query.
+func machineOf(q url.Values) (Machine, error) {
+	hw, err := net.ParseMAC(q.Get("mac"))
+	if err != nil || len(hw) != 6 {
+		return Machine{}, fmt.Errorf("mac %q: want six hex bytes", q.Get("mac"))
+	}
+	m := Machine{MAC: hw.String(), UUID: strings.ToLower(q.Get("uuid")), Serial: q.Get("serial"), Hostname: q.Get("hostname")}
+	if m.UUID != "" && !uuidRE.MatchString(m.UUID) {
+		return m, fmt.Errorf("uuid %q: want 8-4-4-4-12 hex digits", m.UUID)
+	}
+	for _, v := range []struct{ name, v string }{{"serial", m.Serial}, {"hostname", m.Hostname}} {
+		if err := printable(v.v); err != nil {
+			return m, fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
+	return m, nil
+}
+
+func printable(s string) error {
+	if len(s) > 128 || !utf8.ValidString(s) {
+		return errors.New("at most 128 bytes of UTF-8")
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return errors.New("control character")
+		}
+	}
+	return nil
+}
+
 // Script is the iPXE script that boots chain from the server at host
-// (HOST:PORT, as the machine reached it).
+// (HOST:PORT, as the machine reached it), over plain HTTP.
 func Script(host, repo, chain, extra string) string {
+	return MachineScript("http://"+host, host, false, repo, chain, extra)
+}
+
+// MachineScript is the iPXE script that boots repo's chain ref (a tag or a
+// digest) of the registry at HOST:PORT: the kernel and initramfs from the
+// base URL files, the chain over HTTPS when secure, else over plain HTTP
+// (mode.insecure).
+func MachineScript(files, registry string, secure bool, repo, ref, extra string) string {
 	if repo == "" {
 		repo = "mode"
 	}
-	args := strings.TrimSpace(fmt.Sprintf("initrd=initrd.img console=tty0 console=ttyS0 mode.ref=%s/%s:%s mode.insecure %s", host, repo, chain, extra))
+	sep := ":"
+	if strings.Contains(ref, ":") { // a digest
+		sep = "@"
+	}
+	insecure := " mode.insecure"
+	if secure {
+		insecure = ""
+	}
+	args := strings.TrimSpace(fmt.Sprintf("initrd=initrd.img console=tty0 console=ttyS0 mode.ref=%s/%s%s%s%s %s", registry, repo, sep, ref, insecure, extra))
 	return fmt.Sprintf("#!ipxe\n"+
 		"dhcp\n"+
-		"kernel http://%[1]s/boot/vmlinuz %[2]s\n"+
-		"initrd --name initrd.img http://%[1]s/boot/initrd.img\n"+
-		"boot\n", host, args)
+		"kernel %[1]s/boot/vmlinuz %[2]s\n"+
+		"initrd --name initrd.img %[1]s/boot/initrd.img\n"+
+		"boot\n", files, args)
 }
 
 func serveFile(f *File) http.HandlerFunc {

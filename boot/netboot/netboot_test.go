@@ -41,10 +41,25 @@ func TestHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := netboot.Handler(netboot.Config{Kernel: fixed(filepath.Join(dir, "k")), Initrd: fixed(filepath.Join(dir, "i")), Chain: "console"})
+	choose := func(m netboot.Machine) (*netboot.Choice, error) {
+		switch {
+		case m.MAC == "52:54:00:00:00:02":
+			return &netboot.Choice{Repo: "tiny", Ref: "console", Args: "mode.hostname=two"}, nil
+		case m.UUID == "00000000-0000-0000-0000-000000000003":
+			return &netboot.Choice{Repo: "tiny", Ref: "sha256:" + strings.Repeat("a", 64)}, nil
+		case m.Serial == "S 4":
+			return &netboot.Choice{Local: true}, nil
+		}
+		return nil, nil
+	}
+	token := func(mac string) string { return "tok-" + mac }
+	h := netboot.Handler(netboot.Config{Kernel: fixed(filepath.Join(dir, "k")), Initrd: fixed(filepath.Join(dir, "i")), Chain: "console", Choose: choose, Token: token})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
+	tls := httptest.NewServer(netboot.Handler(netboot.Config{Chain: "console", Repo: "tiny", Registry: "site:5443", Files: "http://site:5080"}))
+	defer tls.Close()
+	const one = "mac=52:54:00:00:00:01"
 	for _, tc := range []struct {
 		path   string
 		status int
@@ -52,15 +67,30 @@ func TestHandler(t *testing.T) {
 	}{
 		{"/boot/vmlinuz", 200, []string{"KERNEL"}},
 		{"/boot/initrd.img", 200, []string{"INITRD"}},
-		{"/boot/boot.ipxe", 200, []string{"#!ipxe\n", "kernel http://" + host + "/boot/vmlinuz ", "mode.ref=" + host + "/mode:console mode.insecure", "initrd --name initrd.img http://" + host + "/boot/initrd.img\n", "\nboot\n"}},
-		{"/boot/boot.ipxe?chain=extra", 200, []string{"mode.ref=" + host + "/mode:extra "}},
-		{"/boot/boot.ipxe?chain=../x", 400, []string{"bad name"}},
+		{"/boot/boot.ipxe", 200, []string{"#!ipxe\n", "chain http://" + host + "/boot/boot.ipxe?" + netboot.Identify + "\n"}},
+		{"/boot/boot.ipxe?chain=extra", 200, []string{"chain http://" + host + "/boot/boot.ipxe?" + netboot.Identify + "&chain=extra\n"}},
+		{"/boot/boot.ipxe?" + one, 200, []string{"#!ipxe\n", "kernel http://" + host + "/boot/vmlinuz ", "mode.ref=" + host + "/mode:console mode.insecure mode.report=tok-52:54:00:00:00:01", "initrd --name initrd.img http://" + host + "/boot/initrd.img\n", "\nboot\n"}},
+		{"/boot/boot.ipxe?" + one + "&chain=extra", 200, []string{"mode.ref=" + host + "/mode:extra "}},
+		{"/boot/boot.ipxe?mac=52-54-00-00-00-02", 200, []string{"mode.ref=" + host + "/tiny:console mode.insecure mode.report=tok-52:54:00:00:00:02 mode.hostname=two\n"}},
+		{"/boot/boot.ipxe?" + one + "&uuid=00000000-0000-0000-0000-000000000003", 200, []string{"mode.ref=" + host + "/tiny@sha256:aaaa"}},
+		{"/boot/boot.ipxe?" + one + "&serial=S%204", 200, []string{"\nexit\n"}},
+		{"/boot/boot.ipxe?chain=../x", 400, []string{"bad chain name"}},
+		{"/boot/boot.ipxe?mac=nope", 400, []string{"mac \"nope\""}},
+		{"/boot/boot.ipxe?" + one + "&uuid=x", 400, []string{"uuid \"x\""}},
 		{"/boot/other", 404, nil},
+		{"tls:/boot/boot.ipxe?" + one, 200, []string{"kernel http://site:5080/boot/vmlinuz ", "mode.ref=site:5443/tiny:console\n", "initrd --name initrd.img http://site:5080/boot/initrd.img"}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			status, body := get(t, srv.URL+tc.path)
+			base, path := srv.URL, tc.path
+			if p, ok := strings.CutPrefix(path, "tls:"); ok {
+				base, path = tls.URL, p
+			}
+			status, body := get(t, base+path)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
+			}
+			if strings.HasPrefix(tc.path, "tls:") && strings.Contains(body, "mode.insecure") {
+				t.Errorf("a TLS site's script sets mode.insecure:\n%s", body)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(body, w) {

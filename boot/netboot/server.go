@@ -39,9 +39,16 @@ type Options struct {
 	// Advertise is the HOST[:PORT] machines are told (Advertise); "" is
 	// the default route's interface address and the listening port.
 	Advertise string
-	// PushToken is the server's push token: when set, machines report
-	// their boots with its boot token (report.BootToken).
+	// PushToken is the server's push token: when set, each machine reports
+	// its boots with its own token (report.MachineToken).
 	PushToken string
+	// SiteCA is the CA certificate file the built initramfs carries (a TLS
+	// site: the init verifies the site's HTTPS with it, no mode.insecure).
+	SiteCA string
+	// Secure says the server is HTTPS; Choose picks each machine's boot
+	// (the fleet's rules and actions; nil boots every machine the same).
+	Secure bool
+	Choose Chooser
 	// Mirrors (HOST[:PORT], checked) are put on the kernel line as
 	// mode.mirrors: registries the init tries before the server.
 	Mirrors []string
@@ -87,9 +94,10 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 	if cfg.Advertise, err = Advertise(o.Advertise, listen); err != nil {
 		logger.Warn("machines get the address they reached the server at", "err", err)
 	}
-	if o.PushToken != "" { // machines report their boots (docs/site.md)
-		cfg.Append = "mode.report=" + report.BootToken(o.PushToken)
+	if t := o.PushToken; t != "" { // each machine reports its boots with its own token (docs/site.md)
+		cfg.Token = func(mac string) string { return report.MachineToken(t, mac) }
 	}
+	cfg.Secure, cfg.Choose = o.Secure, o.Choose
 	if len(o.Mirrors) > 0 {
 		cfg.Append = strings.TrimSpace(cfg.Append + " mode.mirrors=" + strings.Join(o.Mirrors, ","))
 	}
@@ -147,6 +155,13 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 		}
 		opts.KernelModules = mods
 		opts.Files = append(opts.Files, trusted...)
+		if o.SiteCA != "" {
+			done, err := initramfs.AddCA(&opts, o.SiteCA)
+			if err != nil {
+				return "", err
+			}
+			defer done()
+		}
 		if tmpErr != nil {
 			return "", tmpErr
 		}

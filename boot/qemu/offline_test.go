@@ -39,7 +39,7 @@ func TestBootOffline(t *testing.T) {
 	_, downPort, _ := strings.Cut(down, ":")
 	const mac = "52:54:00:00:00:0f"
 	args := "mode.ref=10.0.2.2:" + port + "/tiny:extra mode.insecure mode.cache=/dev/vda mode.fetch.timeout=15s mode.mirrors=10.0.2.2:" + downPort +
-		" mode.report=" + report.BootToken("s3cret")
+		" mode.report=" + report.MachineToken("s3cret", mac)
 	boot := func(t *testing.T, want ...string) string {
 		t.Helper()
 		m := netMachine(t, args, qemu.Disk{File: cache})

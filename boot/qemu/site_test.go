@@ -41,11 +41,10 @@ func TestBootReports(t *testing.T) {
 	u, _ := url.Parse(base)
 	_, port, _ := strings.Cut(u.Host, ":")
 	guestReg := "10.0.2.2:" + port
-	token := report.BootToken("s3cret")
 
 	good, bad := "52:54:00:00:00:01", "52:54:00:00:00:02"
 	t.Run("good boot", func(t *testing.T) {
-		m := netMachine(t, "mode.ref="+guestReg+"/tiny:extra mode.insecure mode.report="+token)
+		m := netMachine(t, "mode.ref="+guestReg+"/tiny:extra mode.insecure mode.report="+report.MachineToken("s3cret", good))
 		m.MAC = good
 		res, err := qemu.Run(context.Background(), m, qemu.Watch{
 			Expect: "MODE-TINY-OK", Fail: []string{"MODE-TINY-FAIL", "mode-init: FAILED"}, Timeout: 3 * time.Minute,
@@ -58,7 +57,7 @@ func TestBootReports(t *testing.T) {
 		}
 	})
 	t.Run("boot failing at fetch", func(t *testing.T) {
-		m := netMachine(t, "mode.ref="+guestReg+"/tiny:nosuch mode.insecure mode.report="+token)
+		m := netMachine(t, "mode.ref="+guestReg+"/tiny:nosuch mode.insecure mode.report="+report.MachineToken("s3cret", bad))
 		m.MAC = bad
 		res, err := qemu.Run(context.Background(), m, qemu.Watch{
 			Expect: "(mode rescue) # ", Fail: []string{"MODE-TINY-"}, Timeout: 3 * time.Minute,
@@ -182,11 +181,11 @@ func apiGet(t *testing.T, url string, v any) {
 	}
 }
 
-// modeServe runs `mode serve` (the binary) on the store with a push token and
-// returns its URL; it stops at the end of the test.
-func modeServe(t *testing.T, storeDir, token string) string {
+// modeServe runs `mode serve` (the binary) on the store with a push token
+// (and more flags) and returns its URL; it stops at the end of the test.
+func modeServe(t *testing.T, storeDir, token string, extra ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), "serve", "--store", storeDir, "--addr", "127.0.0.1:0", "--push-token", token)
+	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), append([]string{"serve", "--store", storeDir, "--addr", "127.0.0.1:0", "--push-token", token}, extra...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -53,6 +53,7 @@ func newApp() *cli.Command {
 			serveCommand(),
 			shellCommand(),
 			signCommand(),
+			siteCommand(),
 			statusCommand(),
 			treeCommand(),
 			unpackCommand(),

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/registry/serve"
 	"github.com/mode-build/mode/registry/site"
 	"github.com/mode-build/mode/registry/store"
@@ -28,7 +29,7 @@ func serveCommand() *cli.Command {
 			"anyone who can connect. Pushes and deletes need --push-token. Prints the URL it\n" +
 			"listens on. SIGHUP reloads --config and the TLS certificate; SIGTERM stops it once\n" +
 			"the requests under way are done (at most --grace).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:5000", Usage: "listen on `HOST:PORT`"},
 			&cli.StringFlag{Name: "boot-chain", Usage: "the chain ([REPO:]TAG) /boot/boot.ipxe boots by default (netboot)"},
@@ -52,7 +53,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "config", Usage: "read flags from the YAML `FILE` (keys: the flag names; the command line wins); SIGHUP reads it again (docs/service.md)"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on SIGTERM, let the requests under way finish for at most `DURATION`"},
 			pxeFlag(),
-		},
+		}, fleetFlags()...),
 		Before: serveConfig,
 		Action: func(ctx context.Context, c *cli.Command) error {
 			slog.SetDefault(serveLogger(c, os.Stderr))
@@ -77,12 +78,29 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			defer stopPXE()
+			fl, err := newFleet(ctx, c, s)
+			if err != nil {
+				return err
+			}
 			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr()}
+			l.bootMore = func(o *netboot.Options) {
+				o.Choose, o.Secure = fleetChooser(fl), tlsConfig != nil
+				if c.String("tls") == "auto" { // the init verifies the site's HTTPS: no mode.insecure
+					o.SiteCA = filepath.Join(s.Dir(), "tls", serve.CACertFile)
+				}
+			}
 			defer l.cleanup()
 			if err := l.setBoot(c); err != nil {
 				return err
 			}
-			st, closeSite, err := newSite(c, s)
+			if ba := c.String("boot-addr"); ba != "" && tlsConfig == nil {
+				return errors.New("serve --boot-addr: only with --tls (without it /boot/ is plain HTTP already)")
+			} else if ba != "" {
+				if _, err := bootListener(ctx, ba, l.bootCfg, l.bootCfg.Advertise); err != nil {
+					return err
+				}
+			}
+			st, closeSite, err := newSite(c, s, fl)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/internal/flagfile"
 	"github.com/mode-build/mode/registry/serve"
 	"github.com/mode-build/mode/registry/site"
@@ -82,16 +83,20 @@ type liveServe struct {
 	sv       *serve.Server
 	site     *site.Site
 	boot     swapHandler // /boot/
+	bootCfg  netboot.Config
+	bootMore func(*netboot.Options) // what /boot/ takes besides the flags: the fleet, TLS
 	cert     liveCert
 	cleanups []func()
 }
 
 // setBoot makes /boot/ from c's flags.
 func (l *liveServe) setBoot(c *cli.Command) error {
-	h, cleanup, err := netbootHandler(c, l.store, l.listen)
+	nb, cleanup, err := netbootHandler(c, l.store, l.listen, l.bootMore)
 	if err != nil {
 		return err
 	}
+	var h http.Handler = nb
+	l.bootCfg = nb.Config
 	// An older /boot/ may still be serving a download: its files go at exit.
 	l.cleanups = append(l.cleanups, cleanup)
 	l.boot.p.Store(&h)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/registry/store"
@@ -14,12 +13,12 @@ import (
 // netbootHandler serves /boot/ for mode serve (netboot.New, from its flags):
 // the kernel and initramfs are fetched and built on the first request, not
 // before. cleanup removes the initramfs built.
-func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Handler, cleanup func(), err error) {
+func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr, more func(*netboot.Options)) (nb *netboot.Server, cleanup func(), err error) {
 	ms, err := mirrors(c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve %w", err)
 	}
-	nb, err := netboot.New(s, listen, netboot.Options{
+	o := netboot.Options{
 		Mirrors:       ms,
 		Kernel:        c.String("kernel"),
 		KernelDir:     kernelDir(),
@@ -31,7 +30,11 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr) (h http.Han
 		PushToken:     c.String("push-token"),
 		Built:         reportInitramfs,
 		Logger:        slog.Default(),
-	})
+	}
+	if more != nil {
+		more(&o)
+	}
+	nb, err = netboot.New(s, listen, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: %w", err)
 	}

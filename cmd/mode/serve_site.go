@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/mode-build/mode/registry/fleet"
 	"github.com/mode-build/mode/registry/site"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/urfave/cli/v3"
@@ -11,7 +12,7 @@ import (
 
 // newSite opens the reports database of mode serve and returns the site
 // (pages, /api/, /metrics) over store s; closeDB closes the database.
-func newSite(c *cli.Command, s *store.Store) (*site.Site, func(), error) {
+func newSite(c *cli.Command, s *store.Store, fl *fleet.Fleet) (*site.Site, func(), error) {
 	file := c.String("reports-db")
 	if file == "" {
 		file = filepath.Join(s.Dir(), "reports.db")
@@ -20,6 +21,7 @@ func newSite(c *cli.Command, s *store.Store) (*site.Site, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st := site.New(s, db, site.WithPushToken(c.String("push-token"), c.Bool("insecure")), site.WithLogger(slog.Default()))
+	st := site.New(s, db, site.WithPushToken(c.String("push-token"), c.Bool("insecure")), site.WithLogger(slog.Default()),
+		site.WithFleet(fl, c.String("admin-token")))
 	return st, func() { db.Close() }, nil
 }

@@ -21,13 +21,12 @@ import (
 // chain, and machines newest first with their history, as JSON.
 func TestAPI(t *testing.T) {
 	f := newFixture(t)
-	boot := report.BootToken(pushToken)
 	first, failed := goodReport(), goodReport()
 	first.Machine = report.Machine{MAC: "52:54:00:00:00:01", Hostname: "older"}
 	failed.OK, failed.Failed = false, &report.Failed{Step: "fetch", Message: "mode.ref=10.0.2.2:5000/tiny:nosuch: MANIFEST_UNKNOWN"}
 	failed.Steps = append(failed.Steps[:2:2], report.Step{Name: "fetch", MS: 300, Failed: true})
 	for _, r := range []*report.Report{first, goodReport(), failed} {
-		if code, body := post(t, f.url, boot, mustJSON(t, r)); code != http.StatusCreated {
+		if code, body := post(t, f.url, report.MachineToken(pushToken, r.Machine.ID()), mustJSON(t, r)); code != http.StatusCreated {
 			t.Fatalf("%d %s", code, body)
 		}
 	}

@@ -34,6 +34,7 @@ type Machine struct {
 	Machine report.Machine `json:"machine"`
 	Reports int            `json:"reports"`
 	Last    *report.Report `json:"last"`
+	Facts   *report.Facts  `json:"facts,omitempty"` // of its last report that had them
 }
 
 // OpenDB opens (creating) the database file, keeping at most max reports
@@ -93,6 +94,9 @@ func (d *DB) Add(r *report.Report, received time.Time) (uint64, error) {
 			_ = json.Unmarshal(old, &m)
 		}
 		m.Machine, m.Last = r.Machine, &stored
+		if r.Facts != nil {
+			m.Facts = r.Facts
+		}
 		m.Reports++
 		if data, err = json.Marshal(&m); err != nil {
 			return err

@@ -41,6 +41,8 @@ type indexData struct {
 	Repositories []Repository
 	Machines     []Machine
 	Reports      int
+	Next         map[string]string // with a fleet: each machine's next boot
+	SiteError    string            // with a fleet: the site file's last fault
 }
 
 func (s *Site) indexPage(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +57,23 @@ func (s *Site) indexPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, _ := s.db.Count()
-	s.render(w, "index.html", indexData{Repositories: repos, Machines: ms, Reports: n})
+	d := indexData{Repositories: repos, Machines: ms, Reports: n}
+	if s.fleet != nil {
+		d.Next, d.SiteError = map[string]string{}, s.fleet.Status().Error
+		for _, v := range s.fleet.Machines() {
+			switch b := v.Boot; {
+			case b == nil:
+				d.Next[v.ID] = v.Error
+			case b.Action != nil:
+				d.Next[v.ID] = b.Why
+			case b.Local:
+				d.Next[v.ID] = "rule " + b.Rule + ": local disk"
+			default:
+				d.Next[v.ID] = "rule " + b.Rule + ": " + b.Repo + ":" + b.Ref
+			}
+		}
+	}
+	s.render(w, "index.html", d)
 }
 
 func (s *Site) machinePage(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mode-build/mode/registry/fleet"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/report"
 )
@@ -27,6 +28,8 @@ type Site struct {
 	logger   *slog.Logger
 	metrics  *metrics
 	now      func() time.Time
+	fleet    *fleet.Fleet
+	admin    string // the admin token of fleet actions
 }
 
 // Option configures a Site.
@@ -34,9 +37,18 @@ type Option func(*Site)
 
 // WithPushToken accepts reports that present the push token (under the same
 // rule as pushes: over TLS, from loopback, or anywhere with insecure) or its
-// boot token (report.BootToken, anywhere). Without it no report is accepted.
+// token of the reporting machine (report.MachineToken, anywhere). Without it
+// no report is accepted.
 func WithPushToken(token string, insecure bool) Option {
 	return func(s *Site) { s.token, s.insecure = token, insecure }
+}
+
+// WithFleet serves the fleet's API under /api/fleet (actions with the admin
+// token), shows each machine's rule, facts and actions on its page, and
+// tells the fleet of every report stored (which clears the action it
+// fulfils).
+func WithFleet(f *fleet.Fleet, adminToken string) Option {
+	return func(s *Site) { s.fleet, s.admin = f, adminToken }
 }
 
 // WithLogger logs refused reports and failed requests to l.
@@ -84,6 +96,11 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /api/reports", s.apiReports)
 	mux.HandleFunc("POST "+report.Path, s.postReport)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	if s.fleet != nil {
+		fh := s.fleet.Handler(s.admin, s.insecure)
+		mux.Handle(fleet.APIPath, fh)
+		mux.Handle(fleet.APIPath+"/", fh)
+	}
 	return mux
 }
 
@@ -107,47 +124,67 @@ func writeError(w http.ResponseWriter, e apiError) { writeJSON(w, e.Status, e) }
 // postReport takes one report: 401/403 without a valid token, 400 for a
 // malformed or oversized one (stored nowhere), 201 with its ID.
 func (s *Site) postReport(w http.ResponseWriter, r *http.Request) {
-	if e := s.authorize(r); e != nil {
-		s.metrics.refused.WithLabelValues("token").Inc()
-		s.logger.Warn("report refused", "from", r.RemoteAddr, "reason", e.Message)
-		writeError(w, *e)
+	token, e := s.bearer(r)
+	if e != nil {
+		s.refuse(w, r, "token", *e)
 		return
 	}
 	rep, err := report.Decode(http.MaxBytesReader(w, r.Body, report.MaxBytes+1))
 	if err != nil {
-		s.metrics.refused.WithLabelValues("invalid").Inc()
-		s.logger.Warn("report refused", "from", r.RemoteAddr, "err", err)
-		writeError(w, apiError{http.StatusBadRequest, err.Error()})
+		s.refuse(w, r, "invalid", apiError{http.StatusBadRequest, err.Error()})
 		return
 	}
-	id, err := s.db.Add(rep, s.now())
+	if e := s.authorize(r, token, rep); e != nil {
+		s.refuse(w, r, "token", *e)
+		return
+	}
+	received := s.now()
+	id, err := s.db.Add(rep, received)
 	if err != nil {
 		s.logger.Error("report not stored", "err", err)
 		writeError(w, apiError{http.StatusInternalServerError, "the report could not be stored"})
 		return
 	}
 	s.metrics.observe(rep)
+	if s.fleet != nil {
+		rep.ID, rep.Received = id, received.UTC()
+		s.fleet.Reported(rep)
+	}
 	writeJSON(w, http.StatusCreated, map[string]uint64{"id": id})
 }
 
-// authorize checks the bearer token of a report.
-func (s *Site) authorize(r *http.Request) *apiError {
+func (s *Site) refuse(w http.ResponseWriter, r *http.Request, reason string, e apiError) {
+	s.metrics.refused.WithLabelValues(reason).Inc()
+	s.logger.Warn("report refused", "from", r.RemoteAddr, "reason", e.Message)
+	writeError(w, e)
+}
+
+// bearer returns the bearer token of a report, or why there is none to check.
+func (s *Site) bearer(r *http.Request) (string, *apiError) {
 	a := s.auth.Load()
 	if a.token == "" {
-		return &apiError{http.StatusForbidden, "reports are off: start mode serve with --push-token"}
+		return "", &apiError{http.StatusForbidden, "reports are off: start mode serve with --push-token"}
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || got == "" {
-		return &apiError{http.StatusUnauthorized, "a report needs the boot token (mode.report) or the push token as a bearer token"}
+		return "", &apiError{http.StatusUnauthorized, "a report needs the machine's token (mode.report) or the push token as a bearer token"}
 	}
-	if equal(got, report.BootToken(a.token)) {
+	return got, nil
+}
+
+// authorize checks a report's token: the machine token of the machine the
+// report names (report.MachineToken: it cannot speak for another), or the
+// push token under the rule of pushes.
+func (s *Site) authorize(r *http.Request, token string, rep *report.Report) *apiError {
+	a := s.auth.Load()
+	if equal(token, report.MachineToken(a.token, rep.Machine.ID())) {
 		return nil
 	}
-	if !equal(got, a.token) {
-		return &apiError{http.StatusUnauthorized, "wrong token"}
+	if !equal(token, a.token) {
+		return &apiError{http.StatusUnauthorized, "wrong token: a machine token is good for the machine it was given to (" + report.Path + " by MAC, else host name) and no other"}
 	}
 	if r.TLS == nil && !a.insecure && !loopback(r.RemoteAddr) {
-		return &apiError{http.StatusForbidden, "the push token is refused over plain HTTP: send the boot token (mode.report) instead"}
+		return &apiError{http.StatusForbidden, "the push token is refused over plain HTTP: send the machine's token (mode.report) instead"}
 	}
 	return nil
 }
@@ -165,12 +202,14 @@ func loopback(addr string) bool {
 
 func (s *Site) apiIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{
-		"repositories": "/api/repositories",
-		"chain":        "/api/chains/{repo}:{tag}",
-		"machines":     "/api/machines",
-		"machine":      "/api/machines/{id}",
-		"reports":      "/api/reports",
-		"metrics":      "/metrics",
+		"repositories":   "/api/repositories",
+		"chain":          "/api/chains/{repo}:{tag}",
+		"machines":       "/api/machines",
+		"machine":        "/api/machines/{id}",
+		"reports":        "/api/reports",
+		"fleet":          "/api/fleet",
+		"fleet machines": "/api/fleet/machines",
+		"metrics":        "/metrics",
 	})
 }
 
@@ -212,7 +251,10 @@ type MachineHistory struct {
 	ID      string           `json:"id"`
 	Machine report.Machine   `json:"machine"`
 	Reports int              `json:"reports"`
+	Facts   *report.Facts    `json:"facts,omitempty"` // of its last report that had them
 	History []*report.Report `json:"history"`
+	// Fleet is the rule it boots by and its actions (with a fleet).
+	Fleet *fleet.MachineView `json:"fleet,omitempty"`
 }
 
 func (s *Site) machineHistory(id string) (*MachineHistory, error) {
@@ -224,7 +266,13 @@ func (s *Site) machineHistory(id string) (*MachineHistory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MachineHistory{ID: m.ID, Machine: m.Machine, Reports: m.Reports, History: h}, nil
+	mh := &MachineHistory{ID: m.ID, Machine: m.Machine, Reports: m.Reports, Facts: m.Facts, History: h}
+	if s.fleet != nil {
+		if v, ok := s.fleet.Machine(m.ID); ok {
+			mh.Fleet = &v
+		}
+	}
+	return mh, nil
 }
 
 func (s *Site) apiMachine(w http.ResponseWriter, r *http.Request) {

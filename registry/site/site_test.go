@@ -116,11 +116,12 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 // TestReportsRefused: bad tokens and bad reports are refused and stored
-// nowhere; good ones with the boot token or the push token are stored.
+// nowhere (a machine's token speaks for that machine only); good ones with
+// the machine's token or the push token are stored.
 func TestReportsRefused(t *testing.T) {
 	f := newFixture(t)
 	good := mustJSON(t, goodReport())
-	boot := report.BootToken(pushToken)
+	boot := report.MachineToken(pushToken, goodReport().Machine.ID())
 	withField := strings.Replace(good, `"kind"`, `"admin":true,"kind"`, 1)
 	huge := goodReport()
 	huge.Steps[0].Summary = strings.Repeat("x", report.MaxBytes)
@@ -129,8 +130,10 @@ func TestReportsRefused(t *testing.T) {
 		code              int
 		want              string
 	}{
-		{"no token", "", good, 401, "boot token"},
+		{"no token", "", good, 401, "machine's token"},
 		{"wrong token", "nope", good, 401, "wrong token"},
+		{"another machine's token", report.MachineToken(pushToken, "52:54:00:00:00:99"), good, 401, "wrong token"},
+		{"a token of another push token", report.MachineToken("other", goodReport().Machine.ID()), good, 401, "wrong token"},
 		{"malformed", boot, `{"kind": "boot", "machine": `, 400, "invalid report"},
 		{"oversized", boot, mustJSON(t, huge), 400, "larger than"},
 		{"unknown field", boot, withField, 400, `unknown field`},
@@ -172,7 +175,7 @@ func TestNoPushTokenNoReports(t *testing.T) {
 	defer db.Close()
 	srv := httptest.NewServer(site.New(s, db).Handler())
 	defer srv.Close()
-	code, body := post(t, srv.URL, report.BootToken(""), mustJSON(t, goodReport()))
+	code, body := post(t, srv.URL, report.MachineToken("", "x"), mustJSON(t, goodReport()))
 	if code != http.StatusForbidden || !strings.Contains(body, "--push-token") {
 		t.Errorf("got %d %s", code, body)
 	}

@@ -122,7 +122,7 @@ func TestServeMirror(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mode serve printed no URL: %v", err)
 	}
-	resp, err := http.Get(strings.TrimSpace(line) + "/boot/boot.ipxe?chain=tiny")
+	resp, err := http.Get(strings.TrimSpace(line) + "/boot/boot.ipxe?chain=tiny&mac=52:54:00:12:34:56")
 	if err != nil {
 		t.Fatal(err)
 	}

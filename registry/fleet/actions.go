@@ -1,0 +1,137 @@
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mode-build/mode/report"
+)
+
+// Action states.
+const (
+	Pending = "pending" // not yet fulfilled (boot.ipxe may have served it)
+	Done    = "done"    // the boot report that fulfils it came
+)
+
+// Action is a one-shot next-boot action.
+type Action struct {
+	ID      int       `json:"id"`
+	Kind    string    `json:"kind"`            // "boot-once"
+	Chain   string    `json:"chain,omitempty"` // as given; "" with Local
+	Repo    string    `json:"repo,omitempty"`
+	Ref     string    `json:"ref,omitempty"`
+	Local   bool      `json:"local,omitempty"` // boot from the local disk
+	State   string    `json:"state"`
+	Created time.Time `json:"created"`
+	Served  time.Time `json:"served,omitzero"` // boot.ipxe last answered with it
+	Done    time.Time `json:"done,omitzero"`
+	Report  uint64    `json:"report,omitempty"` // the report that fulfilled it
+}
+
+func (r *Record) pending() *Action {
+	for _, a := range r.Actions {
+		if a.State == Pending {
+			return a
+		}
+	}
+	return nil
+}
+
+func (a *Action) target() string {
+	if a.Local {
+		return "local"
+	}
+	return a.Chain
+}
+
+// Reported takes a stored report (its ID and time received set): the
+// machine's facts, and the action it fulfils — a successful boot of the
+// action's chain, or any report after a local boot was served.
+func (fl *Fleet) Reported(rep *report.Report) {
+	if rep.Machine.MAC == "" {
+		return
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	rec := fl.record(rep.Machine.MAC)
+	if rec.MAC == "" {
+		return
+	}
+	defer fl.save()
+	rec.LastReport = rep.Received
+	if rep.Facts != nil {
+		rec.Facts = rep.Facts
+	}
+	if rep.Machine.Hostname != "" {
+		rec.Hostname = rep.Machine.Hostname
+	}
+	a := rec.pending()
+	if a == nil || a.Served.IsZero() {
+		return
+	}
+	if a.Local || rep.Kind == report.KindBoot && rep.OK && a.fulfilledBy(rep) {
+		a.State, a.Done, a.Report = Done, rep.Received, rep.ID
+	}
+}
+
+// fulfilledBy reports whether rep booted the action's chain: its ref names
+// the repository and tag or digest, or its digest is the action's.
+func (a *Action) fulfilledBy(rep *report.Report) bool {
+	_, path, _ := strings.Cut(rep.Ref, "/")
+	return path == a.Repo+":"+a.Ref || path == a.Repo+"@"+a.Ref || rep.Digest != "" && rep.Digest == a.Ref
+}
+
+// KindBootOnce is the one action AddAction takes: boot a chain, or the
+// local disk, once.
+const KindBootOnce = "boot-once"
+
+// AddAction queues a one-shot action for machine mac: boot-once of target,
+// a chain of the store or "local" (its own disk). It replaces a pending
+// action of the machine (which is dropped, not marked done).
+func (fl *Fleet) AddAction(mac, kind, target string) (*Action, error) {
+	mac, err := NormalMAC(mac)
+	if err != nil {
+		return nil, err
+	}
+	if kind != KindBootOnce {
+		return nil, fmt.Errorf("action %q: the only action is %s", kind, KindBootOnce)
+	}
+	a := &Action{Kind: kind, State: Pending, Local: target == "local"}
+	if !a.Local {
+		if target == "" {
+			return nil, errors.New("boot-once: give a chain (REPO:TAG) or local")
+		}
+		a.Chain = target
+		if fl.finder != nil {
+			if a.Repo, a.Ref, err = fl.finder.Find(target); err != nil {
+				return nil, fmt.Errorf("boot-once %s: %w", target, err)
+			}
+		} else if i := strings.LastIndex(target, ":"); i > 0 {
+			a.Repo, a.Ref = target[:i], target[i+1:]
+		} else {
+			return nil, fmt.Errorf("boot-once %s: want REPO:TAG", target)
+		}
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	rec := fl.record(mac)
+	if rec.MAC == "" {
+		return nil, fmt.Errorf("the fleet remembers %d machines already", MaxMachines)
+	}
+	var keep []*Action
+	for _, old := range rec.Actions {
+		if old.State != Pending {
+			keep = append(keep, old)
+		}
+	}
+	fl.nextID++
+	a.ID, a.Created = fl.nextID, fl.now().UTC()
+	rec.Actions = append(keep, a)
+	if len(rec.Actions) > MaxActions {
+		rec.Actions = rec.Actions[len(rec.Actions)-MaxActions:]
+	}
+	fl.save()
+	return a, nil
+}

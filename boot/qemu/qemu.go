@@ -40,6 +40,10 @@ type Machine struct {
 	Extra     []string // more QEMU arguments
 	Medium    *Medium  // boot through the firmware from this medium instead of -kernel (media.go)
 	UEFI      bool     // UEFI firmware (OVMF) instead of SeaBIOS
+	// SecureBootVars boots OVMF's Secure Boot build instead (q35 with SMM, a
+	// secure pflash: secureboot.go) with this file as its variable store,
+	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
+	SecureBootVars string
 	PXE       *PXE     // boot through the firmware from a TFTP root (media.go)
 }
 
@@ -89,8 +93,8 @@ func (m Machine) Args() []string {
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
-	if m.UEFI && !m.firmwareBoot() {
-		args = append(args, "-bios", OVMF) // OVMF boots -kernel, or the NIC's iPXE, too
+	if !m.firmwareBoot() {
+		args = append(args, m.uefiArgs()...) // OVMF boots -kernel, or the NIC's iPXE, too
 	}
 	if m.firmwareBoot() {
 		args = append(args, m.firmwareArgs()...)

@@ -44,7 +44,7 @@ type Machine struct {
 	// secure pflash: secureboot.go) with this file as its variable store,
 	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
 	SecureBootVars string
-	PXE       *PXE     // boot through the firmware from a TFTP root (media.go)
+	PXE            *PXE // boot through the firmware from a TFTP root (media.go)
 }
 
 // Disk is one virtio disk.

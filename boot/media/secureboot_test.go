@@ -15,6 +15,9 @@ import (
 	"github.com/mode-build/mode/boot/media"
 	"github.com/mode-build/mode/boot/qemu"
 	"github.com/mode-build/mode/boot/uki"
+	"github.com/mode-build/mode/internal/testutil"
+	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/registry/trust"
 )
 
 // snakeoil is Debian's Secure Boot test key (OVMF_VARS_4M.snakeoil.fd has
@@ -180,4 +183,46 @@ func cmdlineOffset(t *testing.T, file string) int64 {
 		t.Fatalf("%s has no .cmdline", file)
 	}
 	return int64(s.Offset)
+}
+
+// TestBootSecureBootTrust is the whole chain of trust through the CLI: the
+// chain is signed in the store with the site's chain key, mode image builds
+// the disk with an initramfs that trusts only that key (--trust) and a UKI
+// signed with the Secure Boot key (the snakeoil key stands for the site's:
+// it is the one in the firmware's db). Under Secure Boot the firmware
+// verifies the UKI, the init verifies the chain's signature (and, under its
+// require policy, opens every layer through dm-verity), and tiny boots.
+func TestBootSecureBootTrust(t *testing.T) {
+	requiresSecureBoot(t)
+	_, storeDir := tinyStore(t, "")
+	s, err := store.Open(storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, pubFile, err := trust.WriteKeyPair(filepath.Join(t.TempDir(), "site"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := trust.LoadSigner(keyFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubs, err := trust.LoadPublicKeys(pubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := trust.SignStore(s, "tiny:extra", signer, nil); err != nil {
+		t.Fatal(err)
+	}
+	sb := snakeoil(t)
+	img := filepath.Join(t.TempDir(), "tiny.img")
+	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), "image", "tiny:extra", "--store", storeDir, "-f", "disk", "-o", img,
+		"--kernel", testutil.Kernel(t).Vmlinuz, "--kernel-modules", testutil.Kernel(t).Deb, "--trust", pubFile,
+		"--secure-boot-key", sb.Key, "--secure-boot-cert", sb.Cert)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "with the chain's signatures") || strings.Contains(string(out), "warning") {
+		t.Fatalf("mode image: %v\n%s", err, out)
+	}
+	boot(t, secureMachine(t, img), "MODE-TINY-OK", "secureboot: Secure boot enabled",
+		": signed by key "+pubs[0].ID)
 }

@@ -32,6 +32,9 @@ func (s *SecureBoot) check(format string) error {
 	if s.Key == "" && s.Cert == "" {
 		return nil
 	}
+	if s.Key == "" || s.Cert == "" {
+		return errors.New("a Secure Boot key and its certificate go together")
+	}
 	return uki.Signer{Key: s.Key, Cert: s.Cert}.Check(time.Now())
 }
 

@@ -34,10 +34,10 @@ func (s Signer) Check(now time.Time) error {
 	}
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(cert.PublicKey) {
-		return fmt.Errorf("Secure Boot key %s is not the key of certificate %s", s.Key, s.Cert)
+		return fmt.Errorf("UKI signing key %s is not the key of certificate %s", s.Key, s.Cert)
 	}
 	if now.After(cert.NotAfter) {
-		return fmt.Errorf("Secure Boot certificate %s expired on %s", s.Cert, cert.NotAfter.Format(time.DateOnly))
+		return fmt.Errorf("UKI certificate %s expired on %s", s.Cert, cert.NotAfter.Format(time.DateOnly))
 	}
 	if len(cert.ExtKeyUsage) > 0 {
 		for _, u := range cert.ExtKeyUsage {
@@ -45,7 +45,7 @@ func (s Signer) Check(now time.Time) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("Secure Boot certificate %s is not for code signing (no extended key usage codeSigning)", s.Cert)
+		return fmt.Errorf("UKI certificate %s is not for code signing (no extended key usage codeSigning)", s.Cert)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func readPEM(file string) (*pem.Block, error) {
 func readKey(file string) (crypto.Signer, error) {
 	blk, err := readPEM(file)
 	if err != nil {
-		return nil, fmt.Errorf("Secure Boot key: %w", err)
+		return nil, fmt.Errorf("UKI signing key: %w", err)
 	}
 	var k any
 	switch blk.Type {
@@ -96,16 +96,18 @@ func readKey(file string) (crypto.Signer, error) {
 	case "RSA PRIVATE KEY":
 		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
 	case "CERTIFICATE":
-		return nil, fmt.Errorf("Secure Boot key %s: a certificate, not a private key", file)
+		return nil, fmt.Errorf("UKI signing key %s: a certificate, not a private key", file)
+	case "ENCRYPTED PRIVATE KEY":
+		return nil, fmt.Errorf("UKI signing key %s: encrypted; sbsign reads it only unencrypted (openssl pkey -in %s -out PLAIN.key)", file, file)
 	default:
-		return nil, fmt.Errorf("Secure Boot key %s: PEM %q, want an unencrypted \"PRIVATE KEY\" or \"RSA PRIVATE KEY\"", file, blk.Type)
+		return nil, fmt.Errorf("UKI signing key %s: PEM %q, want an unencrypted \"PRIVATE KEY\" or \"RSA PRIVATE KEY\"", file, blk.Type)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Secure Boot key %s: %w", file, err)
+		return nil, fmt.Errorf("UKI signing key %s: %w", file, err)
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, errors.New("Secure Boot key " + file + ": not a signing key")
+		return nil, errors.New("UKI signing key " + file + ": not a signing key")
 	}
 	return s, nil
 }
@@ -113,14 +115,14 @@ func readKey(file string) (crypto.Signer, error) {
 func readCert(file string) (*x509.Certificate, error) {
 	blk, err := readPEM(file)
 	if err != nil {
-		return nil, fmt.Errorf("Secure Boot certificate: %w", err)
+		return nil, fmt.Errorf("UKI certificate: %w", err)
 	}
 	if blk.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("Secure Boot certificate %s: PEM %q, want \"CERTIFICATE\"", file, blk.Type)
+		return nil, fmt.Errorf("UKI certificate %s: PEM %q, want \"CERTIFICATE\"", file, blk.Type)
 	}
 	c, err := x509.ParseCertificate(blk.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("Secure Boot certificate %s: %w", file, err)
+		return nil, fmt.Errorf("UKI certificate %s: %w", file, err)
 	}
 	return c, nil
 }

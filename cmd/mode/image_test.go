@@ -44,7 +44,7 @@ func TestImageBadInput(t *testing.T) {
 		{"Secure Boot cert without key", []string{"-f", "iso", "--kernel", k.Vmlinuz, "--initrd", initrd, "--secure-boot-cert", sa.Cert},
 			[]string{"--secure-boot-key and --secure-boot-cert go together"}},
 		{"Secure Boot key of another cert", []string{"-f", "disk", "--kernel", k.Vmlinuz, "--initrd", initrd, "--secure-boot-key", sa.Key, "--secure-boot-cert", sb.Cert},
-			[]string{"Secure Boot key " + sa.Key + " is not the key of certificate " + sb.Cert}},
+			[]string{"UKI signing key " + sa.Key + " is not the key of certificate " + sb.Cert}},
 		{"Secure Boot initramfs", []string{"-f", "initramfs", "--initrd", initrd, "--secure-boot-key", sa.Key, "--secure-boot-cert", sa.Cert},
 			[]string{"a Secure Boot UKI goes on an ESP: iso or disk only"}},
 		{"no kernel", []string{"-f", "iso"},

@@ -40,11 +40,12 @@ type Machine struct {
 	Extra     []string // more QEMU arguments
 	Medium    *Medium  // boot through the firmware from this medium instead of -kernel (media.go)
 	UEFI      bool     // UEFI firmware (OVMF) instead of SeaBIOS
+	PXE       *PXE     // boot through the firmware from a TFTP root (media.go)
+
 	// SecureBootVars boots OVMF's Secure Boot build instead (q35 with SMM, a
 	// secure pflash: secureboot.go) with this file as its variable store,
 	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
 	SecureBootVars string
-	PXE            *PXE // boot through the firmware from a TFTP root (media.go)
 }
 
 // Disk is one virtio disk.

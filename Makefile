@@ -6,6 +6,8 @@ CACHE    := $(CURDIR)/.cache
 APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-system-x86 cpio zstd util-linux skopeo jq curl cryptsetup-bin
 # mode image, mode netboot and their boot tests (docs/media.md)
 APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
+# mode image --secure-boot-key: systemd's EFI stub for the UKI, sbsign/sbverify (docs/trust.md); ovmf has the Secure Boot firmware
+APT_PKGS += systemd-boot-efi sbsigntool binutils
 # the site's page test in a browser, and the demo's boot token (docs/site.md)
 APT_PKGS += chromium openssl
 # the mkosi benchmark (modules/maker/mkosi_bench_test.go, docs/bench.md)
@@ -46,7 +48,7 @@ deb: build
 # PORTABLE: the packages that build and vet on any GOOS (docs/contracts.md).
 PORTABLE := ./layers ./mount ./report ./squashfs ./verity ./modules ./modules/clean \
 	./registry/store ./registry/remote ./registry/serve ./registry/site ./registry/trust \
-	./boot/media ./boot/initramfs ./boot/netboot ./boot/kernel ./internal/proc ./internal/faultproxy \
+	./boot/media ./boot/initramfs ./boot/netboot ./boot/kernel ./boot/uki ./internal/proc ./internal/faultproxy \
 	./internal/testutil ./internal/registrytest ./internal/depcheck ./internal/console ./internal/flagfile
 vet-portable:
 	GOOS=darwin $(GO) vet $(PORTABLE)

@@ -60,6 +60,9 @@ func (im *Image) espSize() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if im.SecureBoot != nil {
+		n *= 2 // the UKI holds both again
+	}
 	s := roundMiB(n + n/4 + 8*mib)
 	if s < espMin {
 		s = espMin
@@ -120,15 +123,16 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 	return biosBoot(ctx, out, work, id, firstLBA, espStart-firstLBA)
 }
 
-// espPartition writes the FAT32 ESP: GRUB for UEFI, the kernel, the
-// initramfs and grub.cfg.
+// espPartition writes the FAT32 ESP: GRUB for UEFI (or the UKI), the
+// kernel, the initramfs and grub.cfg (GRUB for BIOS reads them).
 func (im *Image) espPartition(ctx context.Context, image, work, id, label string, offset, size int64) error {
-	files, err := bootFiles(ctx, im, work, id, "mode.from=LABEL="+label+":/mode mode.changes=LABEL="+label)
+	find := "mode.from=LABEL=" + label + ":/mode mode.changes=LABEL=" + label
+	files, err := bootFiles(ctx, im, work, id, find)
 	if err != nil {
 		return err
 	}
-	efi := filepath.Join(work, "BOOTX64.EFI")
-	if err := mkimage(ctx, work, "x86_64-efi", earlyConfig(marker(id)), efi); err != nil {
+	efi, err := im.bootEFI(ctx, work, id, find)
+	if err != nil {
 		return err
 	}
 	files["/EFI/BOOT/BOOTX64.EFI"] = efi

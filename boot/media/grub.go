@@ -44,7 +44,7 @@ func marker(id string) string { return "/boot/grub/mode-" + id }
 // port, the chain at once, then to RAM, then with a debug shell. args are the
 // kernel parameters that find the layers.
 func grubConfig(chain, args, extra string) string {
-	base := strings.TrimSpace("console=tty0 console=ttyS0,115200 " + args + " " + extra)
+	base := kernelLine(args, extra)
 	var b strings.Builder
 	fmt.Fprintf(&b, "serial --unit=0 --speed=115200\nterminal_input console serial\nterminal_output console serial\n")
 	fmt.Fprintf(&b, "set default=0\nset timeout=%d\n", timeout)
@@ -54,6 +54,12 @@ func grubConfig(chain, args, extra string) string {
 		fmt.Fprintf(&b, "menuentry 'mode: %s%s' {\n\tlinux /boot/vmlinuz %s%s\n\tinitrd /boot/initrd.img\n}\n", chain, e.title, base, e.more)
 	}
 	return b.String()
+}
+
+// kernelLine is the kernel command line of a medium's default entry:
+// the screen and the first serial port, args (what finds the layers), extra.
+func kernelLine(args, extra string) string {
+	return strings.TrimSpace("console=tty0 console=ttyS0,115200 " + args + " " + extra)
 }
 
 // mkimage runs grub-mkimage for format (i386-pc, i386-pc-eltorito,

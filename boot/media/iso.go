@@ -23,7 +23,8 @@ import (
 //	/mode/*.sqfs, *.json              the layers and their metadata
 func writeISO(ctx context.Context, im *Image, out, work string) error {
 	id, label := im.ID("iso"), im.Label("iso")
-	files, err := bootFiles(ctx, im, work, id, "mode.from=LABEL="+label+":/mode")
+	find := "mode.from=LABEL=" + label + ":/mode"
+	files, err := bootFiles(ctx, im, work, id, find)
 	if err != nil {
 		return err
 	}
@@ -32,7 +33,7 @@ func writeISO(ctx context.Context, im *Image, out, work string) error {
 		return err
 	}
 	files["/boot/grub/bios.img"] = bios
-	efiImg, err := efiImage(ctx, im, work, id)
+	efiImg, err := efiImage(ctx, im, work, id, find)
 	if err != nil {
 		return err
 	}
@@ -87,11 +88,12 @@ func bootFiles(ctx context.Context, im *Image, work, id, find string) (map[strin
 	}, nil
 }
 
-// efiImage builds GRUB for UEFI and a FAT image holding it as
-// /EFI/BOOT/BOOTX64.EFI, the removable-media path every firmware tries.
-func efiImage(ctx context.Context, im *Image, work, id string) (string, error) {
-	efi := filepath.Join(work, "BOOTX64.EFI")
-	if err := mkimage(ctx, work, "x86_64-efi", earlyConfig(marker(id)), efi); err != nil {
+// efiImage builds GRUB for UEFI (or the UKI: secureboot.go) and a FAT
+// image holding it as /EFI/BOOT/BOOTX64.EFI, the removable-media path every
+// firmware tries.
+func efiImage(ctx context.Context, im *Image, work, id, find string) (string, error) {
+	efi, err := im.bootEFI(ctx, work, id, find)
+	if err != nil {
 		return "", err
 	}
 	files := map[string]string{"/EFI/BOOT/BOOTX64.EFI": efi}

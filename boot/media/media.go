@@ -36,6 +36,9 @@ type Image struct {
 	// Files go beside the layers as they are: name on the medium → path
 	// (the signed chain, CHAIN.signed.json; docs/trust.md).
 	Files map[string]string
+	// SecureBoot, when set, boots UEFI through a signed unified kernel
+	// image instead of GRUB (iso and disk; secureboot.go).
+	SecureBoot *SecureBoot
 }
 
 // ErrUnknownFormat is the error of a format not in Formats.
@@ -97,6 +100,11 @@ func (im *Image) check(format string) error {
 		}
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("image: %s: %w", what, err)
+		}
+	}
+	if im.SecureBoot != nil {
+		if err := im.SecureBoot.check(format); err != nil {
+			return fmt.Errorf("image: %w", err)
 		}
 	}
 	for _, l := range im.Layers {

@@ -11,7 +11,7 @@ const OVMF = "/usr/share/ovmf/OVMF.fd"
 // disk), attached as As says.
 type Medium struct {
 	File string
-	As   string // "cdrom" (IDE CD-ROM, /dev/sr0), "disk" (IDE disk, /dev/sda) or "usb" (USB stick on xHCI)
+	As   string // "cdrom" (IDE CD-ROM, /dev/sr0), "disk" (IDE disk, /dev/sda), "usb" (USB stick on xHCI) or "virtio" (a virtio disk: q35, SecureBootVars, has no IDE)
 	// Writable lets the guest write to it (a disk keeping changes); else its
 	// writes are discarded.
 	Writable bool
@@ -34,10 +34,7 @@ func (m Machine) firmwareBoot() bool {
 // firmwareArgs are the arguments of a boot through the firmware: SeaBIOS or
 // OVMF, and the medium with the first boot index.
 func (m Machine) firmwareArgs() []string {
-	var args []string
-	if m.UEFI {
-		args = append(args, "-bios", OVMF)
-	}
+	args := m.uefiArgs()
 	if m.PXE != nil || m.Medium == nil {
 		return append(args, "-boot", "n")
 	}
@@ -50,6 +47,8 @@ func (m Machine) firmwareArgs() []string {
 	switch md.As {
 	case "cdrom":
 		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "ide-cd,drive=medium,bus=ide.1,bootindex=0")
+	case "virtio":
+		args = append(args, "-drive", drive+ro, "-device", "virtio-blk-pci,drive=medium,bootindex=0")
 	case "usb":
 		args = append(args, "-device", "qemu-xhci,id=xhci", "-drive", drive+ro, "-device", "usb-storage,bus=xhci.0,drive=medium,bootindex=0")
 	default:

@@ -45,6 +45,11 @@ type Machine struct {
 	// instead of QEMU's user network; with no Kernel, the firmware boots
 	// from it (PXE, its DHCP and TFTP servers being the caller's).
 	Tap string
+
+	// SecureBootVars boots OVMF's Secure Boot build instead (q35 with SMM, a
+	// secure pflash: secureboot.go) with this file as its variable store,
+	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
+	SecureBootVars string
 }
 
 // Disk is one virtio disk.
@@ -93,8 +98,8 @@ func (m Machine) Args() []string {
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
-	if m.UEFI && !m.firmwareBoot() {
-		args = append(args, "-bios", OVMF) // OVMF boots -kernel, or the NIC's iPXE, too
+	if !m.firmwareBoot() {
+		args = append(args, m.uefiArgs()...) // OVMF boots -kernel, or the NIC's iPXE, too
 	}
 	if m.firmwareBoot() {
 		args = append(args, m.firmwareArgs()...)

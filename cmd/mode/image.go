@@ -36,6 +36,8 @@ func imageCommand() *cli.Command {
 			&cli.StringFlag{Name: "size", Usage: "disk: the image's `SIZE` (512M, 4G; default: the layers plus room for changes)"},
 			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable); the store's signatures of the chain go on the medium (docs/trust.md)"},
 			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (the site CA of mode serve --tls auto)"},
+			&cli.StringFlag{Name: "secure-boot-key", Usage: "iso, disk: UEFI boots a unified kernel image (kernel, initramfs, command line) signed with this PEM `KEY` (mode key generate --secure-boot; docs/trust.md)"},
+			&cli.StringFlag{Name: "secure-boot-cert", Usage: "the PEM `CERT` of --secure-boot-key, the one enrolled in the firmware's db"},
 		},
 		Action: imageAction,
 	}
@@ -77,6 +79,15 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 	}
 	if err := imageSigned(c.String("store"), c.Args().First(), im, tmp); err != nil {
 		return err
+	}
+	if key, cert := c.String("secure-boot-key"), c.String("secure-boot-cert"); key != "" || cert != "" {
+		if key == "" || cert == "" {
+			return errors.New("image: --secure-boot-key and --secure-boot-cert go together")
+		}
+		im.SecureBoot = &media.SecureBoot{Key: key, Cert: cert}
+		if len(c.StringSlice("trust")) == 0 && c.String("initrd") == "" {
+			fmt.Fprintln(os.Stderr, "image: warning: Secure Boot without --trust verifies the kernel and the initramfs, not the layers (docs/trust.md)")
+		}
 	}
 	if err := media.Write(ctx, format, im, out); err != nil {
 		return err

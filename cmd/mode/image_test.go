@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mode-build/mode/boot/uki"
 	"github.com/mode-build/mode/internal/testutil"
 )
 
@@ -26,11 +27,26 @@ func TestImageBadInput(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(fake, "kernel"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	keys := t.TempDir()
+	sa, err := uki.WriteKey(filepath.Join(keys, "a"), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := uki.WriteKey(filepath.Join(keys, "b"), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
 		want []string
 	}{
+		{"Secure Boot cert without key", []string{"-f", "iso", "--kernel", k.Vmlinuz, "--initrd", initrd, "--secure-boot-cert", sa.Cert},
+			[]string{"--secure-boot-key and --secure-boot-cert go together"}},
+		{"Secure Boot key of another cert", []string{"-f", "disk", "--kernel", k.Vmlinuz, "--initrd", initrd, "--secure-boot-key", sa.Key, "--secure-boot-cert", sb.Cert},
+			[]string{"UKI signing key " + sa.Key + " is not the key of certificate " + sb.Cert}},
+		{"Secure Boot initramfs", []string{"-f", "initramfs", "--initrd", initrd, "--secure-boot-key", sa.Key, "--secure-boot-cert", sa.Cert},
+			[]string{"a Secure Boot UKI goes on an ESP: iso or disk only"}},
 		{"no kernel", []string{"-f", "iso"},
 			[]string{"chain extra has no kernel", "give --kernel"}},
 		{"size too small", []string{"-f", "disk", "--size", "40M", "--kernel", k.Vmlinuz, "--initrd", initrd},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/mode-build/mode/boot/uki"
 	"github.com/mode-build/mode/registry/trust"
 	"github.com/urfave/cli/v3"
 )
@@ -16,8 +18,10 @@ func keyCommand() *cli.Command {
 		Commands: []*cli.Command{
 			{
 				Name:      "generate",
-				Usage:     "make an ECDSA P-256 key pair: PREFIX.key (0600) and PREFIX.pub",
+				Usage:     "make an ECDSA P-256 key pair: PREFIX.key (0600) and PREFIX.pub; with --secure-boot, a Secure Boot key",
 				ArgsUsage: "[PREFIX]",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "secure-boot", Usage: "a Secure Boot signing key instead: RSA-2048 PREFIX.key (0600), " +
+					"self-signed code-signing certificate PREFIX.crt (PEM) and PREFIX.cer (DER, to enroll); for mode image --secure-boot-key"}},
 				Description: "PREFIX defaults to \"mode\". The private key is in cosign's encrypted PEM format,\n" +
 					"encrypted with $COSIGN_PASSWORD (empty when unset), so `cosign sign --key` takes it;\n" +
 					"the public key is PKIX PEM, what `cosign verify --key` and `mode initramfs --trust` read.\n" +
@@ -27,6 +31,9 @@ func keyCommand() *cli.Command {
 						return fmt.Errorf("key generate: want at most one PREFIX, got %d arguments", c.Args().Len())
 					}
 					prefix := c.Args().First()
+					if c.Bool("secure-boot") {
+						return secureBootKey(prefix)
+					}
 					if prefix == "" {
 						prefix = "mode"
 					}
@@ -63,4 +70,19 @@ func keyCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// secureBootKey writes a Secure Boot key and certificate (PREFIX, default
+// "secureboot") and prints the certificate's file.
+func secureBootKey(prefix string) error {
+	if prefix == "" {
+		prefix = "secureboot"
+	}
+	s, err := uki.WriteKey(prefix, "mode Secure Boot "+filepath.Base(prefix))
+	if err != nil {
+		return fmt.Errorf("key generate --secure-boot: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (private, 0600), %s and %s.cer (certificate, PEM and DER): enroll the certificate in db (docs/trust.md)\n", s.Key, s.Cert, prefix)
+	fmt.Println(s.Cert)
+	return nil
 }

@@ -70,7 +70,7 @@ func TestNoSpaceNamesTheFileSystem(t *testing.T) {
 	if err == nil {
 		t.Fatal("a base of several MiB built in 512 KiB")
 	}
-	for _, want := range []string{"no space left in " + sub, "file system at " + scratch, "free of 512 KiB"} {
+	for _, want := range []string{"no space left in " + sub, "file system at " + scratch, "free of 512.0 KiB"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v\ndoes not say %q", err, want)
 		}

@@ -14,6 +14,8 @@ APT_PKGS += chromium openssl
 APT_PKGS += mkosi
 # counting a pull's fsyncs (cmd/mode TestPullFsyncs)
 APT_PKGS += strace
+# the network tests (boot/pxe: namespaces, bridges, taps), the package test (packaging/: systemd-analyze verify), pgrep
+APT_PKGS += iproute2 systemd procps
 
 .PHONY: all build deps test test-unit vet-portable demo bench lint e2e-full clean tools test-debian conformance man
 

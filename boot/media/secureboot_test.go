@@ -32,18 +32,14 @@ func snakeoil(t testing.TB) *media.SecureBoot {
 	return &media.SecureBoot{Key: key, Cert: qemu.OVMFSnakeoilCert}
 }
 
-// requiresSecureBoot skips unless the tools of a UKI and the Secure Boot
-// firmware are here (make deps installs them).
+// requiresSecureBoot fails unless the tools of a UKI and the Secure Boot
+// firmware are here (make deps installs them); -short skips it.
 func requiresSecureBoot(t testing.TB) {
 	t.Helper()
+	testutil.RequiresTools(t, "sbsign", "sbverify", "objcopy")
 	for _, f := range []string{uki.Stub, qemu.OVMFSecureCode, qemu.OVMFSnakeoilVars} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("%v: install systemd-boot-efi and ovmf (make deps)", err)
-		}
-	}
-	for _, tool := range []string{"sbsign", "sbverify", "objcopy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s: install sbsigntool and binutils (make deps)", tool)
+			t.Fatalf("%v: install systemd-boot-efi and ovmf (make deps)", err)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func TestBootMirrorKilled(t *testing.T) {
 			gets++
 			mu.Unlock()
 			once.Do(func() {
-				w = &stallWriter{ResponseWriter: w, after: int(largest.Size / 3), stalled: stalled, release: release}
+				w = &registrytest.StallWriter{ResponseWriter: w, After: int(largest.Size / 3), Stalled: stalled, Release: release}
 			})
 		}
 		h.ServeHTTP(w, r)
@@ -95,30 +95,4 @@ func TestBootMirrorKilled(t *testing.T) {
 	if gets < 2 { // the proxy's, cut, then the guest's own
 		t.Errorf("mode serve had %d GETs of the layer; want the proxy's and then the guest's", gets)
 	}
-}
-
-// stallWriter passes the first after bytes of a response, then closes
-// stalled and waits for release before writing more.
-type stallWriter struct {
-	http.ResponseWriter
-	after            int
-	n                int
-	stalled, release chan struct{}
-}
-
-func (w *stallWriter) Write(p []byte) (int, error) {
-	if w.n+len(p) > w.after && w.stalled != nil {
-		k := w.after - w.n
-		w.ResponseWriter.Write(p[:k])
-		w.ResponseWriter.(http.Flusher).Flush()
-		close(w.stalled)
-		w.stalled = nil
-		<-w.release
-		n, err := w.ResponseWriter.Write(p[k:])
-		w.n += k + n
-		return k + n, err
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += n
-	return n, err
 }

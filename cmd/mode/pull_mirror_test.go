@@ -16,32 +16,6 @@ import (
 	"github.com/mode-build/mode/registry/serve"
 )
 
-// stallWriter passes the first after bytes of a response, then says so on
-// started and waits for release before writing more.
-type stallWriter struct {
-	http.ResponseWriter
-	after            int
-	n                int
-	started, release chan struct{}
-}
-
-func (w *stallWriter) Write(p []byte) (int, error) {
-	if w.n+len(p) > w.after && w.started != nil {
-		k := w.after - w.n
-		w.ResponseWriter.Write(p[:k])
-		w.ResponseWriter.(http.Flusher).Flush()
-		close(w.started)
-		w.started = nil
-		<-w.release
-		n, err := w.ResponseWriter.Write(p[k:])
-		w.n += k + n
-		return k + n, err
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += n
-	return n, err
-}
-
 // TestPullMirrorKilled: mode pull --mirror through the CNCF distribution
 // registry in proxy mode (a pull-through cache) in front of mode serve's
 // registry; the proxy is killed in the middle of the big layer, and the pull
@@ -58,7 +32,9 @@ func TestPullMirrorKilled(t *testing.T) {
 	h := serve.New(src).Handler()
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+blob) {
-			once.Do(func() { w = &stallWriter{ResponseWriter: w, after: 2 << 20, started: started, release: release} })
+			once.Do(func() {
+				w = &registrytest.StallWriter{ResponseWriter: w, After: 2 << 20, Stalled: started, Release: release}
+			})
 		}
 		h.ServeHTTP(w, r)
 	}))

@@ -216,6 +216,7 @@ func (b *boot) steps() []step {
 		step{name: "mount layers", run: b.mountLayers},
 		b.waitFor(&cp),
 		step{name: "chain.json", run: b.writeChain},
+		step{name: "machine.json", run: b.writeMachine},
 	)
 }
 

@@ -74,6 +74,10 @@ type Config struct {
 	Choose Chooser
 	// Token is the report token of machine mac (mode.report=); nil: none.
 	Token func(mac string) string
+	// NoCloud, when set, serves each machine's cloud-init NoCloud seed
+	// under /boot/nocloud/MAC/TOKEN/ (the fleet's MachineHandler), and the
+	// kernel line of a machine with a token names it: ds=nocloud;s=URL.
+	NoCloud http.Handler
 }
 
 // chainName is what a chain (a tag) may be called in boot.ipxe?chain=.
@@ -92,6 +96,9 @@ func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /boot/vmlinuz", serveFile(c.Kernel))
 	mux.HandleFunc("GET /boot/initrd.img", serveFile(c.Initrd))
+	if c.NoCloud != nil {
+		mux.Handle("GET "+noCloudPath, c.NoCloud)
+	}
 	mux.HandleFunc("GET /boot/boot.ipxe", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		chain := q.Get("chain")
@@ -143,16 +150,16 @@ func Handler(c Config) http.Handler {
 			return
 		}
 		extra := strings.TrimSpace(c.Append + " " + choice.Args)
-		if c.Token != nil {
-			if t := c.Token(m.MAC); t != "" {
-				extra = strings.TrimSpace("mode.report=" + t + " " + extra)
-			}
-		}
 		files := c.Files
 		if files == "" && r.TLS != nil {
 			files = "https://" + host
 		} else if files == "" {
 			files = "http://" + host
+		}
+		if c.Token != nil {
+			if t := c.Token(m.MAC); t != "" {
+				extra = strings.TrimSpace("mode.report=" + t + " " + noCloudArg(c, files, m.MAC, t) + extra)
+			}
 		}
 		reg, secure := c.Registry, c.Secure || c.Registry != ""
 		if reg == "" {

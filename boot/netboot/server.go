@@ -49,6 +49,10 @@ type Options struct {
 	// (the fleet's rules and actions; nil boots every machine the same).
 	Secure bool
 	Choose Chooser
+	// NoCloud serves the machines' NoCloud seeds (Config.NoCloud); it is
+	// named on kernel lines only with PushToken (the seed's path holds the
+	// machine's token).
+	NoCloud http.Handler
 	// Mirrors (HOST[:PORT], checked) are put on the kernel line as
 	// mode.mirrors: registries the init tries before the server.
 	Mirrors []string
@@ -97,7 +101,7 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 	if t := o.PushToken; t != "" { // each machine reports its boots with its own token (docs/site.md)
 		cfg.Token = func(mac string) string { return report.MachineToken(t, mac) }
 	}
-	cfg.Secure, cfg.Choose = o.Secure, o.Choose
+	cfg.Secure, cfg.Choose, cfg.NoCloud = o.Secure, o.Choose, o.NoCloud
 	if len(o.Mirrors) > 0 {
 		cfg.Append = strings.TrimSpace(cfg.Append + " mode.mirrors=" + strings.Join(o.Mirrors, ","))
 	}

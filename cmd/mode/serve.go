@@ -84,7 +84,7 @@ func serveCommand() *cli.Command {
 			}
 			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr()}
 			l.bootMore = func(o *netboot.Options) {
-				o.Choose, o.Secure = fleetChooser(fl), tlsConfig != nil
+				o.Choose, o.Secure, o.NoCloud = fleetChooser(fl), tlsConfig != nil, fleetNoCloud(fl, o.PushToken)
 				if c.String("tls") == "auto" { // the init verifies the site's HTTPS: no mode.insecure
 					o.SiteCA = filepath.Join(s.Dir(), "tls", serve.CACertFile)
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/registry/fleet"
 	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/report"
 	"github.com/urfave/cli/v3"
 )
 
@@ -59,6 +60,16 @@ func fleetChooser(fl *fleet.Fleet) netboot.Chooser {
 		slog.Info("boot.ipxe", "machine", m.MAC, "why", b.Why)
 		return &netboot.Choice{Local: b.Local, Repo: b.Repo, Ref: b.Ref, Args: b.Args}, nil
 	}
+}
+
+// fleetNoCloud serves the machines' cloud-init NoCloud seeds under /boot/
+// (docs/fleet.md), each to the machine with its token; nil without a push
+// token (no machine tokens).
+func fleetNoCloud(fl *fleet.Fleet, pushToken string) http.Handler {
+	if pushToken == "" {
+		return nil
+	}
+	return fl.MachineHandler(func(mac string) string { return report.MachineToken(pushToken, mac) })
 }
 
 // bootListener serves /boot/ alone over plain HTTP beside a TLS site

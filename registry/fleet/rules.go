@@ -48,6 +48,7 @@ type Rule struct {
 	NoLoad   string            `yaml:"noload" json:"noload,omitempty"`     // mode.noload
 	Hostname string            `yaml:"hostname" json:"hostname,omitempty"` // literal or template: node-{mac}
 	Metadata map[string]string `yaml:"metadata" json:"metadata,omitempty"` // mode.meta.KEY=VALUE
+	SSHKeys  []string          `yaml:"ssh_keys" json:"ssh_keys,omitempty"` // authorized keys: machine.json, NoCloud user-data
 
 	Line  int    `yaml:"-" json:"line"`
 	Repo  string `yaml:"-" json:"repo,omitempty"` // Chain resolved in the store
@@ -252,6 +253,9 @@ func (r *Rule) check(f Finder) error {
 		if err := kernelText(v); err != nil || strings.ContainsAny(v, " \t") || len(v) > 128 {
 			return bad("metadata %s=%q: want at most 128 characters, no spaces or quotes", k, v)
 		}
+	}
+	if err := checkSSHKeys(r.SSHKeys); err != nil {
+		return bad("%v", err)
 	}
 	if err := r.checkMatch(); err != nil {
 		return bad("%v", err)

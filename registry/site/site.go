@@ -100,6 +100,7 @@ func (s *Site) Handler() http.Handler {
 		fh := s.fleet.Handler(s.admin, s.insecure)
 		mux.Handle(fleet.APIPath, fh)
 		mux.Handle(fleet.APIPath+"/", fh)
+		mux.Handle("GET "+fleet.APIPath+"/machines/{mac}/metadata", s.fleet.MachineHandler(s.MachineToken))
 	}
 	return mux
 }

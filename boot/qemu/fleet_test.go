@@ -31,7 +31,7 @@ func TestFleetNetboot(t *testing.T) {
   - {name: default, chain: tiny:console}
   - {name: by-mac, match: {mac: "52:54:00:00:0f:01"}, chain: tiny:extra}
   - {name: by-uuid, match: {uuid: "0f0f0f0f-0000-4000-8000-000000000002"}, chain: tiny:console, hostname: "node-{mac}"}
-  - {name: by-serial, match: {serial: "FLEET-3"}, chain: tiny:extra, metadata: {role: db}}
+  - {name: by-serial, match: {serial: "FLEET-3"}, chain: tiny:extra, metadata: {role: db}, ssh_keys: ["` + fleetSSHKey + `"]}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +60,22 @@ func TestFleetNetboot(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, mac, smbios, want, line string
+		meta                          fleet.MachineMeta // what /run/mode/machine.json must say
 	}{
-		{"by mac", "52:54:00:00:0f:01", "type=1,serial=OTHER", "MODE-TINY-OK", "/tiny:extra "},
-		{"by uuid", "52:54:00:00:0f:02", "type=1,uuid=0f0f0f0f-0000-4000-8000-000000000002", consoleMarker, "mode.hostname=node-525400000f02"},
-		{"by serial", "52:54:00:00:0f:03", "type=1,serial=FLEET-3", "MODE-TINY-OK", "mode.meta.role=db"},
+		{"by mac", "52:54:00:00:0f:01", "type=1,serial=OTHER", "MODE-TINY-OK", "/tiny:extra ",
+			fleet.MachineMeta{MAC: "52:54:00:00:0f:01", Serial: "OTHER", Rule: "by-mac", Chain: "tiny:extra"}},
+		{"by uuid", "52:54:00:00:0f:02", "type=1,uuid=0f0f0f0f-0000-4000-8000-000000000002", consoleMarker, "mode.hostname=node-525400000f02",
+			fleet.MachineMeta{MAC: "52:54:00:00:0f:02", UUID: "0f0f0f0f-0000-4000-8000-000000000002", Hostname: "node-525400000f02", Rule: "by-uuid", Chain: "tiny:console"}},
+		{"by serial", "52:54:00:00:0f:03", "type=1,serial=FLEET-3", "MODE-TINY-OK", "mode.meta.role=db",
+			fleet.MachineMeta{MAC: "52:54:00:00:0f:03", Serial: "FLEET-3", Rule: "by-serial", Chain: "tiny:extra", Metadata: map[string]string{"role": "db"}, SSHKeys: []string{fleetSSHKey}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if console := boot(t, tc.mac, tc.smbios, tc.want); !strings.Contains(console, tc.line) {
+			console := boot(t, tc.mac, tc.smbios, tc.want)
+			if !strings.Contains(console, tc.line) {
 				t.Errorf("console lacks %q:\n%s", tc.line, console)
 			}
+			checkMachineJSON(t, console, tc.meta)
+			checkNoCloud(t, console, base, port, tc.meta)
 		})
 	}
 	var ms []fleet.MachineView
@@ -92,7 +99,9 @@ func TestFleetNetboot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		boot(t, "52:54:00:00:0f:01", "type=1,serial=OTHER", consoleMarker)
+		console := boot(t, "52:54:00:00:0f:01", "type=1,serial=OTHER", consoleMarker)
+		// The init asked before its report: the action was pending, its chain the machine's.
+		checkMachineJSON(t, console, fleet.MachineMeta{MAC: "52:54:00:00:0f:01", Serial: "OTHER", Rule: "by-mac", Chain: "tiny:console"})
 		var v fleet.MachineView
 		apiGet(t, base+"/api/fleet/machines/52:54:00:00:0f:01", &v)
 		last := v.Actions[len(v.Actions)-1]

@@ -32,6 +32,7 @@ type Machine struct {
 	BootURL   string   // network boot: the firmware's iPXE fetches this script (implies Network)
 	Append    string   // kernel command line, after "console=ttyS0 panic=-1"
 	MemoryMiB int      // default 512
+	CPUs      int      // default 1
 	Network   bool     // a virtio NIC on QEMU user networking (host 127.0.0.1 is 10.0.2.2)
 	MAC       string   // the NIC's MAC address (default QEMU's 52:54:00:12:34:56)
 	Disks     []Disk   // virtio disks, /dev/vda first
@@ -86,6 +87,7 @@ func (m Machine) Args() []string {
 	if mem == 0 {
 		mem = 512
 	}
+	cpus := max(m.CPUs, 1)
 	accel := m.Accel
 	if accel == "" {
 		accel = DefaultAccel()
@@ -93,7 +95,7 @@ func (m Machine) Args() []string {
 	appendLine := strings.TrimSpace("console=ttyS0 panic=-1 " + m.Append)
 	args := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", "1", "-serial", "stdio",
+		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus), "-serial", "stdio",
 		// Entropy: TCG's CPU has no RDRAND, and getrandom (DHCP, TLS) would
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",

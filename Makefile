@@ -33,7 +33,7 @@ deps:
 
 test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^TestActivateDebianTwo$$' ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery)$$' ./...
 	$(MAKE) fuzz-short
 
 # man writes man/mode.1, generated from the command definitions.
@@ -155,6 +155,14 @@ e2e-full: test-debian
 # test-activate-two activates lightx (130 MiB) and smtp together in a booted
 # Debian console (boot/qemu TestActivateDebianTwo): left out of make test
 # for its time (lightx's build, ~7 minutes cold, and a 4-5 minute boot).
+# test-fleet boots an unknown machine three times (boot/qemu
+# TestFleetDiscovery: discovery, a facts rule, a site file edited while
+# serving; about 4 minutes): left out of make test for its time, where
+# TestFleetNetboot stands for the fleet.
+.PHONY: test-fleet
+test-fleet: deps build kernel
+	$(GO) test -p 1 -count=1 -timeout 20m -run '^TestFleetDiscovery$$' ./boot/qemu
+
 .PHONY: test-activate-two
 test-activate-two: e2e-full
 	$(GO) test -p 1 -count=1 -timeout 40m -run '^TestActivateDebianTwo$$' ./boot/qemu

@@ -27,12 +27,16 @@ const maxMachineJSON = 256 << 10
 // /api/fleet/machines/MAC/metadata with its mode.report token: host name,
 // rule, chain, metadata, SSH keys) and writes it to /run/mode/machine.json;
 // it sets the host name from it when mode.hostname did not. It never fails
-// the boot: without a token there is nothing to ask, and a server that
-// does not answer is logged.
+// the boot: without a token, or offline (the chain came from the cache
+// disk), there is nothing to ask, and a server that does not answer is
+// logged.
 func (b *boot) writeMachine() (string, error) {
 	token := b.p.reportToken
 	if b.p.from != "" || b.p.ref == "" || token == "" || token == "0" {
 		return "no machine token (mode.report): no metadata", nil
+	}
+	if b.offline != nil { // the server did not answer the pull: no waiting for it again
+		return "offline: no metadata", nil
 	}
 	mac := report.ThisMachine().MAC
 	data, err := fetchMachine(b.p.ref, b.p.insecure, mac, token, b.p.reportTimeout)

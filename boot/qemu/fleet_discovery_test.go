@@ -17,8 +17,13 @@ import (
 	"github.com/mode-build/mode/registry/fleet"
 )
 
-// kernelMemory is the guest kernel's boot line "Memory: AVAILK/TOTALK available".
-var kernelMemory = regexp.MustCompile(`Memory: (\d+)K/(\d+)K available`)
+// kernelMemory is the guest kernel's boot line "Memory: AVAILK/TOTALK
+// available"; memTotal is /proc/meminfo's line, which tiny's rcS prints on a
+// fleet machine.
+var (
+	kernelMemory = regexp.MustCompile(`Memory: (\d+)K/(\d+)K available`)
+	memTotal     = regexp.MustCompile(`MemTotal: +(\d+) kB`)
+)
 
 // TestFleetDiscovery: an unknown machine (768 MiB, two CPUs, two disks of
 // different sizes, an SMBIOS serial) boots the default chain and is thereby
@@ -103,19 +108,21 @@ func TestFleetDiscovery(t *testing.T) {
 	if len(got) != 2 || got["vda"] != sizes["vda"] || got["vdb"] != sizes["vdb"] {
 		t.Errorf("disks %+v, want %v", f.Disks, sizes)
 	}
-	// memory_bytes is the guest's MemTotal: at least what its kernel had
-	// available at boot (it frees its init memory later), at most its
-	// physical pages, which fit in the 768 MiB QEMU gave.
+	// memory_bytes is exactly the MemTotal the guest's kernel counts (tiny's
+	// rcS prints /proc/meminfo's line), at most the physical memory its
+	// kernel found at boot ("Memory: AVAILK/TOTALK available"), itself
+	// within the 768 MiB QEMU gave.
+	mt := memTotal.FindStringSubmatch(console)
 	km := kernelMemory.FindStringSubmatch(console)
-	if km == nil {
-		t.Fatalf("no \"Memory: …K/…K available\" line on the console:\n%s", console)
+	if mt == nil || km == nil {
+		t.Fatalf("no MemTotal line or no \"Memory: …K/…K available\" line on the console:\n%s", console)
 	}
-	avail, _ := strconv.ParseInt(km[1], 10, 64)
+	kb, _ := strconv.ParseInt(mt[1], 10, 64)
 	total, _ := strconv.ParseInt(km[2], 10, 64)
-	if f.MemoryBytes < avail<<10 || f.MemoryBytes > total<<10 || total<<10 > 768<<20 {
-		t.Errorf("memory_bytes %d, want between %d and %d (the kernel's %q), within 768 MiB", f.MemoryBytes, avail<<10, total<<10, km[0])
+	if f.MemoryBytes != kb<<10 || f.MemoryBytes > total<<10 || total<<10 > 768<<20 {
+		t.Errorf("memory_bytes %d, want the guest's %q (%d bytes), under the kernel's %q and 768 MiB", f.MemoryBytes, mt[0], kb<<10, km[0])
 	}
-	t.Logf("memory_bytes %d, kernel: %s", f.MemoryBytes, km[0])
+	t.Logf("memory_bytes %d: guest %s; kernel %s", f.MemoryBytes, mt[0], km[0])
 	if v.Boot == nil || v.Boot.Rule != "big" {
 		t.Errorf("next boot %+v, want rule big", v.Boot)
 	}
@@ -142,7 +149,7 @@ func TestFleetDiscovery(t *testing.T) {
   - {name: big, match: {facts: {disks: 2}}, chain: tiny:nosuch}
 `)
 	st = waitFleet(t, base, func(s fleet.Status) bool { return s.Error != "" })
-	if !strings.Contains(st.Error, "site.yaml:3: rule big: chain tiny:nosuch") || strings.Contains(st.Error, dir) || ruleChain(st, "big") != "tiny:console" {
+	if !strings.Contains(st.Error, "site.yaml:3: rule big: tiny:nosuch: not found") || strings.Contains(st.Error, dir) || ruleChain(st, "big") != "tiny:console" {
 		t.Errorf("after a broken edit: error %q, rule big boots %q", st.Error, ruleChain(st, "big"))
 	}
 	resp, err := http.Get(base + "/boot/boot.ipxe?mac=" + mac)

@@ -31,7 +31,7 @@ func TestFleetNetboot(t *testing.T) {
   - {name: default, chain: tiny:console}
   - {name: by-mac, match: {mac: "52:54:00:00:0f:01"}, chain: tiny:extra}
   - {name: by-uuid, match: {uuid: "0f0f0f0f-0000-4000-8000-000000000002"}, chain: tiny:console, hostname: "node-{mac}"}
-  - {name: by-serial, match: {serial: "FLEET-3"}, chain: tiny:extra, metadata: {role: db}, ssh_keys: ["` + fleetSSHKey + `"]}
+  - {name: by-serial, match: {serial: "FLEET-3"}, chain: tiny:extra, metadata: {role: db}, ssh_keys: ["`+fleetSSHKey+`"]}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ type Config struct {
 	Token func(mac string) string
 	// NoCloud, when set, serves each machine's cloud-init NoCloud seed
 	// under /boot/nocloud/MAC/TOKEN/ (the fleet's MachineHandler), and the
-	// kernel line of a machine with a token names it: ds=nocloud;s=URL.
+	// kernel line of a machine with a token names it: ds=nocloud-net;s=URL.
 	NoCloud http.Handler
 }
 

@@ -12,5 +12,5 @@ func noCloudArg(c Config, files, mac, token string) string {
 	if c.NoCloud == nil {
 		return ""
 	}
-	return "ds=nocloud;s=" + files + noCloudPath + mac + "/" + token + "/ "
+	return "ds=nocloud-net;s=" + files + noCloudPath + mac + "/" + token + "/ "
 }

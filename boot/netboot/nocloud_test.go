@@ -25,7 +25,7 @@ func TestNoCloudSeed(t *testing.T) {
 	srv := httptest.NewServer(netboot.Handler(cfg))
 	defer srv.Close()
 	_, script := get(t, srv.URL+"/boot/boot.ipxe?mac=52:54:00:00:00:01")
-	want := " mode.report=tok-525400000001 ds=nocloud;s=http://10.0.0.9:8080/boot/nocloud/52:54:00:00:00:01/tok-525400000001/\n"
+	want := " mode.report=tok-525400000001 ds=nocloud-net;s=http://10.0.0.9:8080/boot/nocloud/52:54:00:00:00:01/tok-525400000001/\n"
 	if !strings.Contains(script, want) || strings.Contains(script, "mode.insecure") {
 		t.Errorf("script:\n%s\nwant %q", script, want)
 	}

@@ -43,7 +43,7 @@ func checkMachineJSON(t *testing.T, console string, want fleet.MachineMeta) {
 }
 
 // seedArg is the NoCloud seed on a kernel line.
-var seedArg = regexp.MustCompile(` ds=nocloud;s=(\S+)`)
+var seedArg = regexp.MustCompile(` ds=nocloud-net;s=(\S+)`)
 
 // checkNoCloud checks the NoCloud seed the kernel line named: the
 // machine's own (MAC and token), served by mode serve with its host name

@@ -73,7 +73,7 @@ func chainRef(repo, ref string) string {
 // NoCloud seed: NoCloudPath + MAC/TOKEN/{meta-data,user-data,vendor-data}.
 const NoCloudPath = "/boot/nocloud/"
 
-// NoCloudURL is the seed URL of machine mac (ds=nocloud;s=URL), from the
+// NoCloudURL is the seed URL of machine mac (ds=nocloud-net;s=URL), from the
 // base URL of /boot/ (http://HOST:PORT).
 func NoCloudURL(base, mac, token string) string {
 	return strings.TrimSuffix(base, "/") + NoCloudPath + mac + "/" + token + "/"

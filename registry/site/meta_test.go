@@ -142,7 +142,7 @@ func TestNoCloud(t *testing.T) {
 	tok1 := report.MachineToken(pushToken, mac1)
 	_, script := get(t, base+"/boot/boot.ipxe?mac="+mac1)
 	seed := base + "/boot/nocloud/" + mac1 + "/" + tok1 + "/"
-	if !strings.Contains(script, " ds=nocloud;s="+seed+" ") {
+	if !strings.Contains(script, " ds=nocloud-net;s="+seed+" ") {
 		t.Fatalf("the kernel line names no seed %s:\n%s", seed, script)
 	}
 	code, meta := get(t, seed+"meta-data")
@@ -199,7 +199,7 @@ func TestNoCloud(t *testing.T) {
 func TestMachineMetadataOff(t *testing.T) {
 	base := metaServer(t, "")
 	const mac1 = "52:54:00:00:00:01"
-	if _, script := get(t, base+"/boot/boot.ipxe?mac="+mac1); strings.Contains(script, "ds=nocloud") {
+	if _, script := get(t, base+"/boot/boot.ipxe?mac="+mac1); strings.Contains(script, "ds=nocloud-net") {
 		t.Errorf("a seed without a token:\n%s", script)
 	}
 	code, body := getAs(t, base+"/api/fleet/machines/"+mac1+"/metadata", "anything")

@@ -13,8 +13,8 @@ import (
 // every field given must hold (docs/fleet.md, "Install to disk"). It never
 // names a device: sda on one boot may be sdb on the next.
 type DiskSelector struct {
-	Serial  string `yaml:"serial" json:"serial,omitempty"`     // the disk's serial, exactly
-	Model   string `yaml:"model" json:"model,omitempty"`       // a glob on the disk's model
+	Serial  string `yaml:"serial" json:"serial,omitempty"`    // the disk's serial, exactly
+	Model   string `yaml:"model" json:"model,omitempty"`      // a glob on the disk's model
 	MinSize int64  `yaml:"-" json:"min_size_bytes,omitempty"` // at least this many bytes
 }
 

@@ -141,3 +141,12 @@ func escapeSel(v string) string {
 	}
 	return b.String()
 }
+
+// InstallPath is where mode serve hands out the disk image of an install
+// (the init's mode.install): GET InstallPath?ref=HOST:PORT/REPO:TAG&mac=MAC
+// answers the gzip-compressed image, its size once decompressed in
+// DiskSizeHeader.
+const (
+	InstallPath    = "/boot/install/disk.img.gz"
+	DiskSizeHeader = "X-Mode-Disk-Size"
+)

@@ -75,8 +75,13 @@ func (ii *installImages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	file, size, err := ii.image(r.Context(), ref, mac, q.Get("insecure") == "1")
-	if err != nil {
+	var be buildError
+	switch {
+	case errors.As(err, &be): // its paths are the server's: the log has them, the reply not
 		slog.Error("install image", "ref", ref, "err", err)
+		http.Error(w, "install: building the disk image failed (the server's log says why)", http.StatusInternalServerError)
+		return
+	case err != nil:
 		http.Error(w, "install: "+err.Error(), http.StatusNotFound)
 		return
 	}
@@ -104,17 +109,21 @@ func (ii *installImages) image(ctx context.Context, ref, mac string, insecure bo
 	if err != nil {
 		return "", 0, fmt.Errorf("chain %s: %w", chain, err)
 	}
-	nb, ok := (*ii.boot.p.Load()).(*netboot.Server)
+	h := ii.boot.p.Load()
+	if h == nil {
+		return "", 0, buildError{errors.New("no /boot/ kernel")}
+	}
+	nb, ok := (*h).(*netboot.Server)
 	if !ok {
-		return "", 0, errors.New("no /boot/ kernel")
+		return "", 0, buildError{errors.New("no /boot/ kernel")}
 	}
 	kernel, err := nb.Config.Kernel.Path(ctx)
 	if err != nil {
-		return "", 0, fmt.Errorf("kernel: %w", err)
+		return "", 0, buildError{fmt.Errorf("kernel: %w", err)}
 	}
 	initrd, err := nb.Config.Initrd.Path(ctx)
 	if err != nil {
-		return "", 0, fmt.Errorf("initramfs: %w", err)
+		return "", 0, buildError{fmt.Errorf("initramfs: %w", err)}
 	}
 	// The installed machine waits a minute, not five, for a registry that
 	// does not answer before it boots the disk's layers.
@@ -125,12 +134,27 @@ func (ii *installImages) image(ctx context.Context, ref, mac string, insecure bo
 	if mac != "" && ii.pushToken != "" {
 		appendLine += " mode.report=" + report.MachineToken(ii.pushToken, mac)
 	}
-	h := sha256.New()
-	fmt.Fprintln(h, ref, digest, appendLine, kernel, initrd)
-	key := hex.EncodeToString(h.Sum(nil))[:16]
+	sum := sha256.New()
+	fmt.Fprintln(sum, ref, digest, appendLine, kernel, initrd)
+	key := hex.EncodeToString(sum.Sum(nil))[:16]
 
 	ii.mu.Lock()
 	defer ii.mu.Unlock()
+	file, size, err := ii.build(ctx, key, ref, repo, tagOrDigest, digest.String(), ch, kernel, initrd, appendLine)
+	if err != nil {
+		return "", 0, buildError{err}
+	}
+	return file, size, nil
+}
+
+// buildError is a failure to build the image (not the request's fault).
+type buildError struct{ error }
+
+func (e buildError) Unwrap() error { return e.error }
+
+// build makes the image of key (ii.mu held), or finds it made.
+func (ii *installImages) build(ctx context.Context, key, ref, repo, tagOrDigest, digest string, ch *store.Chain, kernel, initrd, appendLine string) (string, int64, error) {
+	var err error
 	if ii.dir == "" {
 		if ii.dir, err = os.MkdirTemp("", "mode-install-*"); err != nil {
 			return "", 0, err
@@ -146,7 +170,7 @@ func (ii *installImages) image(ctx context.Context, ref, mac string, insecure bo
 		return "", 0, err
 	}
 	im.Kernel, im.Initrd, im.Append, im.Pull = kernel, initrd, appendLine, ref
-	last, err := lastBootFile(ii.dir, key, ref, digest.String(), ch)
+	last, err := lastBootFile(ii.dir, key, ref, digest, ch)
 	if err != nil {
 		return "", 0, err
 	}
@@ -172,7 +196,7 @@ func (ii *installImages) image(ctx context.Context, ref, mac string, insecure bo
 		os.Remove(old) // a download still reading it keeps its open file
 		ii.built = ii.built[1:]
 	}
-	slog.Info("install image built", "ref", ref, "digest", digest.String(), "bytes", size)
+	slog.Info("install image built", "ref", ref, "digest", digest, "bytes", size)
 	return gz, size, nil
 }
 

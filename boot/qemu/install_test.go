@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,6 +155,16 @@ func TestInstallRefused(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no refused install report in %+v", h.History)
+	}
+	// The machine's page shows the pending action with the refusal.
+	resp, err := http.Get(base + "/machines/" + mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "reinstall tiny:extra") || !strings.Contains(string(page), "does not allow wiping it") {
+		t.Errorf("the machine's page lacks the refused action:\n%s", page)
 	}
 	t.Logf("TestInstallRefused: %.1fs in all", time.Since(start).Seconds())
 }

@@ -159,8 +159,10 @@ e2e-full: test-debian
 test-activate-two: e2e-full
 	$(GO) test -p 1 -count=1 -timeout 40m -run '^TestActivateDebianTwo$$' ./boot/qemu
 
-# test-install runs the install-to-disk refusal (boot/qemu TestInstallRefused,
-# about 2 minutes): left out of make test, which runs TestInstallToDisk.
+# test-install runs the install-to-disk tests of boot/qemu: TestInstallRefused
+# (about 2 minutes) and TestInstallToDisk with its online boot of the
+# installed disk, both left out of make test (which runs TestInstallToDisk
+# without that boot) for time.
 .PHONY: test-install
 test-install: deps build
-	$(GO) test -p 1 -count=1 -timeout 20m -run '^TestInstall(ToDisk|Refused)$$' ./boot/qemu
+	MODE_TEST_INSTALL=1 $(GO) test -p 1 -count=1 -timeout 20m -run '^TestInstall(ToDisk|Refused)$$' ./boot/qemu

@@ -103,3 +103,26 @@ func TestInstallParams(t *testing.T) {
 		t.Errorf("installURL = %q, %v; want %q", u, err, want)
 	}
 }
+
+// TestWriteDisk: the image is written at the start, the disk's last MiB
+// is zeroed (an old backup GPT there is gone), the bytes between kept; a
+// short image is an error.
+func TestWriteDisk(t *testing.T) {
+	disk := filepath.Join(t.TempDir(), "disk")
+	old := bytes.Repeat([]byte{0xaa}, 4<<20)
+	if err := os.WriteFile(disk, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	image := bytes.Repeat([]byte{0x11}, 1<<20)
+	if err := writeDisk(disk, bytes.NewReader(image), int64(len(image)), int64(len(old))); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(disk)
+	want := append(append(append([]byte{}, image...), old[:2<<20]...), make([]byte, 1<<20)...)
+	if !bytes.Equal(got, want) {
+		t.Error("the disk is not the image, the old middle and a zeroed last MiB")
+	}
+	if err := writeDisk(disk, bytes.NewReader(image[:100]), int64(len(image)), int64(len(old))); err == nil || !strings.Contains(err.Error(), "ended after 100") {
+		t.Errorf("a short image: %v", err)
+	}
+}

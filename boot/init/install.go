@@ -99,7 +99,7 @@ func (b *boot) install() (string, error) {
 		return "", fmt.Errorf("%w: the disk image: %v", errRefused, err)
 	}
 	start := time.Now()
-	if err := writeDisk(dev, zr, size); err != nil {
+	if err := writeDisk(dev, zr, size, d.SizeBytes); err != nil {
 		return "", fmt.Errorf("%s: writing the disk image (the disk is now partly written): %w", dev, err)
 	}
 	what := "blank"
@@ -110,9 +110,11 @@ func (b *boot) install() (string, error) {
 		layers.Size(size), b.p.ref, seconds(time.Since(start))), nil
 }
 
-// writeDisk writes exactly size bytes of r onto dev, opened exclusively
-// (the kernel refuses a mounted disk), and flushes them to the disk.
-func writeDisk(dev string, r io.Reader, size int64) error {
+// writeDisk writes exactly size bytes of r onto dev, a disk of diskSize
+// bytes opened exclusively (the kernel refuses a mounted disk), zeroes its
+// last MiB beyond them (where an old backup GPT or RAID superblock would
+// be), and flushes it all to the disk.
+func writeDisk(dev string, r io.Reader, size, diskSize int64) error {
 	f, err := os.OpenFile(dev, os.O_WRONLY|os.O_EXCL, 0)
 	if err != nil {
 		return err
@@ -124,6 +126,11 @@ func writeDisk(dev string, r io.Reader, size int64) error {
 	}
 	if n != size {
 		return fmt.Errorf("the image ended after %d of %d bytes", n, size)
+	}
+	if tail := min(1<<20, diskSize-size); tail > 0 {
+		if _, err := f.WriteAt(make([]byte, tail), diskSize-tail); err != nil {
+			return fmt.Errorf("zeroing the disk's end: %w", err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return err

@@ -106,7 +106,7 @@ func (b *boot) install() (string, error) {
 	if held != "" {
 		what = "wiped: it held " + held
 	}
-	return fmt.Sprintf("install: %s (%s, serial %q, %s): %s image of %s written in %s", dev, layers.Size(d.SizeBytes), d.Serial, what,
+	return fmt.Sprintf("install: %s (%s, serial %q, %s): %s image of %s written (%s from the first byte)", dev, layers.Size(d.SizeBytes), d.Serial, what,
 		layers.Size(size), b.p.ref, seconds(time.Since(start))), nil
 }
 

@@ -115,7 +115,7 @@ func TestInstallToDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("booted the disk with the network in %.1fs", res.Elapsed.Seconds())
-		logLines(t, res.Console, "mode-init: fetch")
+		logLines(t, res.Console, "mode-init: pulled")
 		if !strings.Contains(res.Console, "pulled 0 layers") || !strings.Contains(res.Console, "already cached") {
 			t.Errorf("the online boot of the disk did not use its layers:\n%s", res.Console)
 		}

@@ -33,7 +33,7 @@ deps:
 
 test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery)$$' ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused)$$' ./...
 	$(MAKE) fuzz-short
 
 # man writes man/mode.1, generated from the command definitions.
@@ -166,3 +166,11 @@ test-fleet: deps build kernel
 .PHONY: test-activate-two
 test-activate-two: e2e-full
 	$(GO) test -p 1 -count=1 -timeout 40m -run '^TestActivateDebianTwo$$' ./boot/qemu
+
+# test-install runs the install-to-disk tests of boot/qemu: TestInstallRefused
+# (about 2 minutes) and TestInstallToDisk with its online boot of the
+# installed disk, both left out of make test (which runs TestInstallToDisk
+# without that boot) for time.
+.PHONY: test-install
+test-install: deps build
+	MODE_TEST_INSTALL=1 $(GO) test -p 1 -count=1 -timeout 20m -run '^TestInstall(ToDisk|Refused)$$' ./boot/qemu

@@ -19,6 +19,9 @@ const (
 	KindSave = "save" // mode save --push
 	// KindActivate is mode activate, done or refused.
 	KindActivate = "activate"
+	// KindInstall is the init's install to disk (mode.install), done or
+	// refused (docs/fleet.md).
+	KindInstall = "install"
 )
 
 // Limits of a report; a report beyond them is refused whole.
@@ -125,8 +128,8 @@ func (r *Report) Check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if r.Kind != KindBoot && r.Kind != KindSave && r.Kind != KindActivate {
-		return bad("kind %q: want %q, %q or %q", short(r.Kind), KindBoot, KindSave, KindActivate)
+	if r.Kind != KindBoot && r.Kind != KindSave && r.Kind != KindActivate && r.Kind != KindInstall {
+		return bad("kind %q: want %q, %q, %q or %q", short(r.Kind), KindBoot, KindSave, KindActivate, KindInstall)
 	}
 	if r.ID != 0 || !r.Received.IsZero() {
 		return bad("id and received are the server's")

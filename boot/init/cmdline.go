@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/report"
 )
 
 // params are the boot parameters of the kernel command line (docs/boot.md).
@@ -35,6 +36,10 @@ type params struct {
 	// fails without progress (it cannot be reached, answers 5xx, cuts)
 	fetchTimeout time.Duration
 	hostname     string // mode.hostname: the machine's host name (the fleet's rule gives it)
+	// mode.install: install mode.ref's chain to the disk this selects, then
+	// reboot (docs/fleet.md); mode.install.wipe: the disk may hold data
+	install     *report.DiskSelector
+	installWipe bool
 }
 
 // defaultFetchTimeout is mode.fetch.timeout's default: long enough for a
@@ -95,6 +100,12 @@ func parseParams(cmdline string) (params, error) {
 			p.fetchTimeout, err = positiveDuration(v)
 		case "mode.verify":
 			p.verify, err = verifyMode(v)
+		case "mode.install":
+			var sel report.DiskSelector
+			sel, err = report.ParseDiskSelector(v)
+			p.install = &sel
+		case "mode.install.wipe":
+			p.installWipe = !hasValue || v != "0"
 		case "mode.hostname":
 			p.hostname = v
 			if !hostnameRE.MatchString(v) || len(v) > 253 {
@@ -112,6 +123,9 @@ func parseParams(cmdline string) (params, error) {
 	}
 	if p.ref == "" && p.from == "" {
 		return p, fmt.Errorf("neither mode.ref nor mode.from on the kernel command line")
+	}
+	if p.install != nil && (p.ref == "" || p.from != "" || p.cache != "") {
+		return p, fmt.Errorf("mode.install: installs mode.ref's chain; without mode.from or mode.cache")
 	}
 	if len(p.mirrors) > 0 && p.ref == "" {
 		return p, fmt.Errorf("mode.mirrors without mode.ref: mirrors of what")

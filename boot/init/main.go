@@ -78,6 +78,7 @@ type boot struct {
 	signed             *lastBoot
 	offline            error
 	queued             *report.Report
+	netDown            error // the network failed, with mode.cache: boot offline
 }
 
 // step is one boot step: a name for the log and a function that returns a
@@ -157,6 +158,9 @@ func (b *boot) runSteps() int {
 		}
 	}
 	b.sendReport("", nil)
+	if b.p.install != nil {
+		b.rebootInstalled() // does not return
+	}
 	return 0
 }
 
@@ -170,6 +174,9 @@ func (b *boot) runSteps() int {
 func (b *boot) steps() []step {
 	var mods, nw, cp *task
 	b.netDrivers = make(chan struct{})
+	if b.p.install != nil {
+		return b.installSteps()
+	}
 	// The report lists the steps in this order, whichever ends first.
 	s := []step{{name: "order", quiet: true, run: func() (string, error) {
 		b.reserve("network drivers", "modules")
@@ -201,7 +208,7 @@ func (b *boot) steps() []step {
 			return "", nil
 		}},
 		step{name: "trust", run: b.trustPolicy},
-		b.waitFor(&nw))
+		b.waitNetwork(&nw))
 	if b.p.from != "" || b.p.cache != "" {
 		s = append(s, b.waitFor(&mods)) // the disk's drivers
 	}

@@ -39,6 +39,9 @@ func (b *boot) pull() (string, error) {
 		}
 		dir = d
 		b.queueDir = d
+		if b.netDown != nil { // no network: no registry can answer
+			return b.offlineBoot(dir, fmt.Errorf("mode.ref=%s: no network: %w", b.p.ref, b.netDown))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()

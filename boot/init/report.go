@@ -75,7 +75,11 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
-	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
+	kind := report.KindBoot
+	if b.p.install != nil {
+		kind = report.KindInstall
+	}
+	r := &report.Report{Kind: kind, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
 		Offline: b.offline != nil, Facts: report.Gather("/")}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest

@@ -127,6 +127,9 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 // kernel, the initramfs and grub.cfg (GRUB for BIOS reads them).
 func (im *Image) espPartition(ctx context.Context, image, work, id, label string, offset, size int64) error {
 	find := "mode.from=LABEL=" + label + ":/mode mode.changes=LABEL=" + label
+	if im.Pull != "" {
+		find = "mode.ref=" + im.Pull + " mode.cache=LABEL=" + label + ":/mode mode.changes=LABEL=" + label
+	}
 	files, err := bootFiles(ctx, im, work, id, find)
 	if err != nil {
 		return err

@@ -36,6 +36,13 @@ type Image struct {
 	// Files go beside the layers as they are: name on the medium → path
 	// (the signed chain, CHAIN.signed.json; docs/trust.md).
 	Files map[string]string
+	// Pull, for disk, is a registry reference (HOST:PORT/REPO:TAG): the
+	// disk then boots mode.ref=Pull with mode.cache on its data partition
+	// instead of mode.from, pulling the layers of the tag that changed when
+	// the registry answers and booting those on the disk when it does not
+	// (the install to disk, docs/fleet.md). Files should then carry the
+	// cache's last-boot.json.
+	Pull string
 	// SecureBoot, when set, boots UEFI through a signed unified kernel
 	// image instead of GRUB (iso and disk; secureboot.go).
 	SecureBoot *SecureBoot

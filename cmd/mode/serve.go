@@ -105,8 +105,10 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			defer closeSite()
+			install := &installImages{store: s, boot: &l.boot, pushToken: c.String("push-token")} // docs/fleet.md, install to disk
+			defer install.close()
 			sv := serve.New(s, serve.WithHandler("/", st.Handler()), serve.WithMiddleware(st.Instrument), serve.WithPushToken(c.String("push-token")), serve.WithLogger(slog.Default()),
-				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", &l.boot),
+				serve.WithInsecure(c.Bool("insecure")), serve.WithHandler("/boot/", &l.boot), serve.WithHandler("/boot/install/", install),
 				serve.WithLimits(serveLimits(c)))
 			l.sv, l.site = sv, st
 			srv, scheme := sv.HTTPServer(), "http"

@@ -51,16 +51,16 @@ func siteCommand() *cli.Command {
 			},
 			{
 				Name:      "action",
-				Usage:     "queue a one-shot next-boot action for a machine: boot-once CHAIN, or boot-once local (its own disk)",
-				ArgsUsage: "MACHINE boot-once CHAIN|local",
+				Usage:     "queue a one-shot next-boot action for a machine: boot-once CHAIN, boot-once local (its own disk), install|reinstall [CHAIN] (to the disk its rule's install section selects)",
+				ArgsUsage: "MACHINE boot-once CHAIN|local | MACHINE install|reinstall [CHAIN]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "server", Value: "http://127.0.0.1:5000", Usage: "mode serve's `URL`"},
 					&cli.StringFlag{Name: "admin-token", Usage: "mode serve's --admin-token", Sources: cli.EnvVars("MODE_ADMIN_TOKEN")},
 					caFlag(),
 				},
 				Action: func(ctx context.Context, c *cli.Command) error {
-					if c.Args().Len() != 3 {
-						return errors.New("site action: want MACHINE boot-once CHAIN|local")
+					if n := c.Args().Len(); n != 3 && !(n == 2 && isInstallKind(c.Args().Get(1))) {
+						return errors.New("site action: want MACHINE boot-once CHAIN|local, or MACHINE install|reinstall [CHAIN]")
 					}
 					var client *http.Client
 					if ca := c.String("ca"); ca != "" {
@@ -75,7 +75,7 @@ func siteCommand() *cli.Command {
 					if err != nil {
 						return fmt.Errorf("site action: %w", err)
 					}
-					fmt.Fprintf(os.Stderr, "mode: action %d queued: %s %s for %s, until its boot report\n", a.ID, a.Kind, c.Args().Get(2), c.Args().Get(0))
+					fmt.Fprintf(os.Stderr, "mode: action %d queued: %s %s for %s, until its report\n", a.ID, a.Kind, c.Args().Get(2), c.Args().Get(0))
 					fmt.Println(a.ID)
 					return nil
 				},
@@ -83,3 +83,6 @@ func siteCommand() *cli.Command {
 		},
 	}
 }
+
+// isInstallKind: install and reinstall take the rule's chain when given none.
+func isInstallKind(kind string) bool { return kind == fleet.KindInstall || kind == fleet.KindReinstall }

@@ -18,7 +18,7 @@ const (
 // Action is a one-shot next-boot action.
 type Action struct {
 	ID      int       `json:"id"`
-	Kind    string    `json:"kind"`            // "boot-once"
+	Kind    string    `json:"kind"`            // "boot-once", "install", "reinstall"
 	Chain   string    `json:"chain,omitempty"` // as given; "" with Local
 	Repo    string    `json:"repo,omitempty"`
 	Ref     string    `json:"ref,omitempty"`
@@ -28,6 +28,11 @@ type Action struct {
 	Served  time.Time `json:"served,omitzero"` // boot.ipxe last answered with it
 	Done    time.Time `json:"done,omitzero"`
 	Report  uint64    `json:"report,omitempty"` // the report that fulfilled it
+	// Install is the rule's install section an install action follows;
+	// Error the last refusal or failure reported for it, by report ErrorReport.
+	Install     *Install `json:"install,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	ErrorReport uint64   `json:"error_report,omitempty"`
 }
 
 func (r *Record) pending() *Action {
@@ -42,6 +47,9 @@ func (r *Record) pending() *Action {
 func (a *Action) target() string {
 	if a.Local {
 		return "local"
+	}
+	if a.Chain == "" {
+		return a.Repo + ":" + a.Ref
 	}
 	return a.Chain
 }
@@ -71,6 +79,12 @@ func (fl *Fleet) Reported(rep *report.Report) {
 	if a == nil || a.Served.IsZero() {
 		return
 	}
+	if isInstall(a.Kind) {
+		if rep.Kind == report.KindInstall && a.installReported(rep) {
+			a.State, a.Done, a.Report = Done, rep.Received, rep.ID
+		}
+		return
+	}
 	if a.Local || rep.Kind == report.KindBoot && rep.OK && a.fulfilledBy(rep) {
 		a.State, a.Done, a.Report = Done, rep.Received, rep.ID
 	}
@@ -83,23 +97,43 @@ func (a *Action) fulfilledBy(rep *report.Report) bool {
 	return path == a.Repo+":"+a.Ref || path == a.Repo+"@"+a.Ref || rep.Digest != "" && rep.Digest == a.Ref
 }
 
-// KindBootOnce is the one action AddAction takes: boot a chain, or the
-// local disk, once.
+// KindBootOnce is the action that boots a chain, or the local disk, once.
 const KindBootOnce = "boot-once"
 
 // AddAction queues a one-shot action for machine mac: boot-once of target,
-// a chain of the store or "local" (its own disk). It replaces a pending
-// action of the machine (which is dropped, not marked done).
+// a chain of the store or "local" (its own disk); or install (reinstall) of
+// target, "" for its rule's chain, to the disk its rule's install section
+// selects. It replaces a pending action of the machine (which is dropped,
+// not marked done).
 func (fl *Fleet) AddAction(mac, kind, target string) (*Action, error) {
 	mac, err := NormalMAC(mac)
 	if err != nil {
 		return nil, err
 	}
-	if kind != KindBootOnce {
-		return nil, fmt.Errorf("action %q: the only action is %s", kind, KindBootOnce)
+	if kind != KindBootOnce && !isInstall(kind) {
+		return nil, fmt.Errorf("action %q: want %s, %s or %s", kind, KindBootOnce, KindInstall, KindReinstall)
 	}
-	a := &Action{Kind: kind, State: Pending, Local: target == "local"}
-	if !a.Local {
+	a := &Action{Kind: kind, State: Pending, Local: target == "local" && kind == KindBootOnce}
+	if isInstall(kind) {
+		if target == "local" {
+			return nil, fmt.Errorf("%s local: install a chain (REPO:TAG), or give none for the rule's", kind)
+		}
+		fl.mu.Lock()
+		r, err := fl.installFor(mac)
+		fl.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		in := *r.Install
+		a.Install = &in
+		if target == "" {
+			if r.Local || r.Repo == "" {
+				return nil, fmt.Errorf("%s: machine %s's rule %s names no chain: give the chain to install", kind, mac, r.Name)
+			}
+			a.Repo, a.Ref = r.Repo, r.Ref
+		}
+	}
+	if !a.Local && a.Repo == "" {
 		if target == "" {
 			return nil, errors.New("boot-once: give a chain (REPO:TAG) or local")
 		}

@@ -212,10 +212,13 @@ func (fl *Fleet) BootIPXE(m Machine) (*Boot, error) {
 	}
 	if a := rec.pending(); a != nil {
 		a.Served = now
-		b := &Boot{Why: fmt.Sprintf("action %d: boot-once %s, pending since %s", a.ID, a.target(), a.Created.Format(time.RFC3339)), Action: a,
+		b := &Boot{Why: fmt.Sprintf("action %d: %s %s, pending since %s", a.ID, a.Kind, a.target(), a.Created.Format(time.RFC3339)), Action: a,
 			Local: a.Local, Repo: a.Repo, Ref: a.Ref}
 		if r, _ := fl.match(rec.Machine); r != nil && !a.Local {
 			b.Args = r.args(rec.Machine)
+		}
+		if a.Install != nil {
+			b.Args = strings.TrimSpace(a.Install.args() + " " + b.Args)
 		}
 		return b, nil
 	}
@@ -302,7 +305,7 @@ func (fl *Fleet) Machine(id string) (MachineView, bool) {
 func (fl *Fleet) view(r *Record) MachineView {
 	v := MachineView{ID: r.MAC, Record: *r}
 	if a := r.pending(); a != nil {
-		v.Boot = &Boot{Why: fmt.Sprintf("action %d pending: boot-once %s", a.ID, a.target()), Action: a, Local: a.Local, Repo: a.Repo, Ref: a.Ref}
+		v.Boot = &Boot{Why: fmt.Sprintf("action %d pending: %s %s", a.ID, a.Kind, a.target()), Action: a, Local: a.Local, Repo: a.Repo, Ref: a.Ref}
 	} else if rule, why := fl.match(r.Machine); rule != nil {
 		v.Boot = &Boot{Rule: rule.Name, Why: why, Local: rule.Local, Repo: rule.Repo, Ref: rule.Ref, Args: rule.args(r.Machine)}
 	} else {

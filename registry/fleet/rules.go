@@ -49,6 +49,7 @@ type Rule struct {
 	Hostname string            `yaml:"hostname" json:"hostname,omitempty"` // literal or template: node-{mac}
 	Metadata map[string]string `yaml:"metadata" json:"metadata,omitempty"` // mode.meta.KEY=VALUE
 	SSHKeys  []string          `yaml:"ssh_keys" json:"ssh_keys,omitempty"` // authorized keys: machine.json, NoCloud user-data
+	Install  *Install          `yaml:"install" json:"install,omitempty"`   // the disk of install actions
 
 	Line  int    `yaml:"-" json:"line"`
 	Repo  string `yaml:"-" json:"repo,omitempty"` // Chain resolved in the store
@@ -259,6 +260,11 @@ func (r *Rule) check(f Finder) error {
 	}
 	if err := r.checkMatch(); err != nil {
 		return bad("%v", err)
+	}
+	if r.Install != nil {
+		if _, err := r.Install.Selector(); err != nil {
+			return bad("%v", err)
+		}
 	}
 	if r.Chain != "" && f != nil {
 		repo, ref, err := f.Find(r.Chain)

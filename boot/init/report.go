@@ -75,8 +75,12 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
-	r := &report.Report{Kind: report.KindBoot, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
-		Offline: b.offline != nil, Facts: report.Gather("/")}
+	m, facts := b.machine, b.facts
+	if m == nil {
+		m, facts = new(report.ThisMachine()), report.Gather("/")
+	}
+	r := &report.Report{Kind: report.KindBoot, Machine: *m, Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
+		Offline: b.offline != nil, Facts: facts}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest
 	}

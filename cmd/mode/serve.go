@@ -82,6 +82,7 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			defer fl.Flush() // the machines' last requests and reports, once served
 			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr(), pxeAdvertise: pxeAdv}
 			l.bootMore = func(o *netboot.Options) {
 				o.Choose, o.Secure = fleetChooser(fl), tlsConfig != nil

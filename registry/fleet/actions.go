@@ -59,7 +59,6 @@ func (fl *Fleet) Reported(rep *report.Report) {
 	if rec.MAC == "" {
 		return
 	}
-	defer fl.save()
 	rec.LastReport = rep.Received
 	if rep.Facts != nil {
 		rec.Facts = rep.Facts
@@ -68,12 +67,12 @@ func (fl *Fleet) Reported(rep *report.Report) {
 		rec.Hostname = rep.Machine.Hostname
 	}
 	a := rec.pending()
-	if a == nil || a.Served.IsZero() {
+	if a == nil || a.Served.IsZero() || !a.Local && (rep.Kind != report.KindBoot || !rep.OK || !a.fulfilledBy(rep)) {
+		fl.saveLater()
 		return
 	}
-	if a.Local || rep.Kind == report.KindBoot && rep.OK && a.fulfilledBy(rep) {
-		a.State, a.Done, a.Report = Done, rep.Received, rep.ID
-	}
+	a.State, a.Done, a.Report = Done, rep.Received, rep.ID
+	fl.save()
 }
 
 // fulfilledBy reports whether rep booted the action's chain: its ref names

@@ -75,11 +75,13 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
-	m, facts := b.machine, b.facts
-	if m == nil {
-		m, facts = new(report.ThisMachine()), report.Gather("/")
+	m, facts := report.Machine{}, b.facts
+	if b.machine != nil { // a simulated machine (storm_bench_test.go)
+		m = *b.machine
+	} else {
+		m, facts = report.ThisMachine(), report.Gather("/")
 	}
-	r := &report.Report{Kind: report.KindBoot, Machine: *m, Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
+	r := &report.Report{Kind: report.KindBoot, Machine: m, Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
 		Offline: b.offline != nil, Facts: facts}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest

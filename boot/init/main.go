@@ -79,6 +79,12 @@ type boot struct {
 	offline            error
 	queued             *report.Report
 	netDown            error // the network failed, with mode.cache: boot offline
+	// Set only by load tests that run pull and sendReport outside an
+	// initramfs (storm_bench_test.go): pullDir replaces /run/mode/layers,
+	// machine and facts this machine's identity and facts in the report.
+	pullDir string
+	machine *report.Machine
+	facts   *report.Facts
 }
 
 // step is one boot step: a name for the log and a function that returns a

@@ -25,6 +25,9 @@ const cacheSubdir = "mode/layers"
 // already there with the right digest are not fetched again).
 func (b *boot) pull() (string, error) {
 	dir := layersDir
+	if b.pullDir != "" {
+		dir = b.pullDir
+	}
 	if b.p.cache != "" {
 		spec := b.p.cache
 		if !strings.Contains(spec, ":") {

@@ -75,12 +75,18 @@ func (b *boot) sendReport(failed string, err error) {
 	if uerr != nil {
 		return
 	}
+	m, facts := report.Machine{}, b.facts
+	if b.machine != nil { // a simulated machine (storm_bench_test.go)
+		m = *b.machine
+	} else {
+		m, facts = report.ThisMachine(), report.Gather("/")
+	}
 	kind := report.KindBoot
 	if b.p.install != nil {
 		kind = report.KindInstall
 	}
-	r := &report.Report{Kind: kind, Machine: report.ThisMachine(), Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
-		Offline: b.offline != nil, Facts: report.Gather("/")}
+	r := &report.Report{Kind: kind, Machine: m, Ref: b.p.ref, Steps: b.finished(), OK: err == nil, Time: time.Now().UTC(),
+		Offline: b.offline != nil, Facts: facts}
 	if b.dl != nil {
 		r.Chain, r.Digest = b.dl.name, b.dl.digest
 	}

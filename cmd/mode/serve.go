@@ -73,7 +73,7 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			scheme := map[bool]string{false: "http", true: "https"}[tlsConfig != nil]
-			stopPXE, err := startPXE(ctx, c, ln.Addr(), scheme) // before the netboot handler: it may set --advertise
+			stopPXE, pxeAdv, err := startPXE(ctx, c, ln.Addr(), scheme) // before the netboot handler: it may set --advertise
 			if err != nil {
 				return err
 			}
@@ -82,7 +82,8 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr()}
+			defer fl.Flush() // the machines' last requests and reports, once served
+			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr(), pxeAdvertise: pxeAdv}
 			l.bootMore = func(o *netboot.Options) {
 				o.Choose, o.Secure, o.NoCloud = fleetChooser(fl), tlsConfig != nil, fleetNoCloud(fl, o.PushToken)
 				if c.String("tls") == "auto" { // the init verifies the site's HTTPS: no mode.insecure

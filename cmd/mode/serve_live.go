@@ -87,6 +87,9 @@ type liveServe struct {
 	bootMore func(*netboot.Options) // what /boot/ takes besides the flags: the fleet, TLS
 	cert     liveCert
 	cleanups []func()
+	// pxeAdvertise is the --advertise that --pxe derived at start ("" when
+	// none): a reload without --advertise keeps it (pxeAdvertise).
+	pxeAdvertise string
 }
 
 // setBoot makes /boot/ from c's flags.
@@ -171,6 +174,9 @@ func (l *liveServe) shutdown(srv *http.Server, errc <-chan error) error {
 func (l *liveServe) reload() error {
 	next, err := parseServe(l.args)
 	if err != nil {
+		return err
+	}
+	if err := pxeAdvertise(next, l.pxeAdvertise); err != nil {
 		return err
 	}
 	changed, restart := diffFlags(l.cur, next)

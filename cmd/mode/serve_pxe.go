@@ -19,26 +19,27 @@ func pxeFlag() cli.Flag {
 // startPXE starts the proxyDHCP and TFTP services of --pxe, which tell iPXE
 // the boot.ipxe of the server listening on listen: at --advertise, else at
 // the interface's address (which then becomes --advertise, so that
-// boot.ipxe's URLs point where the machines are). stop ends them.
-func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme string) (stop func(), err error) {
+// boot.ipxe's URLs point where the machines are; derived returns it, ""
+// when --advertise was given, for reloads: pxeAdvertise). stop ends them.
+func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme string) (stop func(), derived string, err error) {
 	iface := c.String("pxe")
 	if iface == "" {
-		return func() {}, nil
+		return func() {}, "", nil
 	}
 	ip, err := pxe.InterfaceIP(iface)
 	if err != nil {
-		return nil, fmt.Errorf("serve --pxe: %w", err)
+		return nil, "", fmt.Errorf("serve --pxe: %w", err)
 	}
 	adv := c.String("advertise")
 	if adv == "" {
-		adv = ip.String()
+		adv, derived = ip.String(), ip.String()
 		if err := c.Set("advertise", adv); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	host, err := netboot.Advertise(adv, listen)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s, err := pxe.Listen(pxe.Config{
 		Interface: iface,
@@ -47,7 +48,7 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 		// Known: nil answers every PXE client (the fleet rules may narrow it).
 	})
 	if err != nil {
-		return nil, fmt.Errorf("serve --pxe: %w", err)
+		return nil, "", fmt.Errorf("serve --pxe: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "mode: PXE on %s (%s): proxyDHCP and TFTP; iPXE gets %s\n", iface, ip, s.Proxy.ScriptURL)
 	done := make(chan struct{})
@@ -57,5 +58,16 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 			slog.Error("pxe stopped", "err", err)
 		}
 	}()
-	return func() { s.Close(); <-done }, nil
+	return func() { s.Close(); <-done }, derived, nil
+}
+
+// pxeAdvertise gives next, a configuration read again on SIGHUP, the
+// --advertise that --pxe derived at start (derived, "" for none) when next
+// gives none: the PXE services keep serving that address until a restart,
+// and boot.ipxe's URLs must keep pointing there.
+func pxeAdvertise(next *cli.Command, derived string) error {
+	if derived == "" || next.String("pxe") == "" || next.String("advertise") != "" {
+		return nil
+	}
+	return next.Set("advertise", derived)
 }

@@ -67,7 +67,6 @@ func (fl *Fleet) Reported(rep *report.Report) {
 	if rec.MAC == "" {
 		return
 	}
-	defer fl.save()
 	rec.LastReport = rep.Received
 	if rep.Facts != nil {
 		rec.Facts = rep.Facts
@@ -77,17 +76,26 @@ func (fl *Fleet) Reported(rep *report.Report) {
 	}
 	a := rec.pending()
 	if a == nil || a.Served.IsZero() {
+		fl.saveLater()
 		return
 	}
 	if isInstall(a.Kind) {
-		if rep.Kind == report.KindInstall && a.installReported(rep) {
+		if rep.Kind != report.KindInstall {
+			fl.saveLater()
+			return
+		}
+		if a.installReported(rep) { // else the refusal is kept on the action
 			a.State, a.Done, a.Report = Done, rep.Received, rep.ID
 		}
+		fl.save()
 		return
 	}
-	if a.Local || rep.Kind == report.KindBoot && rep.OK && a.fulfilledBy(rep) {
-		a.State, a.Done, a.Report = Done, rep.Received, rep.ID
+	if !a.Local && (rep.Kind != report.KindBoot || !rep.OK || !a.fulfilledBy(rep)) {
+		fl.saveLater()
+		return
 	}
+	a.State, a.Done, a.Report = Done, rep.Received, rep.ID
+	fl.save()
 }
 
 // fulfilledBy reports whether rep booted the action's chain: its ref names

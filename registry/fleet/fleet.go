@@ -32,6 +32,7 @@ type Fleet struct {
 	now    func() time.Time
 
 	mu       sync.Mutex
+	dirty    bool // a change waits for saveLater's write
 	rules    *Rules
 	loadErr  error
 	modTime  time.Time
@@ -206,12 +207,19 @@ func (fl *Fleet) BootIPXE(m Machine) (*Boot, error) {
 		rec.Hostname = m.Hostname
 	}
 	rec.LastIPXE = now
-	defer fl.save()
+	acted := false // an action changed: saved at once, else within saveDelay
+	defer func() {
+		if acted {
+			fl.save()
+		} else {
+			fl.saveLater()
+		}
+	}()
 	if a := rec.pending(); a != nil && a.Local && !a.Served.IsZero() {
-		a.State, a.Done = Done, now // it went to its disk and came back
+		a.State, a.Done, acted = Done, now, true // it went to its disk and came back
 	}
 	if a := rec.pending(); a != nil {
-		a.Served = now
+		a.Served, acted = now, true
 		b := &Boot{Why: fmt.Sprintf("action %d: %s %s, pending since %s", a.ID, a.Kind, a.target(), a.Created.Format(time.RFC3339)), Action: a,
 			Local: a.Local, Repo: a.Repo, Ref: a.Ref}
 		if r, _ := fl.match(rec.Machine); r != nil && !a.Local {

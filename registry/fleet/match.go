@@ -161,9 +161,17 @@ func sortRules(rs []*Rule) {
 // Match returns the rule machine m boots by, and why; nil when no rule
 // matches (a file without a default rule).
 func (rs *Rules) Match(m Machine) (*Rule, string) {
-	for _, r := range rs.Rules {
-		if why, ok := r.matches(m); ok {
-			return r, why
+	if rs.index != nil {
+		for _, i := range rs.index.candidates(m) {
+			if why, ok := rs.Rules[i].matches(m); ok {
+				return rs.Rules[i], why
+			}
+		}
+	} else {
+		for _, r := range rs.Rules {
+			if why, ok := r.matches(m); ok {
+				return r, why
+			}
 		}
 	}
 	return nil, "no rule matches and the site file has no default rule (a rule without match:)"

@@ -31,8 +31,9 @@ type Finder interface {
 
 // Rules is a loaded site file: its rules, checked, most specific first.
 type Rules struct {
-	File  string  `json:"-"`
-	Rules []*Rule `json:"rules"`
+	File  string     `json:"-"`
+	Rules []*Rule    `json:"rules"`
+	index *ruleIndex // Match's shortcut to the rules a machine may match
 }
 
 // Rule says which machines it selects and how they boot.
@@ -157,13 +158,14 @@ func Parse(file string, data []byte, f Finder) (*Rules, error) {
 	}
 	sortRules(rs.Rules)
 	names := map[string]int{}
+	peers := tieGroups(rs.Rules)
 	for i, a := range rs.Rules {
 		if l, ok := names[a.Name]; ok {
 			errs = append(errs, &Error{File: file, Line: a.Line, Msg: fmt.Sprintf("rule %s: a rule of that name is at line %d", a.Name, l)})
 		}
 		names[a.Name] = a.Line
-		for _, b := range rs.Rules[i+1:] {
-			if a.Level == b.Level && len(a.conds) == len(b.conds) && !disjoint(a, b) {
+		for _, j := range peers[i] {
+			if b := rs.Rules[j]; !disjoint(a, b) {
 				first, second := a, b
 				if b.Line < a.Line {
 					first, second = b, a
@@ -177,6 +179,7 @@ func Parse(file string, data []byte, f Finder) (*Rules, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	rs.index = indexRules(rs.Rules)
 	return rs, nil
 }
 

@@ -35,6 +35,7 @@ type params struct {
 	// fails without progress (it cannot be reached, answers 5xx, cuts)
 	fetchTimeout time.Duration
 	hostname     string // mode.hostname: the machine's host name (the fleet's rule gives it)
+	lazy         bool   // mode.lazy=on: layers read from the registry on demand (docs/boot.md)
 }
 
 // defaultFetchTimeout is mode.fetch.timeout's default: long enough for a
@@ -95,6 +96,8 @@ func parseParams(cmdline string) (params, error) {
 			p.fetchTimeout, err = positiveDuration(v)
 		case "mode.verify":
 			p.verify, err = verifyMode(v)
+		case "mode.lazy":
+			p.lazy, err = onOff(v)
 		case "mode.hostname":
 			p.hostname = v
 			if !hostnameRE.MatchString(v) || len(v) > 253 {
@@ -165,4 +168,15 @@ func positiveDuration(v string) (time.Duration, error) {
 		err = fmt.Errorf("not a duration greater than zero")
 	}
 	return d, err
+}
+
+// onOff parses on or off (mode.lazy).
+func onOff(v string) (bool, error) {
+	switch v {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, errors.New("want on or off")
 }

@@ -40,6 +40,11 @@ func (b *boot) pull() (string, error) {
 		dir = d
 		b.queueDir = d
 	}
+	if b.p.lazy {
+		if msg, ok, err := b.lazyPull(); ok || err != nil {
+			return msg, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	ref := b.p.ref

@@ -22,7 +22,7 @@ import (
 const lazyStage = "lazy"
 
 // lazyStatusFile is where the lazy server keeps its progress (lazyStatus).
-var lazyStatusFile = filepath.Join(runDir, "lazy.json")
+var lazyStatusFile = layers.LazyFile(runDir)
 
 // lazySpec is what the steps' process tells the lazy server (on its
 // standard input).
@@ -166,9 +166,9 @@ func (b *boot) lazyReport() (string, error) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	st, err := readLazyStatus()
+	st, err := layers.ReadLazy(runDir)
 	if err != nil {
 		return "lazy: no status (" + err.Error() + ")", nil
 	}
-	return st.summary("before switch_root"), nil
+	return st.Summary("before switch_root"), nil
 }

@@ -180,42 +180,16 @@ func (s *lazyServer) fill(out *boot, rate int64) {
 	st := s.writeStatus()
 	if bad == 0 {
 		out.logf("lazy: all %d layers local at uptime %s, %s after the server started: the registry is no longer needed (%s)",
-			len(s.blobs), s.uptimeNow(), seconds(time.Since(s.start)), st.summary("in all"))
+			len(s.blobs), s.uptimeNow(), seconds(time.Since(s.start)), st.Summary("in all"))
 	}
-}
-
-// lazyStatus is /run/mode/lazy.json.
-type lazyStatus struct {
-	Layers  []lazyLayerStatus `json:"layers"`
-	Whole   bool              `json:"whole"` // every layer local: no registry needed
-	Fetched int64             `json:"fetched"`
-	Size    int64             `json:"size"`
-}
-
-type lazyLayerStatus struct {
-	File    string `json:"file"`
-	Size    int64  `json:"size"`
-	Local   int64  `json:"local"`
-	Fetched int64  `json:"fetched"`
-}
-
-func (st lazyStatus) summary(when string) string {
-	s := fmt.Sprintf("lazy: %s of the chain's %s fetched %s", layers.Size(st.Fetched), layers.Size(st.Size), when)
-	if st.Size > 0 {
-		s += fmt.Sprintf(" (%.0f%%)", 100*float64(st.Fetched)/float64(st.Size))
-	}
-	if st.Whole {
-		s += ", every layer local"
-	}
-	return s
 }
 
 // writeStatus writes lazy.json in /run/mode (through the directory held
 // open: after switch_root /run is elsewhere in this process's view).
-func (s *lazyServer) writeStatus() lazyStatus {
-	st := lazyStatus{Whole: true}
+func (s *lazyServer) writeStatus() layers.LazyStatus {
+	st := layers.LazyStatus{Whole: true}
 	for i, b := range s.blobs {
-		l := lazyLayerStatus{File: s.files[i], Size: b.Size(), Local: b.Local(), Fetched: b.Fetched()}
+		l := layers.LazyLayer{File: s.files[i], Size: b.Size(), Local: b.Local(), Fetched: b.Fetched()}
 		st.Layers = append(st.Layers, l)
 		st.Fetched += l.Fetched
 		st.Size += l.Size
@@ -233,16 +207,6 @@ func (s *lazyServer) writeStatus() lazyStatus {
 		unix.Renameat(int(s.dir.Fd()), ".lazy.json.tmp", int(s.dir.Fd()), "lazy.json")
 	}
 	return st
-}
-
-// readLazyStatus reads /run/mode/lazy.json.
-func readLazyStatus() (lazyStatus, error) {
-	var st lazyStatus
-	data, err := os.ReadFile(lazyStatusFile)
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(data, &st)
 }
 
 // uptimeNow reads the kernel's uptime through the file opened before

@@ -118,7 +118,7 @@ func (b *boot) writeChain() (string, error) {
 func (b *boot) switchRoot() (string, error) {
 	b.logf("uptime %s at switch_root", uptime())
 	if st, err := layers.ReadLazy(runDir); err == nil {
-		b.logf("%s", st.Summary("before switch_root"))
+		b.logf("%s", st.Summary("by switch_root, the background fill under way"))
 	}
 	b.logf("switching root to %s after %s", b.p.init, seconds(time.Since(b.start)))
 	if err := urmount.SwitchRoot(newRoot, b.p.init); err != nil {

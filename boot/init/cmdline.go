@@ -40,6 +40,7 @@ type params struct {
 	// reboot (docs/fleet.md); mode.install.wipe: the disk may hold data
 	install     *report.DiskSelector
 	installWipe bool
+	lazy        bool // mode.lazy=on: layers read from the registry on demand (docs/boot.md)
 }
 
 // defaultFetchTimeout is mode.fetch.timeout's default: long enough for a
@@ -106,6 +107,8 @@ func parseParams(cmdline string) (params, error) {
 			p.install = &sel
 		case "mode.install.wipe":
 			p.installWipe = !hasValue || v != "0"
+		case "mode.lazy":
+			p.lazy, err = onOff(v)
 		case "mode.hostname":
 			p.hostname = v
 			if !hostnameRE.MatchString(v) || len(v) > 253 {
@@ -179,4 +182,15 @@ func positiveDuration(v string) (time.Duration, error) {
 		err = fmt.Errorf("not a duration greater than zero")
 	}
 	return d, err
+}
+
+// onOff parses on or off (mode.lazy).
+func onOff(v string) (bool, error) {
+	switch v {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, errors.New("want on or off")
 }

@@ -25,6 +25,9 @@ type download struct {
 	metas  []layers.Meta // base first
 	dir    string
 	pulled int64 // bytes transferred over the network
+	// lazy: with mode.lazy=on, each layer's NBD device (read through
+	// dm-verity instead of the file, which fills in the background)
+	lazy []string
 }
 
 func (d *download) files() []string {

@@ -39,8 +39,11 @@ func Main() {
 	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
 	log.SetFlags(0)
 	log.SetPrefix("mode-init: ")
-	if os.Getenv(stageEnv) == "steps" {
+	switch os.Getenv(stageEnv) {
+	case "steps":
 		os.Exit(b.runSteps())
+	case lazyStage:
+		os.Exit(runLazy())
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -225,12 +228,16 @@ func (b *boot) steps() []step {
 	if b.p.changes != "" {
 		s = append(s, step{name: "changes", run: b.changes})
 	}
-	return append(s,
+	s = append(s,
 		step{name: "mount layers", run: b.mountLayers},
 		b.waitFor(&cp),
 		step{name: "chain.json", run: b.writeChain},
 		step{name: "machine.json", run: b.writeMachine},
 	)
+	if b.p.lazy {
+		s = append(s, step{name: "lazy", run: b.lazyReport})
+	}
+	return s
 }
 
 // do runs one step and logs its summary with the time it took.

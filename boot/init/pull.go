@@ -46,6 +46,11 @@ func (b *boot) pull() (string, error) {
 			return b.offlineBoot(dir, fmt.Errorf("mode.ref=%s: no network: %w", b.p.ref, b.netDown))
 		}
 	}
+	if b.p.lazy {
+		if msg, ok, err := b.lazyPull(); ok || err != nil {
+			return msg, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	ref := b.p.ref

@@ -117,6 +117,9 @@ func (b *boot) writeChain() (string, error) {
 // switchRoot makes the overlay the root and execs the chain's init.
 func (b *boot) switchRoot() (string, error) {
 	b.logf("uptime %s at switch_root", uptime())
+	if st, err := layers.ReadLazy(runDir); err == nil {
+		b.logf("%s", st.Summary("by switch_root, the background fill under way"))
+	}
 	b.logf("switching root to %s after %s", b.p.init, seconds(time.Since(b.start)))
 	if err := urmount.SwitchRoot(newRoot, b.p.init); err != nil {
 		return "", err

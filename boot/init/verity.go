@@ -16,15 +16,20 @@ import (
 // root hash of the (signed) chain config as it is read. It reports whether
 // it mounted the layer: when not, the stack loop-mounts it plainly.
 func (b *boot) verityMount(i int, m layers.Meta, file, target string) (bool, error) {
-	if !b.pol.checks() || m.Verity == nil {
+	under := ""
+	if b.dl.lazy != nil {
+		under = b.dl.lazy[i] // its NBD device: always through dm-verity
+	} else if !b.pol.checks() || m.Verity == nil {
 		return false, nil
+	} else {
+		loop, err := mount.AttachLoop(file, true)
+		if err != nil {
+			return false, fmt.Errorf("layer %s: %w", m.File, err)
+		}
+		defer loop.Close() // the verity device holds the loop device from here on
+		under = loop.Path
 	}
-	loop, err := mount.AttachLoop(file, true)
-	if err != nil {
-		return false, fmt.Errorf("layer %s: %w", m.File, err)
-	}
-	defer loop.Close() // the verity device holds the loop device from here on
-	dev, err := verity.Open(fmt.Sprintf("mode-layer-%d", i), loop.Path, m.Verity)
+	dev, err := verity.Open(fmt.Sprintf("mode-layer-%d", i), under, m.Verity)
 	if err != nil {
 		return false, fmt.Errorf("layer %s: %w", m.File, err)
 	}
@@ -32,8 +37,8 @@ func (b *boot) verityMount(i int, m layers.Meta, file, target string) (bool, err
 	if err := mnt.Mount(); err != nil {
 		dev.Remove()
 		if errors.Is(err, unix.EIO) {
-			return false, fmt.Errorf("layer %s: dm-verity refused a block as it was read (the file changed after it was checked; the chain's root hash for it is %s): %w",
-				m.File, m.Verity.RootHash, err)
+			return false, fmt.Errorf("layer %s: dm-verity refused a block as it was read (the %s changed after it was checked; the chain's root hash for it is %s): %w",
+				m.File, map[bool]string{true: "registry's blob", false: "file"}[b.dl.lazy != nil], m.Verity.RootHash, err)
 		}
 		return false, fmt.Errorf("layer %s: %w", m.File, err)
 	}

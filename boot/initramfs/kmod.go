@@ -16,7 +16,7 @@ import (
 // them as modules: disks and file systems first, then network drivers, in an
 // order that lets each find its bus.
 var DefaultModules = []string{
-	"loop", "squashfs", "overlay", "dm_mod", "dm_verity",
+	"loop", "squashfs", "overlay", "dm_mod", "dm_verity", "nbd",
 	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "virtio_rng",
 	"crc32c_generic", "ext4", "vfat", "isofs", "nls_cp437", "nls_iso8859_1", // ext4 checksums need crc32c: no modprobe in the initramfs
 	"sd_mod", "sr_mod", "ahci", "ata_piix", "nvme", "usb_storage", "uas",

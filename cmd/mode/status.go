@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/mode-build/mode/boot/activate"
@@ -38,6 +39,7 @@ func statusCommand() *cli.Command {
 				}
 				fmt.Printf("  %-6s %-40s %s %s\n", kind, l.File, layers.ShortDigest(l.Digest), layers.Size(l.Size))
 			}
+			printLazy(run)
 			if b.Changes != "" {
 				fmt.Printf("changes on %s\n", b.Changes)
 			}
@@ -50,5 +52,22 @@ func statusCommand() *cli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// printLazy shows a lazy boot's progress (mode.lazy=on): each layer's bytes
+// local, and whether the registry is still needed.
+func printLazy(run string) {
+	st, err := layers.ReadLazy(run)
+	if err != nil {
+		return
+	}
+	for _, l := range st.Layers {
+		fmt.Printf("  lazy   %-40s %s of %s local, %s fetched\n", filepath.Base(l.File), layers.Size(l.Local), layers.Size(l.Size), layers.Size(l.Fetched))
+	}
+	if st.Whole {
+		fmt.Println("lazy boot: every layer local, the registry is no longer needed")
+	} else {
+		fmt.Println("lazy boot: still reading from the registry")
 	}
 }

@@ -1,0 +1,174 @@
+package modeinit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mode-build/mode/layers"
+	"github.com/mode-build/mode/registry/remote"
+	"github.com/mode-build/mode/registry/store"
+)
+
+// lazyStage is the value of stageEnv that makes the init the lazy
+// server: the process that serves the layers' NBD devices and fills them
+// in the background, for the life of the machine.
+const lazyStage = "lazy"
+
+// lazyStatusFile is where the lazy server keeps its progress (lazyStatus).
+var lazyStatusFile = layers.LazyFile(runDir)
+
+// lazySpec is what the steps' process tells the lazy server (on its
+// standard input).
+type lazySpec struct {
+	Ref          string        `json:"ref"` // pinned by digest
+	Insecure     bool          `json:"insecure"`
+	Mirrors      []string      `json:"mirrors,omitempty"`
+	FetchTimeout time.Duration `json:"fetchTimeout"`
+	Rate         int64         `json:"rate"` // background fill, bytes a second
+	Layers       []lazyLayer   `json:"layers"`
+}
+
+type lazyLayer struct {
+	File   string `json:"file"` // the backing file, /run/mode/layers/NAME.sqfs
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// lazyReady is the lazy server's answer, one JSON line on its ready pipe.
+type lazyReady struct {
+	Devices []string `json:"devices,omitempty"` // /dev/nbdN per layer
+	NoRange string   `json:"noRange,omitempty"` // the registry ignores Range: why
+	Error   string   `json:"error,omitempty"`
+	Fetched int64    `json:"fetched"` // bytes fetched so far (the probes)
+}
+
+// lazyRate is the background fill's bound: enough to make tiny local in a
+// second, little enough to leave a 1 Gbit/s link mostly to the booting system.
+const lazyRate = 16 << 20
+
+// lazyPull maps the chain's layers to NBD devices read from the registry on
+// demand (mode.lazy=on). It reports ok=false, having said why on the
+// console, when the boot must download the layers whole instead: with
+// mode.cache or mode.toram, a layer without verity data, or a registry that
+// ignores HTTP Range.
+func (b *boot) lazyPull() (msg string, ok bool, err error) {
+	if b.p.cache != "" || b.p.toram {
+		b.logf("mode.lazy=on: not with mode.cache or mode.toram (yet): downloading the layers whole")
+		return "", false, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	ref := b.p.ref
+	var signed *store.Chain
+	if b.pol.checks() {
+		if ref, signed, err = b.verifyRef(ctx); err != nil {
+			return "", false, err
+		}
+	}
+	c, digest, err := remote.Chain(ctx, ref, remote.WithInsecure(b.p.insecure), remote.WithMirrors(b.p.mirrors...),
+		remote.WithRetries(0, 500*time.Millisecond), remote.WithRetryFor(b.p.fetchTimeout))
+	if err != nil {
+		return "", false, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+	}
+	if signed != nil {
+		c = signed // the layers' root hashes are the signed config's
+	}
+	metas := b.filter(c.Layers)
+	spec := lazySpec{Ref: pinned(ref, string(digest)), Insecure: b.p.insecure, Mirrors: b.p.mirrors,
+		FetchTimeout: b.p.fetchTimeout, Rate: lazyRate}
+	var total int64
+	for _, m := range metas {
+		if m.Verity == nil {
+			b.logf("mode.lazy=on: layer %s has no verity data to check its blocks by: downloading the layers whole", m.File)
+			return "", false, nil
+		}
+		spec.Layers = append(spec.Layers, lazyLayer{File: filepath.Join(layersDir, m.File), Digest: m.Digest, Size: m.Size})
+		total += m.Size
+	}
+	ready, err := startLazy(spec)
+	if err != nil {
+		return "", false, err
+	}
+	if ready.NoRange != "" {
+		b.logf("mode.lazy=on: %s: downloading the layers whole", ready.NoRange)
+		return "", false, nil
+	}
+	top := metas[len(metas)-1].File
+	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: string(digest), metas: metas,
+		dir: layersDir, lazy: ready.Devices, pulled: ready.Fetched}
+	return fmt.Sprintf("mapped %d layers, %s of %s %s lazily (%s fetched so far; each block checked by dm-verity as it is read, the rest filled in the background)",
+		len(metas), layers.Size(total), b.dl.name, layers.ShortDigest(string(digest)), layers.Size(ready.Fetched)), true, nil
+}
+
+// pinned is ref's repository at manifest digest d.
+func pinned(ref, d string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	} else if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref + "@" + d
+}
+
+// startLazy starts the lazy server and waits for its answer. It outlives
+// the boot steps (and switch_root): it serves the layers for ever.
+func startLazy(spec lazySpec) (lazyReady, error) {
+	in, err := json.Marshal(spec)
+	if err != nil {
+		return lazyReady{}, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return lazyReady{}, err
+	}
+	defer r.Close()
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), stageEnv+"="+lazyStage)
+	cmd.Stdin = strings.NewReader(string(in))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return lazyReady{}, fmt.Errorf("lazy server: %w", err)
+	}
+	w.Close()
+	go cmd.Wait() // it is not waited for: it outlives this process
+	var ready lazyReady
+	if err := json.NewDecoder(r).Decode(&ready); err != nil {
+		return lazyReady{}, fmt.Errorf("lazy server: no answer (%v); its output is above", err)
+	}
+	if ready.Error != "" {
+		return lazyReady{}, fmt.Errorf("lazy server: %s", ready.Error)
+	}
+	return ready, nil
+}
+
+// lazyReport is the last boot step of a lazy boot: how much of the chain
+// was fetched before switch_root (the boot report carries it).
+func (b *boot) lazyReport() (string, error) {
+	if b.dl == nil || b.dl.lazy == nil {
+		return "lazy: not used (the layers were downloaded whole)", nil
+	}
+	// The server writes its status once it sees chain.json (polled every 0.1 s).
+	if c, err := os.Stat(chainFile); err == nil {
+		for i := 0; i < 30; i++ {
+			if s, err := os.Stat(lazyStatusFile); err == nil && !s.ModTime().Before(c.ModTime()) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	st, err := layers.ReadLazy(runDir)
+	if err != nil {
+		return "lazy: no status (" + err.Error() + ")", nil
+	}
+	return st.Summary("before switch_root"), nil
+}

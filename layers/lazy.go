@@ -1,0 +1,55 @@
+package layers
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// LazyFile is where a lazy boot's server keeps its progress (mode.lazy=on,
+// docs/boot.md "Lazy boot"), under the run directory.
+func LazyFile(runDir string) string { return filepath.Join(runDir, "lazy.json") }
+
+// LazyStatus is a lazy boot's progress: each layer's bytes local and
+// fetched from the registry; Whole once every layer is local (no read
+// needs the registry any more).
+type LazyStatus struct {
+	Layers  []LazyLayer `json:"layers"`
+	Whole   bool        `json:"whole"`
+	Fetched int64       `json:"fetched"`
+	Size    int64       `json:"size"`
+}
+
+// LazyLayer is one layer of LazyStatus.
+type LazyLayer struct {
+	File    string `json:"file"`
+	Size    int64  `json:"size"`
+	Local   int64  `json:"local"`
+	Fetched int64  `json:"fetched"`
+}
+
+// ReadLazy reads runDir's lazy.json; os.ErrNotExist when the boot was not lazy.
+func ReadLazy(runDir string) (*LazyStatus, error) {
+	data, err := os.ReadFile(LazyFile(runDir))
+	if err != nil {
+		return nil, err
+	}
+	var st LazyStatus
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", LazyFile(runDir), err)
+	}
+	return &st, nil
+}
+
+// Summary says how much was fetched, when ("before switch_root").
+func (st LazyStatus) Summary(when string) string {
+	s := fmt.Sprintf("lazy: %s of the chain's %s fetched %s", Size(st.Fetched), Size(st.Size), when)
+	if st.Size > 0 {
+		s += fmt.Sprintf(" (%.0f%%)", 100*float64(st.Fetched)/float64(st.Size))
+	}
+	if st.Whole {
+		s += ", every layer local"
+	}
+	return s
+}

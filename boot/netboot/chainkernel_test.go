@@ -198,7 +198,7 @@ func TestChainKernels(t *testing.T) {
 }
 
 // layer makes a squashfs layer named name of files (path → content).
-func layer(t *testing.T, dir, name string, files map[string][]byte) store.Layer {
+func layer(t testing.TB, dir, name string, files map[string][]byte) store.Layer {
 	t.Helper()
 	src := filepath.Join(dir, "src-"+name)
 	for p, b := range files {
@@ -217,7 +217,7 @@ func layer(t *testing.T, dir, name string, files map[string][]byte) store.Layer 
 }
 
 // cpioNames lists the names in a gzip-compressed cpio archive.
-func cpioNames(t *testing.T, data string) map[string]bool {
+func cpioNames(t testing.TB, data string) map[string]bool {
 	t.Helper()
 	zr, err := gzip.NewReader(strings.NewReader(data))
 	if err != nil {

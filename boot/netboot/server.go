@@ -188,8 +188,10 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 		return out, nil
 	})
 	// Each chain's own kernel, with an initramfs of its modules (chainkernel.go).
-	if cfg.Chains, err = newChainKernels(st, cfg, o, prepare, logger); err != nil {
-		return nil, err
+	if ck, err := newChainKernels(st, cfg, o, prepare, logger); err != nil {
+		logger.Warn("every chain boots the server's kernel", "err", err)
+	} else {
+		cfg.Chains = ck
 	}
 	s.Config, s.Handler = cfg, Handler(cfg)
 	return s, nil

@@ -48,6 +48,32 @@ type ChainKernel struct {
 // when the chain has no kernel. A kernel whose modules are missing is an
 // error.
 func FindKernel(ctx context.Context, ls []Layer, dir string) (*ChainKernel, error) {
+	src, err := LocateKernel(ls)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	k := &ChainKernel{Version: src.Version}
+	if k.Vmlinuz, err = src.ExtractVmlinuz(ctx, dir); err != nil {
+		return nil, err
+	}
+	if k.Modules, err = src.ExtractModules(ctx, dir); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// KernelSource is where a chain's kernel is, as LocateKernel finds it (the
+// same as FindKernel's), before anything is extracted.
+type KernelSource struct {
+	Version    string
+	Kernel     Layer  // the layer holding /boot/vmlinuz-VERSION
+	Modules    Layer  // the layer holding ModulesDir's modules.dep
+	ModulesDir string // "lib/modules/VERSION" or "usr/lib/modules/VERSION"
+}
+
+// LocateKernel finds the kernel FindKernel would, reading the layers'
+// directories only; nil when the chain has none.
+func LocateKernel(ls []Layer) (*KernelSource, error) {
 	var (
 		version    string
 		candidates []string
@@ -93,21 +119,29 @@ func FindKernel(ctx context.Context, ls []Layer, dir string) (*ChainKernel, erro
 			break
 		}
 	}
-	k := &ChainKernel{Version: version}
-	if err := unsquash(ctx, from.Path, dir, "boot/vmlinuz-"+version); err != nil {
-		return nil, err
-	}
-	k.Vmlinuz = filepath.Join(dir, "boot", "vmlinuz-"+version)
 	for _, d := range []string{"usr/lib/modules/" + version, "lib/modules/" + version} {
 		if l, ok := modules[d]; ok {
-			if err := unsquash(ctx, l.Path, dir, d); err != nil {
-				return nil, err
-			}
-			k.Modules = filepath.Join(dir, d)
-			return k, nil
+			return &KernelSource{Version: version, Kernel: from, Modules: l, ModulesDir: d}, nil
 		}
 	}
 	return nil, fmt.Errorf("chain: /boot/vmlinuz-%s (layer %s) has no /lib/modules/%s/modules.dep in the chain", version, from.Meta.File, version)
+}
+
+// ExtractVmlinuz extracts the kernel image into dir and returns its path.
+func (k *KernelSource) ExtractVmlinuz(ctx context.Context, dir string) (string, error) {
+	if err := unsquash(ctx, k.Kernel.Path, dir, "boot/vmlinuz-"+k.Version); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "boot", "vmlinuz-"+k.Version), nil
+}
+
+// ExtractModules extracts the kernel's modules directory into dir and
+// returns its path (DIR/lib/modules/VERSION or DIR/usr/lib/modules/VERSION).
+func (k *KernelSource) ExtractModules(ctx context.Context, dir string) (string, error) {
+	if err := unsquash(ctx, k.Modules.Path, dir, k.ModulesDir); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, k.ModulesDir), nil
 }
 
 // unsquash extracts path of the squashfs image into dir.

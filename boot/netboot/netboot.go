@@ -78,6 +78,16 @@ type Config struct {
 	// under /boot/nocloud/MAC/TOKEN/ (the fleet's MachineHandler), and the
 	// kernel line of a machine with a token names it: ds=nocloud-net;s=URL.
 	NoCloud http.Handler
+	// Chains serves each chain's own kernel and initramfs under
+	// /boot/chain/; nil serves Kernel and Initrd there for every chain.
+	Chains ChainFiles
+}
+
+// ChainFiles are the boot files of each chain.
+type ChainFiles interface {
+	// Path returns the file ("vmlinuz" or "initrd.img") that the chain
+	// repo:ref (a tag or a digest) boots with.
+	Path(ctx context.Context, repo, ref, file string) (string, error)
 }
 
 // chainName is what a chain (a tag) may be called in boot.ipxe?chain=.
@@ -99,6 +109,7 @@ func Handler(c Config) http.Handler {
 	if c.NoCloud != nil {
 		mux.Handle("GET "+noCloudPath, c.NoCloud)
 	}
+	mux.HandleFunc("GET /boot/chain/{path...}", serveChainFile(c)) // chainfiles.go
 	mux.HandleFunc("GET /boot/boot.ipxe", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		chain := q.Get("chain")
@@ -209,7 +220,7 @@ func Script(host, repo, chain, extra string) string {
 // MachineScript is the iPXE script that boots repo's chain ref (a tag or a
 // digest) of the registry at HOST:PORT: the kernel and initramfs from the
 // base URL files, the chain over HTTPS when secure, else over plain HTTP
-// (mode.insecure).
+// (mode.insecure). The kernel and initramfs are the chain's (ChainPath).
 func MachineScript(files, registry string, secure bool, repo, ref, extra string) string {
 	if repo == "" {
 		repo = "mode"
@@ -225,9 +236,9 @@ func MachineScript(files, registry string, secure bool, repo, ref, extra string)
 	args := strings.TrimSpace(fmt.Sprintf("initrd=initrd.img console=tty0 console=ttyS0 mode.ref=%s/%s%s%s%s %s", registry, repo, sep, ref, insecure, extra))
 	return fmt.Sprintf("#!ipxe\n"+
 		"dhcp\n"+
-		"kernel %[1]s/boot/vmlinuz %[2]s\n"+
-		"initrd --name initrd.img %[1]s/boot/initrd.img\n"+
-		"boot\n", files, args)
+		"kernel %[1]s/%[3]svmlinuz %[2]s\n"+
+		"initrd --name initrd.img %[1]s/%[3]sinitrd.img\n"+
+		"boot\n", files, args, ChainPath(repo, ref))
 }
 
 func serveFile(f *File) http.HandlerFunc {

@@ -69,16 +69,24 @@ func TestHandler(t *testing.T) {
 		{"/boot/initrd.img", 200, []string{"INITRD"}},
 		{"/boot/boot.ipxe", 200, []string{"#!ipxe\n", "chain http://" + host + "/boot/boot.ipxe?" + netboot.Identify + "\n"}},
 		{"/boot/boot.ipxe?chain=extra", 200, []string{"chain http://" + host + "/boot/boot.ipxe?" + netboot.Identify + "&chain=extra\n"}},
-		{"/boot/boot.ipxe?" + one, 200, []string{"#!ipxe\n", "kernel http://" + host + "/boot/vmlinuz ", "mode.ref=" + host + "/mode:console mode.insecure mode.report=tok-52:54:00:00:00:01", "initrd --name initrd.img http://" + host + "/boot/initrd.img\n", "\nboot\n"}},
+		{"/boot/boot.ipxe?" + one, 200, []string{"#!ipxe\n", "kernel http://" + host + "/boot/chain/mode/console/vmlinuz ", "mode.ref=" + host + "/mode:console mode.insecure mode.report=tok-52:54:00:00:00:01", "initrd --name initrd.img http://" + host + "/boot/chain/mode/console/initrd.img\n", "\nboot\n"}},
 		{"/boot/boot.ipxe?" + one + "&chain=extra", 200, []string{"mode.ref=" + host + "/mode:extra "}},
 		{"/boot/boot.ipxe?mac=52-54-00-00-00-02", 200, []string{"mode.ref=" + host + "/tiny:console mode.insecure mode.report=tok-52:54:00:00:00:02 mode.hostname=two\n"}},
-		{"/boot/boot.ipxe?" + one + "&uuid=00000000-0000-0000-0000-000000000003", 200, []string{"mode.ref=" + host + "/tiny@sha256:aaaa"}},
+		{"/boot/boot.ipxe?" + one + "&uuid=00000000-0000-0000-0000-000000000003", 200, []string{"mode.ref=" + host + "/tiny@sha256:aaaa", "/boot/chain/tiny/sha256:aaaaaaaa"}},
 		{"/boot/boot.ipxe?" + one + "&serial=S%204", 200, []string{"\nexit\n"}},
 		{"/boot/boot.ipxe?chain=../x", 400, []string{"bad chain name"}},
 		{"/boot/boot.ipxe?mac=nope", 400, []string{"mac \"nope\""}},
 		{"/boot/boot.ipxe?" + one + "&uuid=x", 400, []string{"uuid \"x\""}},
 		{"/boot/other", 404, nil},
-		{"tls:/boot/boot.ipxe?" + one, 200, []string{"kernel http://site:5080/boot/vmlinuz ", "mode.ref=site:5443/tiny:console\n", "initrd --name initrd.img http://site:5080/boot/initrd.img"}},
+		// Without Config.Chains, every chain boots the server's files.
+		{"/boot/chain/tiny/console/vmlinuz", 200, []string{"KERNEL"}},
+		{"/boot/chain/some/repo/sha256:" + strings.Repeat("ab", 32) + "/initrd.img", 200, []string{"INITRD"}},
+		{"/boot/chain/tiny/console/config", 400, []string{"file \"config\""}},
+		{"/boot/chain/Tiny/console/vmlinuz", 400, []string{"repository \"Tiny\""}},
+		{"/boot/chain/tiny/-x/vmlinuz", 400, []string{"tag \"-x\""}},
+		{"/boot/chain/tiny/sha256:zz/vmlinuz", 400, []string{"digest \"sha256:zz\""}},
+		{"/boot/chain/vmlinuz", 400, []string{"want REPO/"}},
+		{"tls:/boot/boot.ipxe?" + one, 200, []string{"kernel http://site:5080/boot/chain/tiny/console/vmlinuz ", "mode.ref=site:5443/tiny:console\n", "initrd --name initrd.img http://site:5080/boot/chain/tiny/console/initrd.img"}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			base, path := srv.URL, tc.path

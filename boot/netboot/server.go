@@ -56,7 +56,13 @@ type Options struct {
 	// Mirrors (HOST[:PORT], checked) are put on the kernel line as
 	// mode.mirrors: registries the init tries before the server.
 	Mirrors []string
-	// Built is told of the initramfs built on first use; may be nil.
+	// Compress is the built initramfs's compressor (initramfs.Compressions;
+	// "" is the first).
+	Compress string
+	// KeepKernels is how many chains' kernels (and their initramfs) the
+	// store keeps under CacheDir; 0 is DefaultKeepKernels.
+	KeepKernels int
+	// Built is told of each initramfs built on first use; may be nil.
 	Built func(*initramfs.Result)
 	// Logger is told what cannot be done as asked; nil is silent.
 	Logger *slog.Logger
@@ -138,6 +144,20 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 		}
 		return k.Vmlinuz, nil
 	})
+	// The options of mode's initramfs with the kernel modules kmods.
+	prepare := func(kmods string) (initramfs.Options, func(), error) {
+		opts, err := initramfs.Defaults()
+		if err != nil {
+			return opts, nil, err
+		}
+		opts.KernelModules, opts.Compress = kmods, o.Compress
+		opts.Files = append(opts.Files, trusted...)
+		if o.SiteCA == "" {
+			return opts, func() {}, nil
+		}
+		done, err := initramfs.AddCA(&opts, o.SiteCA)
+		return opts, done, err
+	}
 	cfg.Initrd = Lazy(func(ctx context.Context) (string, error) {
 		if o.Initrd != "" {
 			return o.Initrd, nil
@@ -153,19 +173,11 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 			}
 			mods = k.Deb
 		}
-		opts, err := initramfs.Defaults()
+		opts, done, err := prepare(mods)
 		if err != nil {
 			return "", err
 		}
-		opts.KernelModules = mods
-		opts.Files = append(opts.Files, trusted...)
-		if o.SiteCA != "" {
-			done, err := initramfs.AddCA(&opts, o.SiteCA)
-			if err != nil {
-				return "", err
-			}
-			defer done()
-		}
+		defer done()
 		if tmpErr != nil {
 			return "", tmpErr
 		}
@@ -179,6 +191,12 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 		}
 		return out, nil
 	})
+	// Each chain's own kernel, with an initramfs of its modules (chainkernel.go).
+	if ck, err := newChainKernels(st, cfg, o, prepare, logger); err != nil {
+		logger.Warn("every chain boots the server's kernel", "err", err)
+	} else {
+		cfg.Chains = ck
+	}
 	s.Config, s.Handler = cfg, Handler(cfg)
 	return s, nil
 }

@@ -51,7 +51,7 @@ func TestNew(t *testing.T) {
 		t.Errorf("initrd.img: %d %q", code, body)
 	}
 	_, script := get(t, srv.URL+"/boot/boot.ipxe?chain=base&mac=52:54:00:12:34:56")
-	for _, want := range []string{"mode.ref=10.0.0.1:5000/tiny:base", "mode.report=", "http://10.0.0.1:5000/boot/vmlinuz"} {
+	for _, want := range []string{"mode.ref=10.0.0.1:5000/tiny:base", "mode.report=", "http://10.0.0.1:5000/boot/chain/tiny/base/vmlinuz "} {
 		if !strings.Contains(script, want) {
 			t.Errorf("boot.ipxe lacks %q:\n%s", want, script)
 		}

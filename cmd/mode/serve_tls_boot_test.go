@@ -61,7 +61,7 @@ func TestServeTLSBootAddr(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	script, bootHost := string(b), strings.TrimSuffix(strings.TrimPrefix(boot, "http://"), "/boot/boot.ipxe")
-	for _, want := range []string{"kernel http://" + bootHost + "/boot/vmlinuz ", "mode.ref=127.0.0.1:" + tlsPort + "/" + registrytest.Repo + ":base\n", "initrd --name initrd.img http://" + bootHost + "/boot/initrd.img"} {
+	for _, want := range []string{"kernel http://" + bootHost + "/boot/chain/" + registrytest.Repo + "/base/vmlinuz ", "mode.ref=127.0.0.1:" + tlsPort + "/" + registrytest.Repo + ":base\n", "initrd --name initrd.img http://" + bootHost + "/boot/chain/" + registrytest.Repo + "/base/initrd.img"} {
 		if !strings.Contains(script, want) {
 			t.Errorf("script lacks %q:\n%s", want, script)
 		}

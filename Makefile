@@ -16,6 +16,8 @@ APT_PKGS += mkosi
 APT_PKGS += strace
 # the network tests (boot/pxe: namespaces, bridges, taps), the package test (packaging/: systemd-analyze verify), pgrep
 APT_PKGS += iproute2 systemd procps
+# builds and boots for arm64 (docs/modules.md, docs/boot.md): QEMU user emulation, qemu-system-aarch64, its UEFI firmware
+APT_PKGS += qemu-user-static qemu-system-arm qemu-efi-aarch64
 
 .PHONY: all build deps test test-unit vet-portable demo bench lint e2e-full clean tools test-debian conformance man
 

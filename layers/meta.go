@@ -36,7 +36,7 @@ type Meta struct {
 // Arch is m's architecture: Architecture, or amd64 when that is empty.
 func (m Meta) Arch() string {
 	if m.Architecture == "" {
-		return "amd64"
+		return DefaultArch
 	}
 	return m.Architecture
 }

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/mode-build/mode/layers"
 )
 
 // Arches are the architectures mode builds for, by their Debian names (the
@@ -15,7 +17,7 @@ var Arches = []string{"amd64", "arm64"}
 // DefaultArch is the architecture whose layers keep the plain names: its
 // layers sit directly in --out and its chains under the module's own tag,
 // its cache keys carry no architecture (as before there were others).
-const DefaultArch = "amd64"
+const DefaultArch = layers.DefaultArch
 
 // HostArch is the build host's architecture.
 func HostArch() string { return runtime.GOARCH }
@@ -40,12 +42,7 @@ func ArchOut(out, arch string) string {
 
 // ArchTag is the store tag of a chain built for arch: the module's name for
 // DefaultArch, NAME-ARCH for the others ('-' is in no module name).
-func ArchTag(name, arch string) string {
-	if arch == "" || arch == DefaultArch {
-		return name
-	}
-	return name + "-" + arch
-}
+func ArchTag(name, arch string) string { return layers.ArchTag(name, arch) }
 
 // Arch returns the architecture name's chain is pinned to by an arch key
 // (the nearest module that has one), or "" when none is.

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mode-build/mode/internal/registrytest"
 	"github.com/mode-build/mode/internal/testutil"
+	"github.com/mode-build/mode/registry/serve"
 	"github.com/mode-build/mode/registry/store"
 )
 
@@ -17,7 +19,10 @@ import (
 // of essential and console run under QEMU user emulation, the layers in
 // out/arm64 with the same names, the amd64 layers and tags untouched, the
 // arm64 chains stored as NAME-arm64 with the architecture in their layers'
-// metadata.
+// metadata. The two are pushed as one image index (push --platform); a pull
+// of its tag gets this machine's chain, --platform arm64 gets arm64's (tagged
+// console-arm64 in the pulling store), and an index without the asked
+// architecture is an error naming it.
 func TestBuildArm64Tiny(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMUUser(t)
@@ -82,30 +87,58 @@ func TestBuildArm64Tiny(t *testing.T) {
 	if c.Layers[2].Arch() != "amd64" || c.Layers[2].Architecture != "" {
 		t.Errorf("amd64 console: architecture %q", c.Layers[2].Architecture)
 	}
+	checkIndex(t, dir)
 }
 
-// TestBuildArchBad: an unknown --arch and a module pinned to another
-// architecture are refused before anything is built, naming the value.
-func TestBuildArchBad(t *testing.T) {
-	testutil.RequiresRoot(t)
-	out := t.TempDir()
-	b, err := modeCmd("build", "--dir", "../../examples/tiny", "--out", out, "--no-store", "--arch", "riscv").CombinedOutput()
-	if err == nil || !strings.Contains(string(b), `--arch: architecture "riscv": mode builds for amd64, arm64`) {
-		t.Errorf("--arch riscv: %v\n%s", err, b)
-	}
-	hier := t.TempDir()
-	if err := os.CopyFS(hier, os.DirFS("../../examples/tiny")); err != nil {
+// checkIndex pushes tiny:console of the store at dir for amd64 and arm64 as
+// one index to a registry on loopback and pulls it back for each.
+func checkIndex(t *testing.T, dir string) {
+	reg, err := store.Open(filepath.Join(t.TempDir(), "registry"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	base, _ := os.ReadFile(filepath.Join(hier, "base.yaml"))
-	if err := os.WriteFile(filepath.Join(hier, "base.yaml"), append([]byte("arch: arm64\n"), base...), 0o644); err != nil {
+	host := registrytest.Serve(t, reg, serve.WithPushToken("tok"))
+	b, err := modeCmd("push", "--token", "tok", "--store", dir, "--platform", "amd64,arm64", "tiny:console", host+"/tiny:console").CombinedOutput()
+	if err != nil {
+		t.Fatalf("push --platform amd64,arm64: %v\n%s", err, b)
+	}
+	idxDigest := strings.TrimSpace(lastLine(string(b)))
+	s, _ := store.Open(dir)
+	_, _, amdDigest, err := s.Chain("tiny", "console")
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, err = modeCmd("build", "--dir", hier, "--out", out, "--no-store", "--arch", "amd64").CombinedOutput()
-	if err == nil || !strings.Contains(string(b), "base.yaml:1: module base is for arm64, but the build is for amd64 (--arch)") {
-		t.Errorf("pinned arm64, --arch amd64: %v\n%s", err, b)
+	_, _, armDigest, err := s.Chain("tiny", "console-arm64")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if entries, _ := os.ReadDir(out); len(entries) != 0 {
-		t.Errorf("a refused build left %d entries in --out", len(entries))
+	for _, tt := range []struct{ platform, want, tag string }{
+		{"", amdDigest.String(), "console"},
+		{"arm64", armDigest.String(), "console-arm64"},
+	} {
+		pulled := filepath.Join(t.TempDir(), "store")
+		args := []string{"pull", "--store", pulled, host + "/tiny:console"}
+		if tt.platform != "" {
+			args = append(args, "--platform", tt.platform)
+		}
+		b, err := modeCmd(args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("pull %v: %v\n%s", args, err, b)
+		}
+		if got := strings.TrimSpace(lastLine(string(b))); got != tt.want {
+			t.Errorf("pull --platform %q of index %s: got %s, want the chain %s", tt.platform, idxDigest, got, tt.want)
+		}
+		ps, _ := store.Open(pulled)
+		if _, _, d, err := ps.Chain("tiny", tt.tag); err != nil || d.String() != tt.want {
+			t.Errorf("pulled store's tiny:%s = %s, %v; want %s", tt.tag, d, err, tt.want)
+		}
+	}
+	// An index without the asked architecture: the error names it.
+	if b, err := modeCmd("push", "--token", "tok", "--store", dir, "--platform", "arm64", "tiny:console", host+"/tiny:armonly").CombinedOutput(); err != nil {
+		t.Fatalf("push --platform arm64: %v\n%s", err, b)
+	}
+	b, err = modeCmd("pull", "--store", filepath.Join(t.TempDir(), "s"), "--platform", "amd64", host+"/tiny:armonly").CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "is an index of chains for arm64: none for amd64") {
+		t.Errorf("pull of an arm64-only index for amd64: %v\n%s", err, b)
 	}
 }

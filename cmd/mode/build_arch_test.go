@@ -88,6 +88,14 @@ func TestBuildArm64Tiny(t *testing.T) {
 		t.Errorf("amd64 console: architecture %q", c.Layers[2].Architecture)
 	}
 	checkIndex(t, dir)
+	img := filepath.Join(t.TempDir(), "tiny.iso")
+	b, err = modeCmd("image", "--store", dir, "-f", "iso", "-o", img, "tiny:console-arm64").CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "image: chain console is for arm64 (layer base.sqfs): mode image makes amd64 media only") {
+		t.Errorf("mode image of an arm64 chain: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(img); err == nil {
+		t.Error("a refused mode image left its output")
+	}
 }
 
 // checkIndex pushes tiny:console of the store at dir for amd64 and arm64 as

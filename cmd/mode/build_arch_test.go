@@ -90,7 +90,7 @@ func TestBuildArm64Tiny(t *testing.T) {
 	checkIndex(t, dir)
 	img := filepath.Join(t.TempDir(), "tiny.iso")
 	b, err = modeCmd("image", "--store", dir, "-f", "iso", "-o", img, "tiny:console-arm64").CombinedOutput()
-	if err == nil || !strings.Contains(string(b), "image: chain console is for arm64 (layer base.sqfs): mode image makes amd64 media only") {
+	if err == nil || !strings.Contains(string(b), "image: chain console-arm64 is for arm64 (layer base.sqfs): mode image makes amd64 media only") {
 		t.Errorf("mode image of an arm64 chain: %v\n%s", err, b)
 	}
 	if _, err := os.Stat(img); err == nil {
@@ -106,7 +106,11 @@ func checkIndex(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	host := registrytest.Serve(t, reg, serve.WithPushToken("tok"))
-	b, err := modeCmd("push", "--token", "tok", "--store", dir, "--platform", "amd64,arm64", "tiny:console", host+"/tiny:console").CombinedOutput()
+	key := filepath.Join(t.TempDir(), "site")
+	if b, err := modeCmd("key", "generate", key).CombinedOutput(); err != nil {
+		t.Fatalf("key generate: %v\n%s", err, b)
+	}
+	b, err := modeCmd("push", "--token", "tok", "--store", dir, "--platform", "amd64,arm64", "--sign", key+".key", "tiny:console", host+"/tiny:console").CombinedOutput()
 	if err != nil {
 		t.Fatalf("push --platform amd64,arm64: %v\n%s", err, b)
 	}
@@ -119,6 +123,12 @@ func checkIndex(t *testing.T, dir string) {
 	_, _, armDigest, err := s.Chain("tiny", "console-arm64")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Signed: the index and each entry.
+	for _, ref := range []string{host + "/tiny:console", host + "/tiny@" + amdDigest.String(), host + "/tiny@" + armDigest.String()} {
+		if b, err := modeCmd("verify", "--key", key+".pub", ref).CombinedOutput(); err != nil {
+			t.Errorf("verify %s: %v\n%s", ref, err, b)
+		}
 	}
 	for _, tt := range []struct{ platform, want, tag string }{
 		{"", amdDigest.String(), "console"},

@@ -28,6 +28,17 @@ type Meta struct {
 	// Verity opens the layer through dm-verity: its hash tree follows the
 	// squashfs data in the file (docs/trust.md). Empty for older layers.
 	Verity *Verity `json:"verity,omitempty"`
+	// Architecture is the layer's architecture (arm64) when it is not
+	// amd64; empty for amd64, as every layer was before there were others.
+	Architecture string `json:"architecture,omitempty"`
+}
+
+// Arch is m's architecture: Architecture, or amd64 when that is empty.
+func (m Meta) Arch() string {
+	if m.Architecture == "" {
+		return DefaultArch
+	}
+	return m.Architecture
 }
 
 // Pruned counts files and bytes dropped from an upper directory before squashing.

@@ -29,6 +29,18 @@ type Builder struct {
 	// layer is squashed while its children build on its tree. 0 builds one
 	// module after the other, each squashed before the next starts.
 	Jobs int
+	// Arch is the architecture built for (Arches); "" is DefaultArch. It
+	// goes into every key (but DefaultArch's) and every layer's metadata.
+	// Out is the caller's: ArchOut keeps two architectures apart.
+	Arch string
+}
+
+// arch is b.Arch, DefaultArch when empty.
+func (b *Builder) arch() string {
+	if b.Arch == "" {
+		return DefaultArch
+	}
+	return b.Arch
 }
 
 // Result is what became of one module in a Build.
@@ -80,7 +92,7 @@ func (b *Builder) State(name string) (State, layers.Meta, error) {
 	if err != nil {
 		return Missing, layers.Meta{}, err
 	}
-	key, err := b.Hierarchy.Key(name, comp)
+	key, err := b.Hierarchy.KeyFor(name, comp, b.arch())
 	if err != nil {
 		return Missing, layers.Meta{}, err
 	}
@@ -175,7 +187,7 @@ func (b *Builder) one(ctx context.Context, m *Module, comp string) (Result, erro
 // (and Force not set), and m's key.
 func (b *Builder) cached(m *Module, comp string) (Result, string, error) {
 	start := time.Now()
-	key, err := b.Hierarchy.Key(m.Name, comp)
+	key, err := b.Hierarchy.KeyFor(m.Name, comp, b.arch())
 	if err != nil {
 		return Result{}, "", err
 	}
@@ -231,6 +243,9 @@ func (b *Builder) seal(r *Result, key, comp, dst string, made layers.Meta, start
 		Excluded:    made.Excluded,
 		Packages:    made.Packages,
 		Verity:      vp,
+	}
+	if a := b.arch(); a != DefaultArch {
+		r.Meta.Architecture = a
 	}
 	return nil
 }

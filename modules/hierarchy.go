@@ -13,7 +13,7 @@ type Hierarchy struct {
 	Modules map[string]*Module // by name
 
 	mu   sync.Mutex
-	keys map[string]map[string]string // salt → name → key
+	keys map[string]map[string]string // salt and arch → name → key
 }
 
 // Names returns the module names, sorted.

@@ -22,15 +22,25 @@ const keyVersion = "mode-key-v1"
 // tree or file and from.host files, and the keys of its ancestors. A config-only module
 // (Module.ConfigOnly) leaves out its ancestors' keys: its layer does not
 // depend on their content. Keys are memoized per Hierarchy and salt: edit the
-// files, then Load again.
+// files, then Load again. Key is KeyFor DefaultArch.
 func (h *Hierarchy) Key(name, salt string) (string, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.key(name, salt)
+	return h.KeyFor(name, salt, DefaultArch)
 }
 
-func (h *Hierarchy) key(name, salt string) (string, error) {
-	if k, ok := h.keys[salt][name]; ok {
+// KeyFor is name's cache key for a build for arch. Another architecture
+// than DefaultArch is recorded in the key (DefaultArch's keys are as they
+// were before there were others). A base's from.host files count only for
+// a build for the host's architecture, from.foreign only for another: the
+// side a build does not use is left out of the definition hashed.
+func (h *Hierarchy) KeyFor(name, salt, arch string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.key(name, salt, arch)
+}
+
+func (h *Hierarchy) key(name, salt, arch string) (string, error) {
+	memo := salt + "\x00" + arch
+	if k, ok := h.keys[memo][name]; ok {
 		return k, nil
 	}
 	chain, err := h.Chain(name)
@@ -41,7 +51,11 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 	d := sha256.New()
 	record(d, "version", keyVersion)
 	record(d, "salt", salt)
-	def, err := json.Marshal(m)
+	if arch != DefaultArch {
+		record(d, "arch", arch)
+	}
+	foreign := arch != HostArch()
+	def, err := json.Marshal(forArch(m, foreign))
 	if err != nil {
 		return "", fmt.Errorf("module %s: %w", name, err)
 	}
@@ -57,7 +71,7 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 		if err := hashTree(d, resolve(m.Dir, f.Dir+f.Tar+f.Squashfs), true); err != nil {
 			return "", fmt.Errorf("module %s: from: %w", name, err)
 		}
-		for _, host := range f.Host {
+		for _, host := range forArch(m, foreign).From.Host {
 			record(d, "host", host)
 			if err := hashTree(d, host, true); err != nil { // copied as what the link names
 				return "", fmt.Errorf("module %s: from host: %w", name, err)
@@ -68,7 +82,7 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 		// Every ancestor, not only the parent: a config-only ancestor's key
 		// does not carry the keys above it, but this layer depends on them.
 		for _, a := range chain[:len(chain)-1] {
-			k, err := h.key(a.Name, salt)
+			k, err := h.key(a.Name, salt, arch)
 			if err != nil {
 				return "", err
 			}
@@ -79,11 +93,27 @@ func (h *Hierarchy) key(name, salt string) (string, error) {
 	if h.keys == nil {
 		h.keys = map[string]map[string]string{}
 	}
-	if h.keys[salt] == nil {
-		h.keys[salt] = map[string]string{}
+	if h.keys[memo] == nil {
+		h.keys[memo] = map[string]string{}
 	}
-	h.keys[salt][name] = k
+	h.keys[memo][name] = k
 	return k, nil
+}
+
+// forArch is m as a build uses it: without from.foreign for the host's
+// architecture, without from.host for another.
+func forArch(m *Module, foreign bool) *Module {
+	if m.From == nil {
+		return m
+	}
+	c, f := *m, *m.From
+	if foreign {
+		f.Host = nil
+	} else {
+		f.Foreign = nil
+	}
+	c.From = &f
+	return &c
 }
 
 // record writes a labelled, length-prefixed value, so no two sequences of

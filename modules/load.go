@@ -78,6 +78,9 @@ func Load(dir string) (*Hierarchy, error) {
 		return nil, fmt.Errorf("hierarchy %s: no module files (*.yaml, *.yml)", dir)
 	}
 	errs = append(errs, checkParents(byName)...)
+	if len(errs) == 0 {
+		errs = append(errs, checkArches(byName)...)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

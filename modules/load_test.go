@@ -136,6 +136,16 @@ func TestLoadBad(t *testing.T) {
 			[]string{`console.yaml:1: want a mapping`}},
 		{"two documents", map[string]string{"console.yaml": "name: console\nparent: base\n---\nname: x\n"},
 			[]string{`console.yaml:3: more than one YAML document`}},
+		{"unknown arch", map[string]string{"console.yaml": "name: console\nparent: base\narch: sparc\n"},
+			[]string{`console.yaml:3: arch: architecture "sparc": mode builds for amd64, arm64`}},
+		{"parent of another arch", map[string]string{
+			"base.yaml":    "name: base\narch: amd64\nfrom: {dir: rootfs}\n",
+			"console.yaml": "name: console\nparent: base\narch: arm64\n"},
+			[]string{`console.yaml:3: arch arm64: its parent chain is amd64 (`, `base.yaml:2)`}},
+		{"bootstrap architecture differs", map[string]string{"base.yaml": "name: base\narch: arm64\nbootstrap:\n  suite: bookworm\n  architecture: amd64\n"},
+			[]string{`base.yaml:5: bootstrap architecture "amd64" differs from the module's arch "arm64"`}},
+		{"foreign without packages", map[string]string{"base.yaml": "name: base\nfrom:\n  dir: rootfs\n  foreign: {suite: bookworm}\n"},
+			[]string{`base.yaml:4: from foreign names no packages`}},
 		{"all faults at once", map[string]string{
 			"console.yaml": "name: console\nparent: base\nfoo: 1\n", "extra.yaml": "name: extra\nparent: nosuch\n"},
 			[]string{"console.yaml:3: unknown key \"foo\"", "\n", "extra.yaml:2: unknown parent \"nosuch\""}},

@@ -8,6 +8,7 @@ import "fmt"
 type Module struct {
 	Name      string     `yaml:"name" json:"name"`
 	Parent    string     `yaml:"parent,omitempty" json:"parent,omitempty"`
+	Arch      string     `yaml:"arch,omitempty" json:"arch,omitempty"` // pins the chain to an architecture (Arches)
 	Bootstrap *Bootstrap `yaml:"bootstrap,omitempty" json:"bootstrap,omitempty"`
 	From      *From      `yaml:"from,omitempty" json:"from,omitempty"`
 	Files     []File     `yaml:"files,omitempty" json:"files,omitempty"`
@@ -56,6 +57,18 @@ type From struct {
 	Tar      string   `yaml:"tar,omitempty" json:"tar,omitempty"`
 	Squashfs string   `yaml:"squashfs,omitempty" json:"squashfs,omitempty"`
 	Host     []string `yaml:"host,omitempty" json:"host,omitempty"`
+	// Foreign stands in for Host when the build is for another architecture
+	// than the host's: Debian packages of that architecture, unpacked.
+	Foreign *Foreign `yaml:"foreign,omitempty" json:"foreign,omitempty"`
+}
+
+// Foreign names Debian packages unpacked into a from tree (their files, no
+// maintainer scripts: mmdebstrap's extract variant) when the build is for
+// another architecture than the host's, where from.host files would be of
+// the wrong one: examples/tiny takes busybox-static of arm64 so.
+type Foreign struct {
+	Suite    string   `yaml:"suite,omitempty" json:"suite,omitempty"` // the host's codename by default
+	Packages []string `yaml:"packages" json:"packages"`
 }
 
 // File copies Src (a file or a directory, relative to the hierarchy) to Dst (an

@@ -48,7 +48,15 @@ func (p *parsed) check() []error {
 	case !base && m.Parent == "":
 		add("parent", `no "parent": a module needs a parent, or bootstrap or from to be a base`)
 	}
+	if m.Arch != "" {
+		if err := CheckArch(m.Arch); err != nil {
+			add("arch", "arch: %v", err)
+		}
+	}
 	if b := m.Bootstrap; b != nil {
+		if b.Architecture != "" && m.Arch != "" && b.Architecture != m.Arch {
+			add("bootstrap.architecture", "bootstrap architecture %q differs from the module's arch %q", b.Architecture, m.Arch)
+		}
 		if b.Suite == "" {
 			add("bootstrap", `bootstrap without "suite" (e.g. suite: bookworm)`)
 		}
@@ -87,6 +95,9 @@ func (p *parsed) checkFrom(f *From) []error {
 	}
 	key, src := "from."+set[0], f.Dir+f.Tar+f.Squashfs
 	errs := p.checkHost(f.Host)
+	if fo := f.Foreign; fo != nil && len(fo.Packages) == 0 {
+		errs = append(errs, p.errorf("from.foreign", "from foreign names no packages (e.g. packages: [busybox-static])"))
+	}
 	fi, err := os.Stat(resolve(p.m.Dir, src))
 	if !filepath.IsAbs(src) {
 		if werr := within(p.m.Dir, src); werr != nil {

@@ -21,6 +21,9 @@ type Options struct {
 	// Mirrors are registries (HOST[:PORT]) tried before the booted one's,
 	// besides those of chain.json (mode.mirrors).
 	Mirrors []string
+	// Platform is the architecture whose chain to take from an image index
+	// tag (remote.WithPlatform); "" is this machine's.
+	Platform string
 }
 
 func (o *Options) defaults() {

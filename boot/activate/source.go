@@ -135,6 +135,9 @@ func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) 
 	ref := repoOf(b.Ref) + ":" + arg
 	opts := []remote.Option{remote.WithInsecure(b.Insecure || o.Insecure), remote.WithRetries(3, 500*time.Millisecond),
 		remote.WithMirrors(append(append([]string(nil), o.Mirrors...), b.Mirrors...)...)}
+	if o.Platform != "" {
+		opts = append(opts, remote.WithPlatform(o.Platform))
+	}
 	c, md, err := remote.Chain(ctx, ref, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", arg, err)

@@ -23,6 +23,7 @@ type Kernel struct {
 	Deb     string // the package: give it to `mode initramfs --kernel-modules`
 	Vmlinuz string // the kernel image
 	Version string // uname -r
+	Busybox string // a static busybox of the kernel's architecture, when FetchArch brought one (another than the host's)
 }
 
 // Fetch returns the kernel unpacked in dir, first downloading pkg

@@ -26,7 +26,8 @@ var (
 
 // Machine is what QEMU runs.
 type Machine struct {
-	Binary    string   // default qemu-system-x86_64
+	Binary    string   // default the architecture's: qemu-system-x86_64, qemu-system-aarch64
+	Arch      string   // amd64 (default) or arm64: -M virt -cpu max, console ttyAMA0 (arch.go); -kernel boots only
 	Kernel    string   // required, unless BootURL
 	Initrd    string   // required, unless BootURL
 	BootURL   string   // network boot: the firmware's iPXE fetches this script (implies Network)
@@ -92,7 +93,7 @@ func (m Machine) Args() []string {
 	if accel == "" {
 		accel = DefaultAccel()
 	}
-	appendLine := strings.TrimSpace("console=ttyS0 panic=-1 " + m.Append)
+	appendLine := strings.TrimSpace("console=" + m.serialConsole() + " panic=-1 " + m.Append)
 	args := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus), "-serial", "stdio",
@@ -100,6 +101,7 @@ func (m Machine) Args() []string {
 		// wait for the kernel's pool.
 		"-device", "virtio-rng-pci",
 	}
+	args = append(args, m.machineArgs()...)
 	if !m.firmwareBoot() {
 		args = append(args, m.uefiArgs()...) // OVMF boots -kernel, or the NIC's iPXE, too
 	}
@@ -172,10 +174,7 @@ func Run(ctx context.Context, m Machine, w Watch) (*Result, error) {
 	if (m.Kernel == "" || m.Initrd == "") && m.BootURL == "" && !m.firmwareBoot() {
 		return nil, errors.New("qemu: need a kernel and an initramfs, or a boot URL")
 	}
-	bin := m.Binary
-	if bin == "" {
-		bin = "qemu-system-x86_64"
-	}
+	bin := m.binary()
 	timeout := w.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute

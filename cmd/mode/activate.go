@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/boot/activate"
+	"github.com/mode-build/mode/modules"
 	"github.com/urfave/cli/v3"
 )
 
@@ -20,7 +21,7 @@ func activateCommand() *cli.Command {
 			"on the booted chain. Each top-level directory it changes gets an overlay of its own over the root's,\n" +
 			"under the same upper directory: nothing is copied into RAM. See docs/activate.md.",
 		ArgsUsage: "MODULE|FILE.sqfs|TAG",
-		Flags:     []cli.Flag{runDirFlag(), insecureFlag(), mirrorFlag()},
+		Flags:     []cli.Flag{runDirFlag(), insecureFlag(), mirrorFlag(), pullPlatformFlag()},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
 				return fmt.Errorf("activate: want one MODULE, got %d arguments", c.Args().Len())
@@ -32,8 +33,13 @@ func activateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if p := c.String("platform"); p != "" {
+				if err := modules.CheckArch(p); err != nil {
+					return fmt.Errorf("activate: --platform: %w", err)
+				}
+			}
 			start := time.Now()
-			a, err := activate.Activate(ctx, c.Args().First(), activate.Options{RunDir: c.String("run-dir"), Insecure: c.Bool("insecure"), Mirrors: ms})
+			a, err := activate.Activate(ctx, c.Args().First(), activate.Options{RunDir: c.String("run-dir"), Insecure: c.Bool("insecure"), Mirrors: ms, Platform: c.String("platform")})
 			reportActivation(ctx, c.String("run-dir"), c.Bool("insecure"), c.Args().First(), a, err, time.Since(start))
 			if err != nil {
 				return err

@@ -41,7 +41,7 @@ func bootCommand() *cli.Command {
 			&cli.StringFlag{Name: "expect", Usage: "exit 0 once the console shows `TEXT`; exit 1 at once when the init fails"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after `D`"},
 			&cli.StringSliceFlag{Name: "trust", Usage: "the built initramfs boots only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
-		}, mediaBootFlags()...),
+		}, append(mediaBootFlags(), bootArchFlags()...)...),
 		Action: bootAction,
 	}
 }
@@ -118,6 +118,9 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 		}
 		cmdline = append(cmdline, arg)
 	}
+	if err := bootArchFiles(ctx, c, &m, tmp); err != nil { // boot_arch.go
+		return err
+	}
 	if err := bootChainKernel(ctx, c, &m, arg, tmp); err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 // no --expect, the console is the user's (boot_console.go).
 func runBoot(ctx context.Context, c *cli.Command, m qemu.Machine) error {
 	m.UEFI = m.UEFI || c.Bool("uefi")
-	fmt.Fprintf(os.Stderr, "boot: qemu-system-x86_64 %s\n", strings.Join(m.Args(), " "))
+	fmt.Fprintf(os.Stderr, "boot: %s %s\n", m.QEMU(), strings.Join(m.Args(), " "))
 	w := qemu.Watch{Expect: c.String("expect"), Timeout: c.Duration("timeout"), Console: os.Stdout}
 	if w.Expect == "" {
 		return bootConsole(ctx, m, w, c.IsSet("timeout"))

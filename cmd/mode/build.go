@@ -28,6 +28,7 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "repo", Usage: "the store's repository `NAME` of the built chains (default: the hierarchy directory's name)"},
 			&cli.BoolFlag{Name: "no-store", Usage: "do not add the built chains to the local store"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: defaultBuildJobs(), Usage: "modules built at once, each layer squashed while its children build on its tree (0: one after the other, no pipelining)"},
+			archFlag(),
 			jsonFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -48,8 +49,12 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			arch, err := h.BuildArch(c.String("arch"), c.Args().Slice()...)
+			if err != nil {
+				return err
+			}
 			mk := &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
-				Stdout: os.Stderr, Stderr: os.Stderr}
+				Stdout: os.Stderr, Stderr: os.Stderr, Arch: arch}
 			clearLine := func() {}
 			if !c.Root().Bool("quiet") { // a status line on a terminal, else a line per phase
 				view := newBuildView(os.Stderr)
@@ -62,7 +67,8 @@ func buildCommand() *cli.Command {
 			}
 			b := &modules.Builder{
 				Hierarchy:   h,
-				Out:         c.String("out"),
+				Out:         modules.ArchOut(c.String("out"), arch),
+				Arch:        arch,
 				Compression: c.String("compression"),
 				Force:       c.Bool("force"),
 				Maker:       mk,
@@ -99,7 +105,7 @@ func buildCommand() *cli.Command {
 			if c.Bool("json") {
 				stored = func(ref, d string) { doc.Stored = append(doc.Stored, StoredChains{Ref: ref, Digest: d}) }
 			}
-			if err := storeChains(ctx, c.String("store"), repo, results, stored); err != nil {
+			if err := storeChains(ctx, c.String("store"), repo, arch, results, stored); err != nil {
 				return err
 			}
 			if c.Bool("json") {
@@ -121,8 +127,9 @@ func hierarchyRepo(dir string) string {
 }
 
 // storeChains adds every chain of results to the store at dir, tagged with
-// its module's name in repo, unless repo has it with the same layers already.
-func storeChains(ctx context.Context, dir, repo string, results []modules.Result, stored func(ref, digest string)) error {
+// its module's name in repo (NAME-ARCH for another architecture than amd64:
+// modules.ArchTag), unless repo has it with the same layers already.
+func storeChains(ctx context.Context, dir, repo, arch string, results []modules.Result, stored func(ref, digest string)) error {
 	s, err := store.Open(dir)
 	if err != nil {
 		return err
@@ -139,14 +146,15 @@ func storeChains(ctx context.Context, dir, repo string, results []modules.Result
 		for _, n := range r.Meta.Chain {
 			ls = append(ls, store.Layer{Path: byName[n].Path, Meta: byName[n].Meta})
 		}
-		if stored, _, _, err := s.Chain(repo, r.Module.Name); err == nil && sameLayers(stored.Layers, ls) {
+		tag := modules.ArchTag(r.Module.Name, arch)
+		if stored, _, _, err := s.Chain(repo, tag); err == nil && sameLayers(stored.Layers, ls) {
 			continue
 		}
-		d, err := s.AddChain(ctx, repo, r.Module.Name, ls)
+		d, err := s.AddChainAs(ctx, repo, tag, r.Module.Name, ls)
 		if err != nil {
 			return fmt.Errorf("store %s: %w", dir, err)
 		}
-		stored(repo+":"+r.Module.Name, d.String())
+		stored(repo+":"+tag, d.String())
 	}
 	return nil
 }

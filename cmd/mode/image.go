@@ -58,6 +58,9 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	if err := amd64Media(im); err != nil { // boot_arch.go
+		return err
+	}
 	im.Append = c.String("append")
 	if s := c.String("size"); s != "" {
 		if format != "disk" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/mode-build/mode/boot/initramfs"
@@ -25,8 +26,16 @@ func initramfsCommand() *cli.Command {
 			&cli.StringFlag{Name: "ca", Usage: "trust the CA certificates in `FILE` for HTTPS pulls and pushes (the site CA of mode serve --tls auto)"},
 			&cli.StringSliceFlag{Name: "trust", Usage: "boot only chains signed by public `KEY.pub` (repeatable; docs/trust.md)"},
 			&cli.BoolFlag{Name: "allow-weaker-verify", Usage: "with --trust: let mode.verify=warn|off on the kernel line weaken the check"},
+			bootArchFlags()[0], bootArchFlags()[1],
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
+			arch, err := guestArch(c)
+			if err != nil {
+				return err
+			}
+			if arch != runtime.GOARCH { // boot_arch.go: its own kernel's modules by default
+				return archInitramfs(ctx, c, arch)
+			}
 			kmods, cleanup, err := initramfsChainModules(ctx, c)
 			if err != nil {
 				return err

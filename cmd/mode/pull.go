@@ -22,7 +22,7 @@ func pullCommand() *cli.Command {
 			storeFlag(), insecureFlag(), tokenFlag(), caFlag(), mirrorFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the layer files to `DIR`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 4, Usage: "layers fetched at once"},
-			jsonFlag(),
+			jsonFlag(), pullPlatformFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
@@ -37,7 +37,11 @@ func pullCommand() *cli.Command {
 				return err
 			}
 			defer done()
-			opts = append(opts, remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
+			popts, err := platformOption(c)
+			if err != nil {
+				return err
+			}
+			opts = append(append(opts, popts...), remote.WithStore(s), remote.WithJobs(c.Int("jobs")))
 			ch, d, err := remote.Pull(ctx, c.Args().Get(0), c.String("out"), opts...)
 			if err != nil {
 				return err

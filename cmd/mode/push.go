@@ -17,7 +17,7 @@ func pushCommand() *cli.Command {
 		Description: "Pushes the chain's layers (base first), its config and its manifest; blobs the\n" +
 			"repository already has are not uploaded again. The tag defaults to the chain name.\n" +
 			"Prints the manifest digest. Credentials come from the docker config.",
-		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag(), signFlag(), jsonFlag()},
+		Flags: []cli.Flag{storeFlag(), insecureFlag(), tokenFlag(), caFlag(), signFlag(), jsonFlag(), pushPlatformFlag()},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 2 {
 				return fmt.Errorf("push: want CHAIN and REF, got %d arguments", c.Args().Len())
@@ -34,15 +34,18 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("push: %w", err)
 			}
-			src, err := s.Source(repo, ref)
-			if err != nil {
-				return fmt.Errorf("push: %w", err)
-			}
 			opts, done, err := transferOptions(c)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if len(c.StringSlice("platform")) > 0 { // push_index.go
+				return pushIndex(ctx, c, s, repo, ref, c.Args().Get(1), opts)
+			}
+			src, err := s.Source(repo, ref)
+			if err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
 			d, err := remote.Push(ctx, src, c.Args().Get(1), opts...)
 			if err != nil {
 				return err

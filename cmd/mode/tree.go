@@ -20,7 +20,7 @@ func treeCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` of built layers"},
 			&cli.StringFlag{Name: "compression", Usage: "compression the layers are built with (default " + layers.DefaultCompression + ")"},
-			storeFlag(), jsonFlag(),
+			storeFlag(), jsonFlag(), archFlag(),
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if comp := c.String("compression"); comp != "" {
@@ -32,7 +32,11 @@ func treeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			b := &modules.Builder{Hierarchy: h, Out: c.String("out"), Compression: c.String("compression")}
+			arch, err := h.BuildArch(c.String("arch"))
+			if err != nil {
+				return err
+			}
+			b := &modules.Builder{Hierarchy: h, Out: modules.ArchOut(c.String("out"), arch), Compression: c.String("compression"), Arch: arch}
 			w := c.Root().Writer
 			if w == nil {
 				w = os.Stdout

@@ -165,3 +165,16 @@ func BuildExample(t testing.TB, name, out, store string, modules ...string) {
 		t.Fatalf("mode build examples/%s: %v\n%s", name, err, b)
 	}
 }
+
+// RequiresQEMUUser fails the test when QEMU's user emulator for arm64 is
+// missing: builds for arm64 run their steps with it (make deps installs
+// qemu-user-static).
+func RequiresQEMUUser(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("QEMU tier: make test runs it, -short does not")
+	}
+	if _, err := os.Stat("/usr/bin/qemu-aarch64-static"); err != nil {
+		t.Fatal("this test builds for arm64: install qemu-user-static (make deps)")
+	}
+}

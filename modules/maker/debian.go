@@ -34,11 +34,21 @@ func aptCache() (string, error) {
 // no mirror in the module, the host's apt sources give it. Downloads land in
 // the shared cache; on failure dir is left empty.
 func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) error {
+	b := m.Bootstrap
+	arch := b.Architecture
+	if arch == "" && mk.foreign() {
+		arch = mk.Arch
+	}
+	return mk.debootstrap(ctx, m, debian.Bootstrap{Tool: b.Tool, Suite: b.Suite, Variant: b.Variant, Include: b.Include,
+		Components: b.Components, Architecture: arch, Mirror: b.Mirror}, dir)
+}
+
+// debootstrap runs the bootstrapper b into dir for m.
+func (mk *Maker) debootstrap(ctx context.Context, m *modules.Module, b debian.Bootstrap, dir string) error {
 	cache, err := aptCache()
 	if err != nil {
 		return err
 	}
-	b := m.Bootstrap
 	var host []debian.Source
 	if b.Mirror == "" {
 		if host, err = debian.ReadSources(debian.HostApt); err != nil {
@@ -50,9 +60,7 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	c, err := debian.Plan(debian.Bootstrap{Tool: b.Tool, Suite: b.Suite, Variant: b.Variant, Include: b.Include,
-		Components: b.Components, Architecture: b.Architecture, Mirror: b.Mirror},
-		dir, debian.Archives(cache), scratch, host, debian.HostCodename())
+	c, err := debian.Plan(b, dir, debian.Archives(cache), scratch, host, debian.HostCodename())
 	if err != nil {
 		return err
 	}

@@ -42,8 +42,9 @@ func copyFiles(m *modules.Module, root string) error {
 }
 
 // fromSource fills root from m's from: a directory, a tar archive or a
-// squashfs image, exactly (owners, modes, xattrs, links, devices).
-func fromSource(ctx context.Context, m *modules.Module, root string) error {
+// squashfs image, exactly (owners, modes, xattrs, links, devices), then
+// from.host's files when host is set (a build for the host's architecture).
+func fromSource(ctx context.Context, m *modules.Module, root string, host bool) error {
 	var argv []string
 	var src string
 	switch f := m.From; {
@@ -68,7 +69,7 @@ func fromSource(ctx context.Context, m *modules.Module, root string) error {
 		}
 		return fmt.Errorf("%s: from %s: %s: %w: %s", m.Path, src, argv[0], err, strings.TrimSpace(out.String()))
 	}
-	if len(m.From.Host) == 0 {
+	if len(m.From.Host) == 0 || !host {
 		return nil
 	}
 	rootF, err := openRoot(root)

@@ -37,6 +37,11 @@ type Maker struct {
 	// apt-get run in turn: update, download, install). With it, apt-get
 	// runs with APT::Status-Fd on its stderr, status lines taken out again.
 	Fraction func(module, phase string, done, total int)
+	// Arch is the architecture built for (modules.Arches); "" is the host's.
+	// For another, a bootstrap gets it (mmdebstrap --architectures), a from
+	// takes from.foreign's packages instead of from.host's files, and steps
+	// run under QEMU user emulation (chroot.Emulate).
+	Arch string
 
 	mu    sync.Mutex
 	apt   *debian.Apt // apt state of this build run, made on first use
@@ -151,10 +156,15 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module) (t *tree, err erro
 	switch {
 	case m.Bootstrap != nil:
 		mk.phase(m, "bootstrap")
-		err = mk.bootstrap(ctx, m, root)
+		if err = mk.emulate(m); err == nil {
+			err = mk.bootstrap(ctx, m, root)
+		}
 	case m.From != nil:
 		mk.phase(m, "from")
-		err = fromSource(ctx, m, root)
+		err = fromSource(ctx, m, root, !mk.foreign())
+		if err == nil && mk.foreign() && m.From.Foreign != nil {
+			err = mk.fromForeign(ctx, m, root)
+		}
 	default:
 		err = errors.New("a base module needs bootstrap or from")
 	}
@@ -175,6 +185,9 @@ func (mk *Maker) base(ctx context.Context, m *modules.Module) (t *tree, err erro
 // packages, run.
 func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) error {
 	if err := copyFiles(m, root); err != nil {
+		return err
+	}
+	if err := mk.emulate(m); err != nil {
 		return err
 	}
 	if len(m.Remove) > 0 || len(m.Packages) > 0 {

@@ -33,6 +33,10 @@ type fetched struct {
 	manifest  *ocispec.Manifest
 	config    []byte
 	chain     *store.Chain
+	// index and indexDigest are the image index ref named, when it named
+	// one; ref, raw and digest are then its entry's.
+	index       []byte
+	indexDigest digest.Digest
 }
 
 // fetchChain reads the manifest and config of the chain at ref; errors start
@@ -61,6 +65,25 @@ func fetchChain(ctx context.Context, ref string, o *options, verb string) (*fetc
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
 	}
+	if f.mediaType == store.IndexMediaType {
+		// One tag, every architecture: the entry for this machine's (or
+		// WithPlatform's), fetched by its digest.
+		f.index, f.indexDigest = f.raw, f.digest
+		if f.ref, err = pickPlatform(f.raw, r, o); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+		}
+		err = f.p.each(ctx, "manifest", func(s *source) error {
+			var err error
+			f.raw, f.mediaType, f.digest, err = s.manifest(ctx, f.ref)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+		}
+		if f.mediaType != store.ManifestMediaType {
+			return nil, fmt.Errorf("%s %s: %w: the index's entry is itself an index", verb, ref, store.ErrNotChain)
+		}
+	}
 	if f.manifest, err = store.ParseChainManifest(f.raw); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
 	}
@@ -69,6 +92,11 @@ func fetchChain(ctx context.Context, ref string, o *options, verb string) (*fetc
 	}
 	if f.chain, err = store.ParseChainConfig(f.config, f.manifest); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", verb, ref, err)
+	}
+	if f.index != nil {
+		if arch, err := chainArch(f.chain); err != nil || arch != o.arch() {
+			return nil, fmt.Errorf("%s %s: %w: the index's %s entry is a chain for %s (%v)", verb, ref, store.ErrNotChain, o.arch(), arch, err)
+		}
 	}
 	return f, nil
 }

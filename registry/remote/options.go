@@ -28,6 +28,7 @@ type options struct {
 	idle      time.Duration
 	transport http.RoundTripper
 	mirrors   []string
+	platform  string // the architecture picked from an index (WithPlatform)
 }
 
 func makeOptions(opts []Option) *options {

@@ -91,7 +91,7 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (_ *store.Chain,
 		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
 	}
 	if toStore {
-		if err := ingest(o.store, r.Context().RepositoryStr(), m, raw, mt, cfg, c.Name, work, dir == ""); err != nil {
+		if err := ingest(o.store, r.Context().RepositoryStr(), m, raw, mt, cfg, archTag(c), work, dir == ""); err != nil {
 			return nil, "", fmt.Errorf("pull %s: store: %w", ref, err)
 		}
 	}
@@ -184,7 +184,10 @@ func (s *source) manifest(ctx context.Context, r name.Reference) ([]byte, string
 		}
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt == store.IndexMediaType || strings.HasPrefix(mt, "application/vnd.docker.") {
+	if mt == store.IndexMediaType {
+		return raw, mt, d, nil // fetchChain picks the machine's architecture
+	}
+	if strings.HasPrefix(mt, "application/vnd.docker.") {
 		return nil, "", "", fmt.Errorf("%w: %s has media type %s", store.ErrNotChain, r, mt)
 	}
 	return raw, store.ManifestMediaType, d, nil // parseChainManifest checks the rest

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Repository is a repository of the store: its tags and its chains as one
@@ -28,6 +30,9 @@ type Tag struct {
 	Size       int64       `json:"size"` // bytes of all its layers
 	Signatures []Signature `json:"signatures"`
 	Error      string      `json:"error,omitempty"` // why the chain could not be read
+	// Architectures are those of an image index's chains (one tag, every
+	// architecture), or a chain's own when it is not amd64.
+	Architectures []string `json:"architectures,omitempty"`
 }
 
 // Signature is a referrer of a chain's manifest (a signature or another
@@ -117,12 +122,20 @@ func (s *Site) repositories() ([]Repository, error) {
 			if err != nil {
 				if desc, rerr := s.store.Resolve(name, tag); rerr == nil {
 					t.Digest = desc.Digest.String()
+					if t.Chain, t.Architectures = s.index(desc); t.Chain != "" {
+						t.Signatures, _ = s.signatures(name, t.Digest)
+						repo.Tags = append(repo.Tags, t)
+						continue
+					}
 				}
 				t.Error = "not a mode chain"
 				repo.Tags = append(repo.Tags, t)
 				continue
 			}
 			t.Digest, t.Chain, t.Layers = d.String(), c.Name, len(c.Layers)
+			if len(c.Layers) > 0 && c.Layers[0].Arch() != layers.DefaultArch {
+				t.Architectures = []string{c.Layers[0].Arch()}
+			}
 			t.Signatures, _ = s.signatures(name, t.Digest)
 			var parent *Node
 			for _, m := range c.Layers {
@@ -148,6 +161,29 @@ func (s *Site) repositories() ([]Repository, error) {
 		out = append(out, repo)
 	}
 	return out, nil
+}
+
+// index reads desc as an image index of mode chains (mode push --platform):
+// its chain's name and its entries' architectures; "" when it is none.
+func (s *Site) index(desc ocispec.Descriptor) (string, []string) {
+	if desc.MediaType != store.IndexMediaType {
+		return "", nil
+	}
+	raw, err := s.store.ReadBlob(desc.Digest)
+	if err != nil {
+		return "", nil
+	}
+	var idx ocispec.Index
+	if json.Unmarshal(raw, &idx) != nil || idx.Annotations[store.AnnotationChain] == "" {
+		return "", nil
+	}
+	var arches []string
+	for _, e := range idx.Manifests {
+		if e.Platform != nil {
+			arches = append(arches, e.Platform.Architecture)
+		}
+	}
+	return idx.Annotations[store.AnnotationChain], arches
 }
 
 func newNode(m layers.Meta) *Node {

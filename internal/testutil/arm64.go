@@ -1,0 +1,55 @@
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	arm64Once sync.Once
+	arm64Bin  string
+	arm64Err  error
+)
+
+// ModeArm64 returns mode cross-built for arm64 (GOARCH=arm64) beside
+// Binaries' mode as mode-arm64, where mode boot --arch arm64 looks for it;
+// built once per test binary.
+func ModeArm64(t testing.TB) string {
+	t.Helper()
+	bins := Binaries(t)
+	arm64Once.Do(func() {
+		arm64Bin = filepath.Join(bins, "mode-arm64")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", arm64Bin, "./cmd/mode")
+		cmd.Dir = RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=arm64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			arm64Err = &buildError{"./cmd/mode (GOARCH=arm64)", err, string(out)}
+		}
+	})
+	if arm64Err != nil {
+		t.Fatal(arm64Err)
+	}
+	return arm64Bin
+}
+
+// KernelDir is where the boot tests keep Debian's kernels: $MODE_KERNEL_DIR,
+// else .cache/kernel of the repository (arm64's in its arm64/).
+func KernelDir(t testing.TB) string {
+	if d := os.Getenv("MODE_KERNEL_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(t), ".cache", "kernel")
+}
+
+// RequiresQEMUArm64 fails the test when qemu-system-aarch64 is missing
+// (make deps installs qemu-system-arm).
+func RequiresQEMUArm64(t testing.TB) {
+	t.Helper()
+	RequiresQEMUUser(t)
+	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
+		t.Fatal("this test boots an arm64 guest: install qemu-system-arm (make deps)")
+	}
+}

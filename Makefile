@@ -8,6 +8,8 @@ APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-syste
 APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
 # mode image --secure-boot-key: systemd's EFI stub for the UKI, sbsign/sbverify (docs/trust.md); ovmf has the Secure Boot firmware
 APT_PKGS += systemd-boot-efi sbsigntool binutils
+# UEFI Secure Boot with Microsoft's keys: Debian's signed shim and GRUB (docs/media.md)
+APT_PKGS += shim-signed grub-efi-amd64-signed
 # the site's page test in a browser, and the demo's boot token (docs/site.md)
 APT_PKGS += chromium openssl
 # the mkosi benchmark (modules/maker/mkosi_bench_test.go, docs/bench.md)

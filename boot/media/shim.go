@@ -20,8 +20,8 @@ import (
 // hands the kernel to shim to verify. Without these files the UEFI boot is
 // a GRUB mode builds, which only firmware with Secure Boot off runs.
 const (
-	ShimSigned       = "/usr/lib/shim/shimx64.efi.signed"                     // shim-signed
-	MokManagerSigned = "/usr/lib/shim/mmx64.efi.signed"                      // shim-helpers-amd64-signed (shim-signed's dependency)
+	ShimSigned       = "/usr/lib/shim/shimx64.efi.signed"                      // shim-signed
+	MokManagerSigned = "/usr/lib/shim/mmx64.efi.signed"                        // shim-helpers-amd64-signed (shim-signed's dependency)
 	GrubSigned       = "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed"    // grub-efi-amd64-signed
 	GrubNetSigned    = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed" // grub-efi-amd64-signed: GRUB for netboot, prefix /grub on the TFTP server
 )

@@ -287,11 +287,11 @@ func TestBootPXE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 7 { // and shim's: shim_test.go
+	if len(files) != 4 {
 		t.Errorf("TFTP root: %v", files)
 	}
 	conf, _ := os.ReadFile(filepath.Join(tftp, "dnsmasq.conf"))
-	for _, want := range []string{"tftp-root=" + tftp, "dhcp-boot=tag:ipxe,boot.ipxe", "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe", "dhcp-boot=tag:!ipxe,tag:efi64,shimx64.efi"} {
+	for _, want := range []string{"tftp-root=" + tftp, "dhcp-boot=tag:ipxe,boot.ipxe", "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe", "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi"} {
 		if !bytes.Contains(conf, []byte(want+"\n")) {
 			t.Errorf("dnsmasq.conf lacks %q:\n%s", want, conf)
 		}

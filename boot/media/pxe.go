@@ -44,21 +44,13 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 		}
 		written = append(written, name)
 	}
-	shim := HasSignedChain() == nil
-	if shim {
-		more, err := writeShimPXE(dir, server, chain)
-		if err != nil {
-			return nil, err
-		}
-		written = append(written, more...)
-	}
 	url := "http://" + server + "/boot/boot.ipxe"
 	if chain != "" {
 		url += "?chain=" + neturl.QueryEscape(chain)
 	}
 	files := map[string]string{
 		"boot.ipxe":    "#!ipxe\n# mode netboot: iPXE chains into mode serve's boot script.\ndhcp\nchain " + url + "\n",
-		"dnsmasq.conf": dnsmasqConf(dir, shim),
+		"dnsmasq.conf": dnsmasqConf(dir),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
@@ -72,11 +64,7 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 // dnsmasqConf is the snippet for dnsmasq serving the TFTP root dir: a PXE
 // ROM gets iPXE for its firmware; iPXE (DHCP option 175) gets boot.ipxe,
 // which breaks the loop iPXE would otherwise run into.
-func dnsmasqConf(dir string, shim bool) string {
-	efi := "ipxe.efi"
-	if shim { // signed: boots with Secure Boot on and off
-		efi = ShimBootFile
-	}
+func dnsmasqConf(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
@@ -90,12 +78,12 @@ func dnsmasqConf(dir string, shim bool) string {
 		"dhcp-match=set:efi64,option:client-arch,7",
 		"dhcp-match=set:efi64,option:client-arch,9",
 		"dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
-		"dhcp-boot=tag:!ipxe,tag:efi64," + efi,
+		"dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi",
 		"dhcp-boot=tag:ipxe,boot.ipxe",
 		"# Where another DHCP server hands out addresses, answer as a proxy only:",
 		"# dhcp-range=192.168.1.0,proxy",
 		"# pxe-service=tag:!ipxe,x86PC,\"mode\",undionly",
-		"# pxe-service=tag:!ipxe,X86-64_EFI,\"mode\"," + strings.TrimSuffix(efi, ".efi"),
+		"# pxe-service=tag:!ipxe,X86-64_EFI,\"mode\",ipxe.efi",
 		"",
 	}, "\n")
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,11 +13,9 @@ import (
 	"time"
 
 	"github.com/mode-build/mode/boot/media"
-	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/boot/qemu"
 	"github.com/mode-build/mode/boot/uki"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/registry/serve"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
 )
@@ -202,42 +198,6 @@ func TestBootShimMicrosoft(t *testing.T) {
 		boot(t, msMachine(t, iso, script(t, "")), "MODE-TINY-OK", "secureboot: Secure boot enabled",
 			": signed by key "+pubs[0].ID)
 	})
-}
-
-// TestBootPXEShim netboots tiny under Secure Boot with Microsoft's keys
-// from the TFTP root of media.WritePXE and mode serve's /boot/: the
-// firmware's own PXE fetches shimx64.efi (not QEMU's iPXE ROM: shim's
-// TFTP through iPXE's PXE emulation gets grubx64.efi padded to 4 MiB, and
-// "Malformed binary"),
-// shim Debian's signed network GRUB, GRUB its grub/grub.cfg by TFTP and
-// /boot/grub.cfg, the kernel and the initramfs from the server by HTTP;
-// shim verifies the kernel, the init pulls the chain.
-func TestBootPXEShim(t *testing.T) {
-	testutil.RequiresRoot(t)
-	requiresSignedChain(t)
-	im, storeDir := tinyStore(t, "")
-	s, err := store.Open(storeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed := func(p string) *netboot.File {
-		return netboot.Lazy(func(context.Context) (string, error) { return p, nil })
-	}
-	nb := netboot.Handler(netboot.Config{Kernel: fixed(im.Kernel), Initrd: fixed(im.Initrd), Chain: "extra", Repo: "tiny"})
-	srv := httptest.NewServer(serve.New(s, serve.WithHandler("/boot/", nb)).Handler())
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	tftp := t.TempDir()
-	if _, err := media.WritePXE(tftp, "10.0.2.2:"+u.Port(), ""); err != nil {
-		t.Fatal(err)
-	}
-	vars, err := qemu.CopyVars(qemu.OVMFMicrosoftVars, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := qemu.Machine{PXE: &qemu.PXE{Dir: tftp, File: media.ShimBootFile, FirmwarePXE: true}, SecureBootVars: vars}
-	boot(t, m, "MODE-TINY-OK", "mode: loading the kernel from (http,10.0.2.2:"+u.Port()+")",
-		"secureboot: Secure boot enabled", "mode.ref=10.0.2.2:"+u.Port()+"/tiny:extra", "pulled 4 layers")
 }
 
 // TestSignedChainWarning: Debian's signed cloud kernel passes the check

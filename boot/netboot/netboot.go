@@ -87,11 +87,9 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // colons, 8-4-4-4-12): ":uristring" would write their raw bytes.
 const Identify = "mac=${net0/mac}&uuid=${uuid}&serial=${serial:uristring}&hostname=${hostname:uristring}"
 
-// Handler serves /boot/vmlinuz, /boot/initrd.img, /boot/boot.ipxe and
-// /boot/grub.cfg (grub.go).
+// Handler serves /boot/vmlinuz, /boot/initrd.img and /boot/boot.ipxe.
 func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /boot/grub.cfg", c.grubConfig)
 	mux.HandleFunc("GET /boot/vmlinuz", serveFile(c.Kernel))
 	mux.HandleFunc("GET /boot/initrd.img", serveFile(c.Initrd))
 	mux.HandleFunc("GET /boot/boot.ipxe", func(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +204,18 @@ func Script(host, repo, chain, extra string) string {
 // base URL files, the chain over HTTPS when secure, else over plain HTTP
 // (mode.insecure).
 func MachineScript(files, registry string, secure bool, repo, ref, extra string) string {
-	args := "initrd=initrd.img " + kernelArgs(registry, secure, repo, ref, extra)
+	if repo == "" {
+		repo = "mode"
+	}
+	sep := ":"
+	if strings.Contains(ref, ":") { // a digest
+		sep = "@"
+	}
+	insecure := " mode.insecure"
+	if secure {
+		insecure = ""
+	}
+	args := strings.TrimSpace(fmt.Sprintf("initrd=initrd.img console=tty0 console=ttyS0 mode.ref=%s/%s%s%s%s %s", registry, repo, sep, ref, insecure, extra))
 	return fmt.Sprintf("#!ipxe\n"+
 		"dhcp\n"+
 		"kernel %[1]s/boot/vmlinuz %[2]s\n"+

@@ -21,10 +21,6 @@ type Medium struct {
 // serves Dir by TFTP and names File as the DHCP boot file.
 type PXE struct {
 	Dir, File string
-	// FirmwarePXE boots through the firmware's own PXE (OVMF's network
-	// stack), not the iPXE ROM QEMU gives its NICs: what a UEFI machine's
-	// Secure Boot netboot runs (shim fetches GRUB through it).
-	FirmwarePXE bool
 }
 
 func (p *PXE) netdev() string {

@@ -132,9 +132,6 @@ func (m Machine) Args() []string {
 		if m.PXE != nil {
 			netdev += m.PXE.netdev()
 			nic += ",bootindex=0"
-			if m.PXE.FirmwarePXE {
-				nic += ",romfile="
-			}
 		}
 		args = append(args, "-netdev", netdev, "-device", nic)
 	}

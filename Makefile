@@ -8,6 +8,8 @@ APT_PKGS := squashfs-tools busybox-static attr mmdebstrap debootstrap qemu-syste
 APT_PKGS += xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools e2fsprogs gdisk ipxe ovmf
 # mode image --secure-boot-key: systemd's EFI stub for the UKI, sbsign/sbverify (docs/trust.md); ovmf has the Secure Boot firmware
 APT_PKGS += systemd-boot-efi sbsigntool binutils
+# UEFI Secure Boot with Microsoft's keys: Debian's signed shim and GRUB (docs/media.md)
+APT_PKGS += shim-signed grub-efi-amd64-signed
 # the site's page test in a browser, and the demo's boot token (docs/site.md)
 APT_PKGS += chromium openssl
 # the mkosi benchmark (modules/maker/mkosi_bench_test.go, docs/bench.md)
@@ -19,7 +21,7 @@ APT_PKGS += iproute2 systemd procps
 # builds and boots for arm64 (docs/modules.md, docs/boot.md): QEMU user emulation and qemu-system-aarch64
 APT_PKGS += qemu-user-static qemu-system-arm
 
-.PHONY: all build deps test test-unit vet-portable demo bench lint e2e-full clean tools test-debian conformance man
+.PHONY: all build deps test test-unit vet-portable demo bench lint e2e-full clean tools test-debian conformance man test-secureboot
 
 all: build
 
@@ -35,7 +37,7 @@ deps:
 
 test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused|TestNetbootDebianKernel|TestBootArm64.*)$$' ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused|TestNetbootDebianKernel|TestBootArm64.*|TestBootShimRefused)$$' ./...
 	$(MAKE) fuzz-short
 
 # man writes man/mode.1, generated from the command definitions.
@@ -87,6 +89,10 @@ demo: deps build
 	./scripts/demo.sh
 	./scripts/demo-registry.sh
 	./scripts/demo-boot.sh
+
+# test-secureboot: the Secure Boot boots make test leaves out (docs/trust.md, Tests)
+test-secureboot: deps build
+	$(GO) test -count=1 -timeout 20m -run '^TestBootShimRefused$$' -v ./boot/media
 
 bench: deps build tools
 	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...

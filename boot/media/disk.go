@@ -123,7 +123,7 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 	return biosBoot(ctx, out, work, id, firstLBA, espStart-firstLBA)
 }
 
-// espPartition writes the FAT32 ESP: GRUB for UEFI (or the UKI), the
+// espPartition writes the FAT32 ESP: shim and GRUB for UEFI (or the UKI), the
 // kernel, the initramfs and grub.cfg (GRUB for BIOS reads them).
 func (im *Image) espPartition(ctx context.Context, image, work, id, label string, offset, size int64) error {
 	find := "mode.from=LABEL=" + label + ":/mode mode.changes=LABEL=" + label
@@ -134,11 +134,13 @@ func (im *Image) espPartition(ctx context.Context, image, work, id, label string
 	if err != nil {
 		return err
 	}
-	efi, err := im.bootEFI(ctx, work, id, find)
+	efi, err := im.efiFiles(ctx, work, id, find)
 	if err != nil {
 		return err
 	}
-	files["/EFI/BOOT/BOOTX64.EFI"] = efi
+	for n, src := range efi {
+		files[n] = src
+	}
 	if err := writeFAT(ctx, image, offset, size, true, "MODE_ESP", files, im.Epoch(), work); err != nil {
 		return fmt.Errorf("ESP: %w", err)
 	}

@@ -88,15 +88,14 @@ func bootFiles(ctx context.Context, im *Image, work, id, find string) (map[strin
 	}, nil
 }
 
-// efiImage builds GRUB for UEFI (or the UKI: secureboot.go) and a FAT
-// image holding it as /EFI/BOOT/BOOTX64.EFI, the removable-media path every
-// firmware tries.
+// efiImage makes a FAT image holding the UEFI boot (shim and GRUB, shim.go,
+// or the UKI, secureboot.go) at /EFI/BOOT/BOOTX64.EFI, the removable-media
+// path every firmware tries.
 func efiImage(ctx context.Context, im *Image, work, id, find string) (string, error) {
-	efi, err := im.bootEFI(ctx, work, id, find)
+	files, err := im.efiFiles(ctx, work, id, find)
 	if err != nil {
 		return "", err
 	}
-	files := map[string]string{"/EFI/BOOT/BOOTX64.EFI": efi}
 	n, err := filesSize(files)
 	if err != nil {
 		return "", err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mode-build/mode/boot/media"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/registry/store"
 )
 
 // BenchmarkMediaSecureBoot writes examples/tiny as an ISO and a disk with
@@ -20,17 +19,7 @@ import (
 func BenchmarkMediaSecureBoot(b *testing.B) {
 	testutil.RequiresRoot(b)
 	requiresSecureBoot(b)
-	storeDir := filepath.Join(b.TempDir(), "store")
-	testutil.BuildTiny(b, filepath.Join(b.TempDir(), "out"), storeDir)
-	s, err := store.Open(storeDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	im, err := media.FromStore(s, "extra")
-	if err != nil {
-		b.Fatal(err)
-	}
-	im.Kernel, im.Initrd = testutil.Kernel(b).Vmlinuz, testutil.Initramfs(b)
+	im := benchTiny(b)
 	sb := snakeoil(b)
 	for _, format := range []string{"iso", "disk"} {
 		for _, withUKI := range []bool{false, true} {

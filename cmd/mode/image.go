@@ -92,6 +92,11 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 			fmt.Fprintln(os.Stderr, "image: warning: Secure Boot without --trust verifies the kernel and the initramfs, not the layers (docs/trust.md)")
 		}
 	}
+	if format != "initramfs" {
+		if w := media.SignedChainWarning(ctx, im, tmp); w != "" {
+			fmt.Fprintln(os.Stderr, "image: warning: "+w+" (docs/media.md#secure-boot-microsofts-keys)")
+		}
+	}
 	if err := media.Write(ctx, format, im, out); err != nil {
 		return err
 	}

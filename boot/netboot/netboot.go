@@ -43,6 +43,9 @@ type Choice struct {
 	Repo  string // the chain: repository...
 	Ref   string // ...and tag or digest
 	Args  string // more kernel command line
+	// KernelRepo and KernelRef name the chain whose kernel and initramfs
+	// boot; "": the chain's own (ChainPath).
+	KernelRepo, KernelRef string
 }
 
 // Chooser picks each machine's boot (the fleet's rules and actions). It
@@ -176,7 +179,11 @@ func Handler(c Config) http.Handler {
 		if reg == "" {
 			reg = host
 		}
-		fmt.Fprint(w, MachineScript(files, reg, secure, choice.Repo, choice.Ref, extra))
+		kernel := ChainPath(repoOr(choice.Repo), choice.Ref)
+		if choice.KernelRef != "" { // another chain's kernel and initramfs
+			kernel = ChainPath(repoOr(choice.KernelRepo), choice.KernelRef)
+		}
+		fmt.Fprint(w, script(files, reg, secure, choice.Repo, choice.Ref, kernel, extra))
 	})
 	return mux
 }
@@ -222,9 +229,13 @@ func Script(host, repo, chain, extra string) string {
 // base URL files, the chain over HTTPS when secure, else over plain HTTP
 // (mode.insecure). The kernel and initramfs are the chain's (ChainPath).
 func MachineScript(files, registry string, secure bool, repo, ref, extra string) string {
-	if repo == "" {
-		repo = "mode"
-	}
+	return script(files, registry, secure, repo, ref, ChainPath(repoOr(repo), ref), extra)
+}
+
+// script is MachineScript with the kernel and initramfs from files/kernel
+// (a ChainPath: the chain's own, or the one a rule's kernel: names).
+func script(files, registry string, secure bool, repo, ref, kernel, extra string) string {
+	repo = repoOr(repo)
 	sep := ":"
 	if strings.Contains(ref, ":") { // a digest
 		sep = "@"
@@ -238,7 +249,7 @@ func MachineScript(files, registry string, secure bool, repo, ref, extra string)
 		"dhcp\n"+
 		"kernel %[1]s/%[3]svmlinuz %[2]s\n"+
 		"initrd --name initrd.img %[1]s/%[3]sinitrd.img\n"+
-		"boot\n", files, args, ChainPath(repo, ref))
+		"boot\n", files, args, kernel)
 }
 
 func serveFile(f *File) http.HandlerFunc {
@@ -254,4 +265,12 @@ func serveFile(f *File) http.HandlerFunc {
 		}
 		http.ServeFile(w, r, p)
 	}
+}
+
+// repoOr is repo, or the default repository "mode".
+func repoOr(repo string) string {
+	if repo == "" {
+		return "mode"
+	}
+	return repo
 }

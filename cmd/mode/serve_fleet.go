@@ -58,7 +58,7 @@ func fleetChooser(fl *fleet.Fleet) netboot.Chooser {
 			return nil, err
 		}
 		slog.Info("boot.ipxe", "machine", m.MAC, "why", b.Why)
-		return &netboot.Choice{Local: b.Local, Repo: b.Repo, Ref: b.Ref, Args: b.Args}, nil
+		return &netboot.Choice{Local: b.Local, Repo: b.Repo, Ref: b.Ref, Args: b.Args, KernelRepo: b.KernelRepo, KernelRef: b.KernelRef}, nil
 	}
 }
 

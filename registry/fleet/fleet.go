@@ -164,13 +164,17 @@ func (fl *Fleet) Status() Status {
 
 // Boot is how a machine boots now.
 type Boot struct {
-	Rule   string  `json:"rule,omitempty"` // the rule, "" when an action decides
-	Why    string  `json:"why"`
-	Local  bool    `json:"local,omitempty"` // from its own disk (iPXE exit)
-	Repo   string  `json:"repo,omitempty"`
-	Ref    string  `json:"ref,omitempty"`  // tag or digest
-	Args   string  `json:"args,omitempty"` // more kernel command line: the rule's args, mode.load, hostname, metadata
-	Action *Action `json:"action,omitempty"`
+	Rule  string `json:"rule,omitempty"` // the rule, "" when an action decides
+	Why   string `json:"why"`
+	Local bool   `json:"local,omitempty"` // from its own disk (iPXE exit)
+	Repo  string `json:"repo,omitempty"`
+	Ref   string `json:"ref,omitempty"`  // tag or digest
+	Args  string `json:"args,omitempty"` // more kernel command line: the rule's args, mode.load, hostname, metadata
+	// KernelRepo and KernelRef name the chain whose kernel and initramfs
+	// boot (the rule's kernel:); "": the chain's own.
+	KernelRepo string  `json:"kernel_repo,omitempty"`
+	KernelRef  string  `json:"kernel_ref,omitempty"`
+	Action     *Action `json:"action,omitempty"`
 }
 
 // ErrNoRule is Decide's error when neither an action nor a rule applies.
@@ -234,7 +238,8 @@ func (fl *Fleet) BootIPXE(m Machine) (*Boot, error) {
 	if r == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoRule, why)
 	}
-	return &Boot{Rule: r.Name, Why: why, Local: r.Local, Repo: r.Repo, Ref: r.Ref, Args: r.args(rec.Machine)}, nil
+	return &Boot{Rule: r.Name, Why: why, Local: r.Local, Repo: r.Repo, Ref: r.Ref, Args: r.args(rec.Machine),
+		KernelRepo: r.KernelRepo, KernelRef: r.KernelRef}, nil
 }
 
 func (fl *Fleet) match(m Machine) (*Rule, string) {
@@ -315,7 +320,8 @@ func (fl *Fleet) view(r *Record) MachineView {
 	if a := r.pending(); a != nil {
 		v.Boot = &Boot{Why: fmt.Sprintf("action %d pending: %s %s", a.ID, a.Kind, a.target()), Action: a, Local: a.Local, Repo: a.Repo, Ref: a.Ref}
 	} else if rule, why := fl.match(r.Machine); rule != nil {
-		v.Boot = &Boot{Rule: rule.Name, Why: why, Local: rule.Local, Repo: rule.Repo, Ref: rule.Ref, Args: rule.args(r.Machine)}
+		v.Boot = &Boot{Rule: rule.Name, Why: why, Local: rule.Local, Repo: rule.Repo, Ref: rule.Ref, Args: rule.args(r.Machine),
+			KernelRepo: rule.KernelRepo, KernelRef: rule.KernelRef}
 	} else {
 		v.Error = why
 	}

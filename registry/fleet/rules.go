@@ -51,11 +51,16 @@ type Rule struct {
 	Metadata map[string]string `yaml:"metadata" json:"metadata,omitempty"` // mode.meta.KEY=VALUE
 	SSHKeys  []string          `yaml:"ssh_keys" json:"ssh_keys,omitempty"` // authorized keys: machine.json, NoCloud user-data
 	Install  *Install          `yaml:"install" json:"install,omitempty"`   // the disk of install actions
+	// Kernel is the chain whose kernel and initramfs the machines boot
+	// (REPO:TAG, REPO@DIGEST or a tag); "": the chain's own, else the server's.
+	Kernel string `yaml:"kernel" json:"kernel,omitempty"`
 
-	Line  int    `yaml:"-" json:"line"`
-	Repo  string `yaml:"-" json:"repo,omitempty"` // Chain resolved in the store
-	Ref   string `yaml:"-" json:"ref,omitempty"`  // its tag or digest
-	Level Level  `yaml:"-" json:"level"`
+	Line       int    `yaml:"-" json:"line"`
+	Repo       string `yaml:"-" json:"repo,omitempty"`        // Chain resolved in the store
+	Ref        string `yaml:"-" json:"ref,omitempty"`         // its tag or digest
+	KernelRepo string `yaml:"-" json:"kernel_repo,omitempty"` // Kernel resolved in the store
+	KernelRef  string `yaml:"-" json:"kernel_ref,omitempty"`
+	Level      Level  `yaml:"-" json:"level"`
 
 	conds []cond
 }
@@ -278,6 +283,19 @@ func (r *Rule) check(f Finder) error {
 			return bad("%v", err)
 		}
 		r.Repo, r.Ref = repo, ref
+	}
+	if r.Kernel != "" && r.Local {
+		return bad("kernel and local exclude each other")
+	}
+	if r.Kernel != "" && f != nil {
+		repo, ref, err := f.Find(r.Kernel)
+		if err != nil {
+			if !strings.Contains(err.Error(), r.Kernel) {
+				err = fmt.Errorf("kernel %s: %w", r.Kernel, err)
+			}
+			return bad("%v", err)
+		}
+		r.KernelRepo, r.KernelRef = repo, ref
 	}
 	return nil
 }

@@ -108,6 +108,8 @@ func TestBadFiles(t *testing.T) {
 		{"two defaults", "rules:\n  - name: a\n    chain: console\n  - name: b\n    chain: extra\n", "site.yaml:4: rule b ties with rule a (line 2)"},
 		{"overlapping facts", "rules:\n  - name: a\n    match: {facts: {memory: \">= 4GiB\"}}\n    chain: console\n  - name: b\n    match: {facts: {memory: \"<= 8GiB\"}}\n    chain: extra\n", "site.yaml:5: rule b ties with rule a (line 2): both are facts rules"},
 		{"overlapping hostnames", "rules:\n  - name: a\n    match: {hostname: \"web-*\"}\n    chain: console\n  - name: b\n    match: {hostname: \"web-1*\"}\n    chain: extra\n", "site.yaml:5: rule b ties with rule a"},
+		{"missing kernel", "rules:\n  - name: a\n    chain: console\n    kernel: tiny:nosuch\n", "site.yaml:2: rule a: kernel tiny:nosuch: not found"},
+		{"kernel and local", "rules:\n  - name: a\n    local: true\n    kernel: console\n", "site.yaml:2: rule a: kernel and local exclude each other"},
 		{"chain and local", "rules:\n  - name: a\n    chain: console\n    local: true\n", "site.yaml:2: rule a: chain and local exclude each other"},
 		{"a line break in args", "rules:\n  - name: a\n    chain: console\n    args: \"x\\nboot\"\n", "site.yaml:2: rule a: args"},
 		{"bad host name", "rules:\n  - name: a\n    chain: console\n    hostname: \"node_{ip}\"\n", `site.yaml:2: rule a: hostname "node_{ip}"`},

@@ -28,7 +28,7 @@ func fleetServer(t *testing.T) string {
   - {name: default, chain: tiny:base}
   - {name: by-mac, match: {mac: "52:54:00:00:00:01"}, chain: tiny:console, hostname: "node-{mac}"}
   - {name: by-uuid, match: {uuid: "11111111-2222-3333-4444-555555555555"}, chain: tiny:extra, noload: "^extra$"}
-  - {name: by-serial, match: {serial: "SN-3"}, chain: tiny:extra}
+  - {name: by-serial, match: {serial: "SN-3"}, chain: tiny:extra, kernel: tiny:console}
 `
 	if err := os.WriteFile(file, []byte(rules), 0o644); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func fleetServer(t *testing.T) string {
 			if err != nil {
 				return nil, err
 			}
-			return &netboot.Choice{Local: b.Local, Repo: b.Repo, Ref: b.Ref, Args: b.Args}, nil
+			return &netboot.Choice{Local: b.Local, Repo: b.Repo, Ref: b.Ref, Args: b.Args, KernelRepo: b.KernelRepo, KernelRef: b.KernelRef}, nil
 		}})
 	mux := http.NewServeMux()
 	mux.Handle("/boot/", boot)
@@ -75,6 +75,16 @@ func TestBootIPXEPerMachine(t *testing.T) {
 				t.Errorf("got %d:\n%s\nwant %q", code, body, tc.want)
 			}
 		})
+	}
+	// A rule's kernel: boots another chain's kernel and initramfs; the
+	// others boot their own chain's.
+	for query, want := range map[string]string{
+		"mac=52:54:00:00:00:03&serial=SN-3": "/boot/chain/tiny/console/vmlinuz ",
+		"mac=52:54:00:00:00:02&uuid=11111111-2222-3333-4444-555555555555": "/boot/chain/tiny/extra/vmlinuz ",
+	} {
+		if _, body := get(t, base+"/boot/boot.ipxe?"+query); !strings.Contains(body, want) || !strings.Contains(body, "/tiny:extra ") {
+			t.Errorf("boot.ipxe?%s:\n%s\nwant the kernel %q and the chain tiny:extra", query, body, want)
+		}
 	}
 	var ms []fleet.MachineView
 	getJSON(t, base+"/api/fleet/machines", &ms)

@@ -274,30 +274,30 @@ func (r *Rule) check(f Finder) error {
 			return bad("%v", err)
 		}
 	}
-	if r.Chain != "" && f != nil {
-		repo, ref, err := f.Find(r.Chain)
-		if err != nil {
-			if !strings.Contains(err.Error(), r.Chain) {
-				err = fmt.Errorf("chain %s: %w", r.Chain, err)
-			}
-			return bad("%v", err)
-		}
-		r.Repo, r.Ref = repo, ref
-	}
 	if r.Kernel != "" && r.Local {
 		return bad("kernel and local exclude each other")
 	}
-	if r.Kernel != "" && f != nil {
-		repo, ref, err := f.Find(r.Kernel)
-		if err != nil {
-			if !strings.Contains(err.Error(), r.Kernel) {
-				err = fmt.Errorf("kernel %s: %w", r.Kernel, err)
-			}
-			return bad("%v", err)
-		}
-		r.KernelRepo, r.KernelRef = repo, ref
+	var err error
+	if r.Repo, r.Ref, err = find(f, "chain", r.Chain); err != nil {
+		return bad("%v", err)
+	}
+	if r.KernelRepo, r.KernelRef, err = find(f, "kernel", r.Kernel); err != nil {
+		return bad("%v", err)
 	}
 	return nil
+}
+
+// find resolves the chain name (the rule's field what) in the store of f;
+// "" for none, or when there is no store to look in.
+func find(f Finder, what, name string) (repo, ref string, err error) {
+	if name == "" || f == nil {
+		return "", "", nil
+	}
+	repo, ref, err = f.Find(name)
+	if err != nil && !strings.Contains(err.Error(), name) {
+		err = fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	return repo, ref, err
 }
 
 // checkMatch checks the selectors and fills in the level and conditions.

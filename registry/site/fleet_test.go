@@ -79,7 +79,7 @@ func TestBootIPXEPerMachine(t *testing.T) {
 	// A rule's kernel: boots another chain's kernel and initramfs; the
 	// others boot their own chain's.
 	for query, want := range map[string]string{
-		"mac=52:54:00:00:00:03&serial=SN-3": "/boot/chain/tiny/console/vmlinuz ",
+		"mac=52:54:00:00:00:03&serial=SN-3":                               "/boot/chain/tiny/console/vmlinuz ",
 		"mac=52:54:00:00:00:02&uuid=11111111-2222-3333-4444-555555555555": "/boot/chain/tiny/extra/vmlinuz ",
 	} {
 		if _, body := get(t, base+"/boot/boot.ipxe?"+query); !strings.Contains(body, want) || !strings.Contains(body, "/tiny:extra ") {

@@ -52,8 +52,7 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
 			&cli.StringFlag{Name: "config", Usage: "read flags from the YAML `FILE` (keys: the flag names; the command line wins); SIGHUP reads it again (docs/service.md)"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on SIGTERM, let the requests under way finish for at most `DURATION`"},
-			pxeFlag(),
-		}, fleetFlags()...),
+		}, append(pxeFlags(), fleetFlags()...)...),
 		Before: serveConfig,
 		Action: func(ctx context.Context, c *cli.Command) error {
 			slog.SetDefault(serveLogger(c, os.Stderr))
@@ -73,16 +72,16 @@ func serveCommand() *cli.Command {
 				return err
 			}
 			scheme := map[bool]string{false: "http", true: "https"}[tlsConfig != nil]
-			stopPXE, pxeAdv, err := startPXE(ctx, c, ln.Addr(), scheme) // before the netboot handler: it may set --advertise
-			if err != nil {
-				return err
-			}
-			defer stopPXE()
 			fl, err := newFleet(ctx, c, s)
 			if err != nil {
 				return err
 			}
-			defer fl.Flush() // the machines' last requests and reports, once served
+			defer fl.Flush()                                                // the machines' last requests and reports, once served
+			stopPXE, pxeAdv, err := startPXE(ctx, c, ln.Addr(), scheme, fl) // before the netboot handler: it may set --advertise
+			if err != nil {
+				return err
+			}
+			defer stopPXE()
 			l := &liveServe{args: serveArgs(os.Args), cur: c, store: s, listen: ln.Addr(), pxeAdvertise: pxeAdv}
 			l.bootMore = func(o *netboot.Options) {
 				o.Choose, o.Secure, o.NoCloud = fleetChooser(fl), tlsConfig != nil, fleetNoCloud(fl, o.PushToken)

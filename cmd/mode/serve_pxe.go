@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,11 +10,15 @@ import (
 
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/boot/pxe"
+	"github.com/mode-build/mode/registry/fleet"
 	"github.com/urfave/cli/v3"
 )
 
-func pxeFlag() cli.Flag {
-	return &cli.StringFlag{Name: "pxe", Usage: "boot PXE machines on network interface `IFACE` beside its DHCP server: proxyDHCP (UDP 67, 4011; never hands out addresses) and TFTP of Debian's iPXE (docs/network.md)"}
+func pxeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "pxe", Usage: "boot PXE machines on network interface `IFACE` beside its DHCP server: proxyDHCP (UDP 67, 4011; never hands out addresses) and TFTP of Debian's iPXE (docs/network.md)"},
+		&cli.BoolFlag{Name: "pxe-known", Usage: "with --pxe: answer only the machines the site knows (a mac: rule of --site-file names them, they sent a boot report, or an action waits for them)"},
+	}
 }
 
 // startPXE starts the proxyDHCP and TFTP services of --pxe, which tell iPXE
@@ -21,10 +26,17 @@ func pxeFlag() cli.Flag {
 // the interface's address (which then becomes --advertise, so that
 // boot.ipxe's URLs point where the machines are; derived returns it, ""
 // when --advertise was given, for reloads: pxeAdvertise). stop ends them.
-func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme string) (stop func(), derived string, err error) {
+func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme string, fl *fleet.Fleet) (stop func(), derived string, err error) {
 	iface := c.String("pxe")
 	if iface == "" {
+		if c.Bool("pxe-known") {
+			return nil, "", errors.New("serve --pxe-known: only with --pxe IFACE")
+		}
 		return func() {}, "", nil
+	}
+	var known func(net.HardwareAddr) bool // nil: every PXE client
+	if c.Bool("pxe-known") {
+		known = func(mac net.HardwareAddr) bool { return fl.Knows(mac.String()) }
 	}
 	ip, err := pxe.InterfaceIP(iface)
 	if err != nil {
@@ -45,7 +57,7 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 		Interface: iface,
 		ScriptURL: scheme + "://" + host + "/boot/boot.ipxe",
 		Logger:    slog.Default(),
-		// Known: nil answers every PXE client (the fleet rules may narrow it).
+		Known:     known,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("serve --pxe: %w", err)

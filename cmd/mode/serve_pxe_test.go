@@ -21,3 +21,15 @@ func TestServePXEBadInterface(t *testing.T) {
 		t.Errorf("got %v, want an error naming serve --pxe and nosuch0", err)
 	}
 }
+
+// TestServePXEKnownAlone: --pxe-known without --pxe is refused before
+// anything is served.
+func TestServePXEKnownAlone(t *testing.T) {
+	var out bytes.Buffer
+	app := &cli.Command{Name: "mode", Writer: &out, ErrWriter: &out, Commands: []*cli.Command{serveCommand()}}
+	err := app.Run(context.Background(), []string{"mode", "serve", "--store", filepath.Join(t.TempDir(), "store"),
+		"--addr", "127.0.0.1:0", "--pxe-known"})
+	if err == nil || !strings.Contains(err.Error(), "--pxe-known: only with --pxe") {
+		t.Errorf("got %v, want --pxe-known refused without --pxe", err)
+	}
+}

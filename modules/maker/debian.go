@@ -62,7 +62,7 @@ func (mk *Maker) bootstrap(ctx context.Context, m *modules.Module, dir string) e
 		return err
 	}
 	defer unlock()
-	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry}
+	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry, NoSync: !mk.keepFsync}
 	if mk.Fraction != nil {
 		// mmdebstrap's own bars: each stage a phase ("bootstrap
 		// downloading", "bootstrap extracting"…) with its percent.
@@ -88,7 +88,7 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 		if err != nil {
 			return nil, err
 		}
-		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync}
 	}
 	return mk.apt, nil
 }
@@ -123,7 +123,7 @@ func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) e
 		}
 		argv = debian.WithStatusFd(argv)
 		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
-		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(),
+		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), NoSync: !mk.keepFsync,
 			Stdout: mk.Stdout, Stderr: stderr, ExtraFiles: []*os.File{status.W}}, argv...)
 		failures := status.Close()
 		var exit *chroot.ExitError

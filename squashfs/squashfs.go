@@ -29,12 +29,24 @@ func SquashProgress(ctx context.Context, dir, dst, compression string, progress 
 	return squash(ctx, dir, dst, compression, nil, nil, progress)
 }
 
+// SquashBackground is SquashProgress with mksquashfs at a lower CPU and I/O
+// priority (nice 10, best-effort I/O level 7, where the system has them): a
+// squash beside a build's next steps yields the cores and the disk to them.
+func SquashBackground(ctx context.Context, dir, dst, compression string, progress func(done, total int)) error {
+	return squashWith(ctx, dir, dst, compression, nil, nil, progress, startQuiet)
+}
+
 // compression is NAME[:LEVEL] (layers.ParseCompression), "" the default.
 //
 // squash is Squash with more mksquashfs arguments, fix run on the whole
 // temporary image before it is renamed, and progress (optional) told
 // mksquashfs's progress bar.
 func squash(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int)) error {
+	return squashWith(ctx, dir, dst, compression, more, fix, progress, (*exec.Cmd).Start)
+}
+
+// squashWith is squash starting mksquashfs with start.
+func squashWith(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int), start func(*exec.Cmd) error) error {
 	comp, err := layers.ParseCompression(compression)
 	if err != nil {
 		return err
@@ -62,7 +74,9 @@ func squash(ctx context.Context, dir, dst, compression string, more []string, fi
 	cmd := proc.Command(ctx, bin, args...)
 	out := &barWriter{progress: progress}
 	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Run()
+	if err = start(cmd); err == nil {
+		err = cmd.Wait()
+	}
 	out.flush()
 	if err != nil {
 		if ctx.Err() != nil {

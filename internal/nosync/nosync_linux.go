@@ -101,4 +101,3 @@ func Wrap(bin string, args []string) (path string, argv []string, env string, er
 	}
 	return self, append([]string{"mode-nosync", bin}, args...), execEnv + "=1", nil
 }
-

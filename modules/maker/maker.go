@@ -46,6 +46,8 @@ type Maker struct {
 	// keepFsync runs the bootstrap and the steps without internal/nosync's
 	// filter, keepDpkgSync runs apt's dpkg without --force-unsafe-io.
 	keepFsync, keepDpkgSync bool
+	// loudSquash runs mksquashfs at the build's own priority.
+	loudSquash bool
 }
 
 var _ modules.Maker = (*Maker)(nil)

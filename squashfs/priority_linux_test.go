@@ -2,28 +2,33 @@ package squashfs
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mode-build/mode/internal/proc"
 )
 
-// TestStartQuiet: the command runs at nice 10 and best-effort I/O level 7,
-// and no thread of this process stays reniced after.
-func TestStartQuiet(t *testing.T) {
+// TestRunQuiet: the command runs at nice 10 and best-effort I/O level 7,
+// lives to its end with a parent-death signal set (which comes when the
+// thread that forked it ends), and no thread of this process stays reniced
+// after.
+func TestRunQuiet(t *testing.T) {
 	if _, err := exec.LookPath("ionice"); err != nil {
 		t.Skipf("no ionice (util-linux): %v", err)
 	}
 	var out bytes.Buffer
-	cmd := exec.Command("/bin/sh", "-c", "cut -d' ' -f19 /proc/$$/stat; ionice")
+	cmd := proc.Command(context.Background(), "/bin/sh", "-c", "cut -d' ' -f19 /proc/$$/stat; ionice; sleep 1; echo lived")
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := startQuiet(cmd); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
+	if err := runQuiet(cmd); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "lived") {
+		t.Errorf("the command did not live to its end: %q", out.String())
 	}
 	if got := strings.Fields(out.String()); len(got) < 1 || got[0] != "10" || !strings.Contains(out.String(), "best-effort: prio 7") {
 		t.Errorf("nice and I/O class of the command: %q, want 10 and best-effort: prio 7", out.String())

@@ -4,5 +4,5 @@ package squashfs
 
 import "os/exec"
 
-// startQuiet starts cmd as it is: priorities are set on Linux only.
-func startQuiet(cmd *exec.Cmd) error { return cmd.Start() }
+// runQuiet runs cmd as it is: priorities are set on Linux only.
+func runQuiet(cmd *exec.Cmd) error { return cmd.Run() }

@@ -33,7 +33,7 @@ func SquashProgress(ctx context.Context, dir, dst, compression string, progress 
 // priority (nice 10, best-effort I/O level 7, where the system has them): a
 // squash beside a build's next steps yields the cores and the disk to them.
 func SquashBackground(ctx context.Context, dir, dst, compression string, progress func(done, total int)) error {
-	return squashWith(ctx, dir, dst, compression, nil, nil, progress, startQuiet)
+	return squashWith(ctx, dir, dst, compression, nil, nil, progress, runQuiet)
 }
 
 // compression is NAME[:LEVEL] (layers.ParseCompression), "" the default.
@@ -42,11 +42,11 @@ func SquashBackground(ctx context.Context, dir, dst, compression string, progres
 // temporary image before it is renamed, and progress (optional) told
 // mksquashfs's progress bar.
 func squash(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int)) error {
-	return squashWith(ctx, dir, dst, compression, more, fix, progress, (*exec.Cmd).Start)
+	return squashWith(ctx, dir, dst, compression, more, fix, progress, (*exec.Cmd).Run)
 }
 
-// squashWith is squash starting mksquashfs with start.
-func squashWith(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int), start func(*exec.Cmd) error) error {
+// squashWith is squash running mksquashfs with run.
+func squashWith(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int), run func(*exec.Cmd) error) error {
 	comp, err := layers.ParseCompression(compression)
 	if err != nil {
 		return err
@@ -74,9 +74,7 @@ func squashWith(ctx context.Context, dir, dst, compression string, more []string
 	cmd := proc.Command(ctx, bin, args...)
 	out := &barWriter{progress: progress}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err = start(cmd); err == nil {
-		err = cmd.Wait()
-	}
+	err = run(cmd)
 	out.flush()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // ChrootCache is where the shared apt cache is bind-mounted in a build
@@ -115,6 +117,9 @@ type Apt struct {
 	// never a file in the root): it neither fsyncs nor starts writeback of
 	// each file it unpacks. A build's tree need not survive a crash.
 	UnsafeIO bool
+	// Serial runs one Run at a time on the cache, dpkg included, as before
+	// the lock was split: for measuring what the split gains (bench.md).
+	Serial bool
 
 	mu      sync.Mutex
 	updated map[string]bool
@@ -140,6 +145,13 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 	key, err := SourcesKey(root)
 	if err != nil {
 		return err
+	}
+	if a.Serial {
+		unlock, err := lock(ctx, a.Cache, "mode.serial.lock", unix.LOCK_EX)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	release, err := a.fetch(ctx, root, key, packages, run)
 	if err != nil {

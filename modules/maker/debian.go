@@ -88,7 +88,7 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 		if err != nil {
 			return nil, err
 		}
-		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync, Serial: mk.serialApt}
 	}
 	return mk.apt, nil
 }

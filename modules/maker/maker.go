@@ -48,6 +48,8 @@ type Maker struct {
 	keepFsync, keepDpkgSync bool
 	// loudSquash runs mksquashfs at the build's own priority.
 	loudSquash bool
+	// serialApt runs the apt steps of siblings one at a time, dpkg included.
+	serialApt bool
 }
 
 var _ modules.Maker = (*Maker)(nil)

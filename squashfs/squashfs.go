@@ -29,12 +29,24 @@ func SquashProgress(ctx context.Context, dir, dst, compression string, progress 
 	return squash(ctx, dir, dst, compression, nil, nil, progress)
 }
 
+// SquashBackground is SquashProgress with mksquashfs at a lower CPU and I/O
+// priority (nice 10, best-effort I/O level 7, where the system has them): a
+// squash beside a build's next steps yields the cores and the disk to them.
+func SquashBackground(ctx context.Context, dir, dst, compression string, progress func(done, total int)) error {
+	return squashWith(ctx, dir, dst, compression, nil, nil, progress, runQuiet)
+}
+
 // compression is NAME[:LEVEL] (layers.ParseCompression), "" the default.
 //
 // squash is Squash with more mksquashfs arguments, fix run on the whole
 // temporary image before it is renamed, and progress (optional) told
 // mksquashfs's progress bar.
 func squash(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int)) error {
+	return squashWith(ctx, dir, dst, compression, more, fix, progress, (*exec.Cmd).Run)
+}
+
+// squashWith is squash running mksquashfs with run.
+func squashWith(ctx context.Context, dir, dst, compression string, more []string, fix func(tmp string) error, progress func(done, total int), run func(*exec.Cmd) error) error {
 	comp, err := layers.ParseCompression(compression)
 	if err != nil {
 		return err
@@ -62,7 +74,7 @@ func squash(ctx context.Context, dir, dst, compression string, more []string, fi
 	cmd := proc.Command(ctx, bin, args...)
 	out := &barWriter{progress: progress}
 	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Run()
+	err = run(cmd)
 	out.flush()
 	if err != nil {
 		if ctx.Err() != nil {

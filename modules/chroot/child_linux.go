@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mode-build/mode/internal/nosync"
 )
 
 // child runs in the re-executed binary, as PID 1 of a new PID namespace with
@@ -144,7 +146,13 @@ func setup(j *job) error {
 	if err := os.Chdir(dir); err != nil {
 		return err
 	}
-	return lockDown()
+	if err := lockDown(); err != nil {
+		return err
+	}
+	if j.NoSync {
+		return nosync.Install() // after no_new_privs: the filter needs it
+	}
+	return nil
 }
 
 // mkdirIn creates dir below root, refusing a symbolic link on the way.

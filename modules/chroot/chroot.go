@@ -35,6 +35,10 @@ type Options struct {
 	Terminal bool
 	// NoResolv keeps the host's resolv.conf out of the root.
 	NoResolv bool
+	// NoSync makes the flush calls (fsync, fdatasync, sync_file_range,
+	// syncfs, sync) of the command and its children no-ops returning 0
+	// (package internal/nosync): a build's tree need not survive a crash.
+	NoSync bool
 }
 
 // policyRC keeps package scripts from starting services (invoke-rc.d asks it).

@@ -48,9 +48,17 @@ func TestStepCannotEscape(t *testing.T) {
 // block devices, no_new_privs, the reduced bounding set, a read-only
 // /proc/sys and sysrq-trigger, and that it cannot mount.
 func TestStepSandbox(t *testing.T) {
+	for _, noSync := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sync", true: "nosync"}[noSync], func(t *testing.T) { testStepSandbox(t, noSync) })
+	}
+}
+
+// testStepSandbox is TestStepSandbox with or without Options.NoSync: the
+// seccomp filter changes nothing else.
+func testStepSandbox(t *testing.T, noSync bool) {
 	root := newRoot(t)
 	var out bytes.Buffer
-	script := `grep -E '^(NoNewPrivs|CapBnd|CapEff)' /proc/self/status
+	script := `grep -E '^(NoNewPrivs|CapBnd|CapEff|Seccomp):' /proc/self/status
 find /dev -type b | sed 's/^/block /'
 echo x > /proc/sys/kernel/hostname 2>/dev/null && echo wrote-sysctl
 echo h > /proc/sysrq-trigger 2>/dev/null && echo wrote-sysrq
@@ -60,7 +68,7 @@ mknod /dev/sdb b 8 16 2>/dev/null && echo mknod-in-dev
 echo "ipc-ns $(readlink /proc/self/ns/ipc)"
 true`
 	must(t, os.MkdirAll(filepath.Join(root, "mnt"), 0o755))
-	if err := Run(context.Background(), root, Options{Stdout: &out, Stderr: &out}, "/bin/sh", "-c", script); err != nil {
+	if err := Run(context.Background(), root, Options{Stdout: &out, Stderr: &out, NoSync: noSync}, "/bin/sh", "-c", script); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	got := out.String()
@@ -75,6 +83,9 @@ true`
 		if !strings.Contains(got, want) {
 			t.Errorf("status lacks %q:\n%s", want, got)
 		}
+	}
+	if want := map[bool]string{false: "Seccomp:\t0", true: "Seccomp:\t2"}[noSync]; !strings.Contains(got, want) {
+		t.Errorf("status lacks %q:\n%s", want, got)
 	}
 	hostIPC, err := os.Readlink("/proc/self/ns/ipc")
 	must(t, err)

@@ -23,6 +23,7 @@ type job struct {
 	Env      []string `json:"env,omitempty"`
 	Dir      string   `json:"dir,omitempty"`
 	NoResolv bool     `json:"noResolv,omitempty"`
+	NoSync   bool     `json:"noSync,omitempty"`
 	Resolv   string   `json:"resolv"`
 	Argv     []string `json:"argv"`
 	Extra    int      `json:"extra,omitempty"` // descriptors 4... of the child, 3... of the command
@@ -43,7 +44,7 @@ func run(ctx context.Context, root string, opts Options, argv []string) error {
 		return fmt.Errorf("chroot: %w", err)
 	}
 	j, err := json.Marshal(job{Root: root, Binds: opts.Binds, Env: opts.Env, Dir: opts.Dir,
-		NoResolv: opts.NoResolv, Resolv: hostResolv, Argv: argv, Extra: len(opts.ExtraFiles)})
+		NoResolv: opts.NoResolv, NoSync: opts.NoSync, Resolv: hostResolv, Argv: argv, Extra: len(opts.ExtraFiles)})
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,10 +68,13 @@ func TestAptRun(t *testing.T) {
 	}
 	want := []string{
 		"-q update", "-q update", // one retry, then no update again in this run
+		// a transient failure of the download, retried
+		"-q -y install --no-install-recommends --download-only -- less openssh-server",
+		"-q -y install --no-install-recommends --download-only -- less openssh-server",
 		"-q -y purge -- e2fsprogs",
-		"-q -y install --no-install-recommends -- less openssh-server", // a transient failure, retried
-		"-q -y install --no-install-recommends -- less openssh-server",
-		"-q -y install --no-install-recommends -- htop",
+		"-q -y install --no-install-recommends --no-download -- less openssh-server",
+		"-q -y install --no-install-recommends --download-only -- htop",
+		"-q -y install --no-install-recommends --no-download -- htop",
 	}
 	if diff := cmp.Diff(want, f.calls); diff != "" {
 		t.Errorf("apt-get calls (-want +got):\n%s", diff)
@@ -151,4 +156,85 @@ func TestStepEnv(t *testing.T) {
 	if diff := cmp.Diff(Env, StepEnv()); diff != "" {
 		t.Errorf("StepEnv without SOURCE_DATE_EPOCH (-want +got):\n%s", diff)
 	}
+}
+
+// TestAptRunInstallsSideBySide: two sibling modules of one build (one Apt)
+// fetch one after the other (the cache lock) but install at once: each install below
+// waits until the other has started, which it never would if the cache lock
+// were held through dpkg (the outer timeout is generous; the test fails,
+// never hangs, when they do not overlap). dpkg runs with apt's own locks
+// off and, with UnsafeIO, with --force-unsafe-io; the download keeps both.
+func TestAptRunInstallsSideBySide(t *testing.T) {
+	cache := t.TempDir()
+	var mu sync.Mutex
+	both := make(chan struct{})
+	installs := 0
+	var argvs [][]string
+	run := func(ctx context.Context, argv ...string) error {
+		mu.Lock()
+		argvs = append(argvs, argv)
+		mu.Unlock()
+		if !slices.Contains(argv, "--no-download") {
+			return nil
+		}
+		mu.Lock()
+		if installs++; installs == 2 {
+			close(both)
+		}
+		mu.Unlock()
+		select {
+		case <-both:
+			return nil
+		case <-time.After(2 * time.Minute):
+			return errors.New("the other install never started while this one ran")
+		}
+	}
+	errs := make(chan error, 2)
+	a := &Apt{Cache: cache, Retry: Retry{Attempts: 1}, UnsafeIO: true}
+	for _, pkg := range []string{"less", "htop"} {
+		go func() {
+			errs <- a.Run(context.Background(), testRoot(t), nil, []string{pkg}, run)
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, argv := range argvs {
+		joined := strings.Join(argv, " ")
+		install := slices.Contains(argv, "--no-download")
+		if got := strings.Contains(joined, "Debug::NoLocking=true"); got != install {
+			t.Errorf("Debug::NoLocking %v in %s", got, joined)
+		}
+		if got := strings.Contains(joined, "--force-unsafe-io"); got != install {
+			t.Errorf("--force-unsafe-io %v in %s", got, joined)
+		}
+	}
+}
+
+// TestLockLists: shared holds coexist; an exclusive one waits for them.
+func TestLockLists(t *testing.T) {
+	cache := t.TempDir()
+	ctx := context.Background()
+	u1, err := LockLists(ctx, cache, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := LockLists(ctx, cache, false)
+	if err != nil {
+		t.Fatalf("a second shared hold: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := LockLists(short, cache, true); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("exclusive while shared holds: %v, want it to wait until the deadline", err)
+	}
+	u1()
+	u2()
+	u3, err := LockLists(ctx, cache, true)
+	if err != nil {
+		t.Fatalf("exclusive after release: %v", err)
+	}
+	u3()
 }

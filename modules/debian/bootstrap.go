@@ -5,13 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mode-build/mode/internal/proc"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/mode-build/mode/internal/nosync"
+	"github.com/mode-build/mode/internal/proc"
 )
 
 // Tools are the bootstrappers mode knows; the first is the default.
@@ -135,6 +137,9 @@ type Runner struct {
 	Log io.Writer
 	// Retry bounds the retries of transient fetch failures.
 	Retry Retry
+	// NoSync runs the tool under internal/nosync's filter: its flushes, and
+	// those of dpkg and the maintainer scripts it runs, are no-ops.
+	NoSync bool
 	// Progress, when set, is told mmdebstrap's progress bars: its stage
 	// ("downloading", "extracting", "installing", "configuring"; "" when
 	// it names none) and percent, restarting at 0 for each stage. For them
@@ -190,6 +195,14 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 		w = io.MultiWriter(&out, r.Log)
 	}
 	cmd := proc.Command(ctx, bin, args...)
+	var nosyncEnv string
+	if r.NoSync {
+		path, argv, env, err := nosync.Wrap(bin, args)
+		if err != nil {
+			return "", err
+		}
+		cmd.Path, cmd.Args, nosyncEnv = path, argv, env
+	}
 	cmd.Stdout, cmd.Stderr = w, w
 	var bars *barReader
 	if r.Progress != nil && filepath.Base(bin) == "mmdebstrap" {
@@ -211,6 +224,9 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 		// also a process group of its own, as Setpgid would make).
 		cmd.SysProcAttr.Setpgid = false
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 2
+	}
+	if nosyncEnv != "" {
+		cmd.Env = append(cmd.Environ(), nosyncEnv)
 	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	err := cmd.Start()

@@ -175,3 +175,30 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerNoSync runs a fake tool that fsyncs /dev/null (EINVAL from the
+// kernel, 0 under internal/nosync's filter) and writes its argv into the
+// target: with NoSync the flush is a no-op and the tool gets its arguments.
+func TestRunnerNoSync(t *testing.T) {
+	testutil.RequiresRoot(t) // the runner gives the tool a mount namespace of its own
+	bin := t.TempDir()
+	script := "#!/bin/sh\nfor last; do :; done\necho \"$@\" > \"$last\"/args\nsync /dev/null\n"
+	os.WriteFile(filepath.Join(bin, "faketool"), []byte(script), 0o755)
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	for _, noSync := range []bool{false, true} {
+		target := t.TempDir()
+		r := &Runner{Retry: Retry{Attempts: 1}, NoSync: noSync}
+		err := r.Run(context.Background(), &Command{Tool: "faketool", Suite: "bookworm", Args: []string{"--x=a b", target}}, target)
+		if noSync && err != nil {
+			t.Fatalf("NoSync: %v", err)
+		}
+		if !noSync && (err == nil || !strings.Contains(err.Error(), "Invalid argument")) {
+			t.Fatalf("without NoSync: %v, want sync's EINVAL", err)
+		}
+		if noSync {
+			if data, _ := os.ReadFile(filepath.Join(target, "args")); string(data) != "--x=a b "+target+"\n" {
+				t.Errorf("the tool got %q", data)
+			}
+		}
+	}
+}

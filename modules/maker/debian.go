@@ -70,7 +70,7 @@ func (mk *Maker) debootstrap(ctx context.Context, m *modules.Module, b debian.Bo
 		return err
 	}
 	defer unlock()
-	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry}
+	r := &debian.Runner{Log: mk.Stderr, Retry: debian.DefaultRetry, NoSync: !mk.keepFsync}
 	if mk.Fraction != nil {
 		// mmdebstrap's own bars: each stage a phase ("bootstrap
 		// downloading", "bootstrap extracting"…) with its percent.
@@ -96,7 +96,7 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 		if err != nil {
 			return nil, err
 		}
-		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync, Serial: mk.serialApt}
 	}
 	return mk.apt, nil
 }
@@ -131,7 +131,7 @@ func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) e
 		}
 		argv = debian.WithStatusFd(argv)
 		mk.log().Debug("chroot", "module", m.Name, "argv", argv)
-		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(),
+		err = chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), NoSync: !mk.keepFsync,
 			Stdout: mk.Stdout, Stderr: stderr, ExtraFiles: []*os.File{status.W}}, argv...)
 		failures := status.Close()
 		var exit *chroot.ExitError

@@ -46,6 +46,15 @@ type Maker struct {
 	mu    sync.Mutex
 	apt   *debian.Apt // apt state of this build run, made on first use
 	sweep sync.Once   // the scratch directory swept of what killed builds left, once
+
+	// Benchmarks turn the no-flush levers off one at a time (bench.md):
+	// keepFsync runs the bootstrap and the steps without internal/nosync's
+	// filter, keepDpkgSync runs apt's dpkg without --force-unsafe-io.
+	keepFsync, keepDpkgSync bool
+	// loudSquash runs mksquashfs at the build's own priority.
+	loudSquash bool
+	// serialApt runs the apt steps of siblings one at a time, dpkg included.
+	serialApt bool
 }
 
 var _ modules.Maker = (*Maker)(nil)
@@ -200,7 +209,7 @@ func (mk *Maker) steps(ctx context.Context, m *modules.Module, root string) erro
 			return fmt.Errorf("%s: %s: %w", m.At(key), key, err)
 		}
 	}
-	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), Stdout: mk.Stdout, Stderr: mk.Stderr}
+	opts := chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), NoSync: !mk.keepFsync, Stdout: mk.Stdout, Stderr: mk.Stderr}
 	for i, step := range m.Run {
 		mk.log().Debug("run", "module", m.Name, "step", step)
 		mk.phase(m, fmt.Sprintf("run %d/%d", i+1, len(m.Run)))

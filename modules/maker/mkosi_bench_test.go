@@ -86,7 +86,7 @@ func BenchmarkMkosi(b *testing.B) {
 		os.RemoveAll(filepath.Join(conf, "image"))
 		return d
 	}
-	const rounds = 3
+	rounds := benchRounds(b, 3) // $MODE_BENCH_ROUNDS
 	var mdir, msq, cold, seq, incr []float64
 	var r1, r2, r3, r4, r5 []float64
 	for i := 0; i < b.N*rounds+1; i++ {

@@ -42,10 +42,16 @@ func (t *tree) Dir() string { return t.root }
 
 func (t *tree) Meta() layers.Meta { return t.meta }
 
-// Squash writes the layer of the tree to dst with mksquashfs.
+// Squash writes the layer of the tree to dst with mksquashfs, at a lower
+// CPU and I/O priority (squashfs.SquashBackground): in a pipelined build it
+// runs beside the next layer's steps, which should not wait for it.
 func (t *tree) Squash(ctx context.Context, dst string) error {
 	t.mk.phase(t.m, "squash")
-	err := squashfs.SquashProgress(ctx, t.root, dst, t.mk.Compression, t.mk.fraction(t.m, "squash"))
+	squash := squashfs.SquashBackground
+	if t.mk.loudSquash {
+		squash = squashfs.SquashProgress
+	}
+	err := squash(ctx, t.root, dst, t.mk.Compression, t.mk.fraction(t.m, "squash"))
 	return explainNoSpace(err, t.mk.scratch(), filepath.Dir(dst))
 }
 

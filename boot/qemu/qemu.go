@@ -52,6 +52,10 @@ type Machine struct {
 	// secure pflash: secureboot.go) with this file as its variable store,
 	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
 	SecureBootVars string
+	// HTTPBoot boots through the firmware's own network stack (the NIC
+	// without QEMU's iPXE ROM) on QEMU's user network: UEFI HTTP boot of
+	// the boot entry AddBootURI put in SecureBootVars.
+	HTTPBoot bool
 }
 
 // Disk is one virtio disk.
@@ -121,7 +125,7 @@ func (m Machine) Args() []string {
 			nic += ",mac=" + m.MAC
 		}
 		args = append(args, "-netdev", "tap,id=n0,script=no,downscript=no,ifname="+qemuEscape(m.Tap), "-device", nic)
-	} else if m.Network || m.BootURL != "" || m.PXE != nil {
+	} else if m.Network || m.BootURL != "" || m.PXE != nil || m.HTTPBoot {
 		netdev := "user,id=n0"
 		for _, f := range m.Forward {
 			netdev += ",hostfwd=" + f
@@ -132,6 +136,9 @@ func (m Machine) Args() []string {
 		nic := "virtio-net-pci,netdev=n0"
 		if m.MAC != "" {
 			nic += ",mac=" + m.MAC
+		}
+		if m.HTTPBoot {
+			nic += ",romfile=" // the firmware's HTTP boot, not iPXE
 		}
 		if m.PXE != nil {
 			netdev += m.PXE.netdev()

@@ -54,10 +54,11 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 		return nil, "", err
 	}
 	s, err := pxe.Listen(pxe.Config{
-		Interface: iface,
-		ScriptURL: scheme + "://" + host + "/boot/boot.ipxe",
-		Logger:    slog.Default(),
-		Known:     known,
+		Interface:   iface,
+		ScriptURL:   scheme + "://" + host + "/boot/boot.ipxe",
+		HTTPBootURL: pxeHTTPBootURL(c, scheme, host),
+		Logger:      slog.Default(),
+		Known:       known,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("serve --pxe: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/boot/uki"
 	"github.com/urfave/cli/v3"
 )
@@ -28,4 +29,13 @@ func secureBootSigner(c *cli.Command) (*uki.Signer, error) {
 		return nil, errors.New("serve: --secure-boot-key and --secure-boot-cert go together")
 	}
 	return &uki.Signer{Key: key, Cert: cert}, nil
+}
+
+// pxeHTTPBootURL is what serve --pxe's proxyDHCP gives UEFI HTTP boot
+// clients: /boot/mode.efi with --secure-boot-key, else nothing.
+func pxeHTTPBootURL(c *cli.Command, scheme, host string) string {
+	if c.String("secure-boot-key") == "" {
+		return ""
+	}
+	return scheme + "://" + host + "/boot/" + netboot.UKIFile
 }

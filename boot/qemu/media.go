@@ -35,6 +35,10 @@ func (m Machine) firmwareBoot() bool {
 // OVMF, and the medium with the first boot index.
 func (m Machine) firmwareArgs() []string {
 	args := m.uefiArgs()
+	if m.HTTPBoot && m.Tap != "" && m.Medium == nil { // the NIC first (bootindex), HTTP boot only
+		return append(args, "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
+			"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n")
+	}
 	if m.HTTPBoot && m.Medium == nil { // the boot entry's BootNext, no boot order
 		return args
 	}

@@ -53,8 +53,9 @@ type Machine struct {
 	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
 	SecureBootVars string
 	// HTTPBoot boots through the firmware's own network stack (the NIC
-	// without QEMU's iPXE ROM) on QEMU's user network: UEFI HTTP boot of
-	// the boot entry AddBootURI put in SecureBootVars.
+	// without QEMU's iPXE ROM): on QEMU's user network, UEFI HTTP boot of
+	// the boot entry AddBootURI put in SecureBootVars; on Tap, the
+	// firmware's own boot entries for the NIC (PXE off: HTTP boot only).
 	HTTPBoot bool
 }
 
@@ -123,6 +124,9 @@ func (m Machine) Args() []string {
 		nic := "virtio-net-pci,netdev=n0,bootindex=0"
 		if m.MAC != "" {
 			nic += ",mac=" + m.MAC
+		}
+		if m.HTTPBoot { // the firmware's PXE and HTTP boot, not iPXE
+			nic += ",romfile="
 		}
 		args = append(args, "-netdev", "tap,id=n0,script=no,downscript=no,ifname="+qemuEscape(m.Tap), "-device", nic)
 	} else if m.Network || m.BootURL != "" || m.PXE != nil || m.HTTPBoot {

@@ -64,6 +64,9 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 		return nil, "", fmt.Errorf("serve --pxe: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "mode: PXE on %s (%s): proxyDHCP and TFTP; iPXE gets %s\n", iface, ip, s.Proxy.ScriptURL)
+	if u := s.Proxy.HTTPBootURL; u != "" {
+		fmt.Fprintf(os.Stderr, "mode: UEFI HTTP boot (Secure Boot) gets %s\n", u)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

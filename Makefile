@@ -37,7 +37,7 @@ deps:
 
 test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused|TestNetbootDebianKernel|TestBootArm64.*|TestBootShimRefused)$$' ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused|TestNetbootDebianKernel|TestBootArm64.*|TestBootShimRefused|TestNetbootSecureBoot|TestPXEHTTPBootSecureBoot)$$' ./...
 	$(MAKE) fuzz-short
 
 # man writes man/mode.1, generated from the command definitions.
@@ -93,6 +93,8 @@ demo: deps build
 # test-secureboot: the Secure Boot boots make test leaves out (docs/trust.md, Tests)
 test-secureboot: deps build
 	$(GO) test -count=1 -timeout 20m -run '^TestBootShimRefused$$' -v ./boot/media
+	$(GO) test -count=1 -timeout 20m -run '^TestNetbootSecureBoot$$' -v ./boot/qemu
+	$(GO) test -count=1 -timeout 20m -run '^TestPXEHTTPBootSecureBoot$$' -v ./boot/pxe
 
 bench: deps build tools
 	MODE_TOOLS=$(TOOLS) $(GO) test -run '^$$' -bench . -benchtime 1x -p 1 -timeout 60m ./...

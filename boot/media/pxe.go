@@ -50,7 +50,7 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 	}
 	files := map[string]string{
 		"boot.ipxe":    "#!ipxe\n# mode netboot: iPXE chains into mode serve's boot script.\ndhcp\nchain " + url + "\n",
-		"dnsmasq.conf": dnsmasqConf(dir),
+		"dnsmasq.conf": dnsmasqConf(dir, server),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
@@ -63,8 +63,11 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 
 // dnsmasqConf is the snippet for dnsmasq serving the TFTP root dir: a PXE
 // ROM gets iPXE for its firmware; iPXE (DHCP option 175) gets boot.ipxe,
-// which breaks the loop iPXE would otherwise run into.
-func dnsmasqConf(dir string) string {
+// which breaks the loop iPXE would otherwise run into. UEFI HTTP boot
+// clients under Secure Boot (which refuses iPXE) may be given mode serve's
+// signed UKI on server instead: commented lines, as that needs serve
+// --secure-boot-key.
+func dnsmasqConf(dir, server string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
@@ -84,6 +87,12 @@ func dnsmasqConf(dir string) string {
 		"# dhcp-range=192.168.1.0,proxy",
 		"# pxe-service=tag:!ipxe,x86PC,\"mode\",undionly",
 		"# pxe-service=tag:!ipxe,X86-64_EFI,\"mode\",ipxe.efi",
+		"# UEFI HTTP boot under Secure Boot, which refuses iPXE: the chain's unified kernel",
+		"# image signed with the site's key (mode serve --secure-boot-key KEY --secure-boot-cert CERT).",
+		"# HTTP boot clients send client-arch 16: put these before the dhcp-boot lines above.",
+		"# dhcp-vendorclass=set:efihttp,HTTPClient",
+		"# dhcp-option-force=tag:efihttp,60,HTTPClient",
+		"# dhcp-boot=tag:efihttp,http://" + server + "/boot/mode.efi",
 		"",
 	}, "\n")
 }

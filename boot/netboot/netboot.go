@@ -84,6 +84,10 @@ type Config struct {
 	// Chains serves each chain's own kernel and initramfs under
 	// /boot/chain/; nil serves Kernel and Initrd there for every chain.
 	Chains ChainFiles
+	// UKI, when set, serves each chain's signed unified kernel image
+	// under /boot/uki/ and /boot/mode.efi (uki.go): UEFI HTTP boot under
+	// Secure Boot.
+	UKI *UKIs
 }
 
 // ChainFiles are the boot files of each chain.
@@ -113,6 +117,10 @@ func Handler(c Config) http.Handler {
 		mux.Handle("GET "+noCloudPath, c.NoCloud)
 	}
 	mux.HandleFunc("GET /boot/chain/{path...}", serveChainFile(c)) // chainfiles.go
+	if c.UKI != nil {
+		mux.HandleFunc("GET /boot/uki/{path...}", serveUKI(c)) // uki.go
+		mux.HandleFunc("GET /boot/"+UKIFile, serveUKI(c))
+	}
 	mux.HandleFunc("GET /boot/boot.ipxe", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		chain := q.Get("chain")
@@ -235,6 +243,17 @@ func MachineScript(files, registry string, secure bool, repo, ref, extra string)
 // script is MachineScript with the kernel and initramfs from files/kernel
 // (a ChainPath: the chain's own, or the one a rule's kernel: names).
 func script(files, registry string, secure bool, repo, ref, kernel, extra string) string {
+	args := "initrd=initrd.img " + kernelArgs(registry, secure, repo, ref, extra)
+	return fmt.Sprintf("#!ipxe\n"+
+		"dhcp\n"+
+		"kernel %[1]s/%[3]svmlinuz %[2]s\n"+
+		"initrd --name initrd.img %[1]s/%[3]sinitrd.img\n"+
+		"boot\n", files, args, kernel)
+}
+
+// kernelArgs is the kernel command line that boots repo's chain ref from
+// the registry at HOST:PORT (over HTTPS when secure), with extra.
+func kernelArgs(registry string, secure bool, repo, ref, extra string) string {
 	repo = repoOr(repo)
 	sep := ":"
 	if strings.Contains(ref, ":") { // a digest
@@ -244,12 +263,7 @@ func script(files, registry string, secure bool, repo, ref, kernel, extra string
 	if secure {
 		insecure = ""
 	}
-	args := strings.TrimSpace(fmt.Sprintf("initrd=initrd.img console=tty0 console=ttyS0 mode.ref=%s/%s%s%s%s %s", registry, repo, sep, ref, insecure, extra))
-	return fmt.Sprintf("#!ipxe\n"+
-		"dhcp\n"+
-		"kernel %[1]s/%[3]svmlinuz %[2]s\n"+
-		"initrd --name initrd.img %[1]s/%[3]sinitrd.img\n"+
-		"boot\n", files, args, kernel)
+	return strings.TrimSpace(fmt.Sprintf("console=tty0 console=ttyS0 mode.ref=%s/%s%s%s%s %s", registry, repo, sep, ref, insecure, extra))
 }
 
 func serveFile(f *File) http.HandlerFunc {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mode-build/mode/boot/initramfs"
 	"github.com/mode-build/mode/boot/kernel"
+	"github.com/mode-build/mode/boot/uki"
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/report"
 )
@@ -62,6 +63,9 @@ type Options struct {
 	// KeepKernels is how many chains' kernels (and their initramfs) the
 	// store keeps under CacheDir; 0 is DefaultKeepKernels.
 	KeepKernels int
+	// SecureBoot, when set, is the site's Secure Boot key: /boot/uki/
+	// serves each chain's unified kernel image signed with it (uki.go).
+	SecureBoot *uki.Signer
 	// Built is told of each initramfs built on first use; may be nil.
 	Built func(*initramfs.Result)
 	// Logger is told what cannot be done as asked; nil is silent.
@@ -125,6 +129,15 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 	tmp, tmpErr := makeTemp()
 	if tmpErr == nil {
 		s.tmp = tmp
+	}
+	if o.SecureBoot != nil {
+		if tmpErr != nil {
+			return nil, tmpErr
+		}
+		if cfg.UKI, err = NewUKIs(*o.SecureBoot, tmp); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	// Debian's kernel, fetched once for both files when none is given.
 	var once sync.Once

@@ -26,7 +26,10 @@ var (
 	ErrNotPXE  = errors.New("not a PXE client (no vendor class PXEClient or no client architecture, option 93)")
 	ErrArch    = errors.New("client architecture without a boot file")
 	ErrUnknown = errors.New("machine not known to the site")
-	ErrMessage = errors.New("message type the proxy does not answer")
+	// ErrNoHTTPBoot: a UEFI HTTP boot client, and no signed UKI to give it
+	// (mode serve --secure-boot-key).
+	ErrNoHTTPBoot = errors.New("UEFI HTTP boot client (vendor class HTTPClient), and no HTTP boot URL (serve --secure-boot-key)")
+	ErrMessage    = errors.New("message type the proxy does not answer")
 )
 
 // Proxy computes proxyDHCP answers: what a PXE client is told to boot. It
@@ -40,6 +43,12 @@ type Proxy struct {
 	// ScriptURL is what iPXE is given: mode serve's
 	// http://HOST:PORT/boot/boot.ipxe.
 	ScriptURL string
+	// HTTPBootURL, when set, is what UEFI HTTP boot clients (vendor class
+	// HTTPClient) are given: mode serve's http://HOST:PORT/boot/mode.efi,
+	// the chain's unified kernel image signed with the site's Secure Boot
+	// key, which the firmware verifies (netboot.UKIFile). "" leaves them
+	// unanswered.
+	HTTPBootURL string
 	// Known, when not nil, says which machines to answer (by MAC address);
 	// the others are left to whatever else boots them.
 	Known func(mac net.HardwareAddr) bool
@@ -50,6 +59,16 @@ type Proxy struct {
 // iPXE for its architecture (option 93): BIOSFile for 0 (x86 BIOS), UEFIFile
 // for 7 and 9 (x86-64 UEFI).
 func (p *Proxy) BootFile(req *dhcpv4.DHCPv4) (string, error) {
+	if isHTTPClient(req) {
+		arch := req.ClientArch()
+		switch {
+		case p.HTTPBootURL == "":
+			return "", ErrNoHTTPBoot
+		case len(arch) == 0 || (arch[0] != iana.EFI_X86_64_HTTP && arch[0] != iana.EFI_BC_HTTP):
+			return "", fmt.Errorf("%w: %v (UEFI HTTP boot)", ErrArch, arch)
+		}
+		return p.HTTPBootURL, nil
+	}
 	if !strings.HasPrefix(req.ClassIdentifier(), "PXEClient") || !req.Options.Has(dhcpv4.OptionClientSystemArchitectureType) {
 		return "", ErrNotPXE
 	}
@@ -67,6 +86,12 @@ func (p *Proxy) BootFile(req *dhcpv4.DHCPv4) (string, error) {
 		return UEFIFile, nil
 	}
 	return "", fmt.Errorf("%w: %v", ErrArch, arch[0])
+}
+
+// isHTTPClient reports whether req comes from UEFI HTTP boot (vendor class
+// "HTTPClient:Arch:…", UEFI 2.5, 24.7).
+func isHTTPClient(req *dhcpv4.DHCPv4) bool {
+	return strings.HasPrefix(req.ClassIdentifier(), "HTTPClient")
 }
 
 // IsIPXE reports whether req comes from iPXE itself, which says so with the
@@ -119,7 +144,13 @@ func (p *Proxy) Answer(req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv4, error) {
 	resp.UpdateOption(dhcpv4.OptServerIdentifier(p.ServerIP))
 	// A proxy names itself "PXEClient" (PXE 2.1, 2.4.5): what tells its
 	// answer apart from an address offer.
-	resp.UpdateOption(dhcpv4.OptClassIdentifier("PXEClient"))
+	// A UEFI HTTP boot client takes a proxy answer of class "HTTPClient"
+	// with a URL as its boot file.
+	class := "PXEClient"
+	if isHTTPClient(req) {
+		class = "HTTPClient"
+	}
+	resp.UpdateOption(dhcpv4.OptClassIdentifier(class))
 	if guid := req.Options.Get(dhcpv4.OptionClientMachineIdentifier); guid != nil {
 		resp.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionClientMachineIdentifier, guid))
 	}
@@ -127,7 +158,7 @@ func (p *Proxy) Answer(req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv4, error) {
 	// answer, no boot server discovery". Left out for UEFI, whose PXE
 	// ignores a proxy answer that bypasses discovery and asks again on
 	// UDP 4011 instead (as Pixiecore found).
-	if file != UEFIFile {
+	if file != UEFIFile && !isHTTPClient(req) {
 		resp.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, []byte{6, 1, 8, 255}))
 	}
 	// iPXE takes a proxy answer only with both next-server and a file name.

@@ -33,6 +33,8 @@ type Config struct {
 	// temporary one with copies of those in IPXEDir (where Debian links
 	// ipxe.efi to /boot, outside any root), removed by Close.
 	Root string
+	// HTTPBootURL is what UEFI HTTP boot clients get (Proxy.HTTPBootURL).
+	HTTPBootURL string
 	// Known, when not nil, limits the answers to the machines it accepts.
 	Known        func(mac net.HardwareAddr) bool
 	MaxTransfers int          // TFTP transfers at once (default DefaultMaxTransfers)
@@ -62,7 +64,7 @@ func Listen(c Config) (*Server, error) {
 	if c.ScriptURL == "" {
 		return nil, errors.New("pxe: no ScriptURL")
 	}
-	s := &Server{Proxy: Proxy{ServerIP: ip, ScriptURL: c.ScriptURL, Known: c.Known}, log: c.Logger}
+	s := &Server{Proxy: Proxy{ServerIP: ip, ScriptURL: c.ScriptURL, HTTPBootURL: c.HTTPBootURL, Known: c.Known}, log: c.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -28,13 +28,20 @@ func (p *PXE) netdev() string {
 }
 
 func (m Machine) firmwareBoot() bool {
-	return m.Medium != nil || m.PXE != nil || (m.Tap != "" && m.Kernel == "")
+	return m.Medium != nil || m.PXE != nil || m.HTTPBoot || (m.Tap != "" && m.Kernel == "")
 }
 
 // firmwareArgs are the arguments of a boot through the firmware: SeaBIOS or
 // OVMF, and the medium with the first boot index.
 func (m Machine) firmwareArgs() []string {
 	args := m.uefiArgs()
+	if m.HTTPBoot && m.Tap != "" && m.Medium == nil { // the NIC first (bootindex), HTTP boot only
+		return append(args, "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
+			"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n")
+	}
+	if m.HTTPBoot && m.Medium == nil { // the boot entry's BootNext, no boot order
+		return args
+	}
 	if m.PXE != nil || m.Medium == nil {
 		return append(args, "-boot", "n")
 	}

@@ -52,6 +52,11 @@ type Machine struct {
 	// secure pflash: secureboot.go) with this file as its variable store,
 	// which the guest may write: a copy of OVMFSnakeoilVars (CopyVars).
 	SecureBootVars string
+	// HTTPBoot boots through the firmware's own network stack (the NIC
+	// without QEMU's iPXE ROM): on QEMU's user network, UEFI HTTP boot of
+	// the boot entry AddBootURI put in SecureBootVars; on Tap, the
+	// firmware's own boot entries for the NIC (PXE off: HTTP boot only).
+	HTTPBoot bool
 }
 
 // Disk is one virtio disk.
@@ -120,8 +125,11 @@ func (m Machine) Args() []string {
 		if m.MAC != "" {
 			nic += ",mac=" + m.MAC
 		}
+		if m.HTTPBoot { // the firmware's PXE and HTTP boot, not iPXE
+			nic += ",romfile="
+		}
 		args = append(args, "-netdev", "tap,id=n0,script=no,downscript=no,ifname="+qemuEscape(m.Tap), "-device", nic)
-	} else if m.Network || m.BootURL != "" || m.PXE != nil {
+	} else if m.Network || m.BootURL != "" || m.PXE != nil || m.HTTPBoot {
 		netdev := "user,id=n0"
 		for _, f := range m.Forward {
 			netdev += ",hostfwd=" + f
@@ -132,6 +140,9 @@ func (m Machine) Args() []string {
 		nic := "virtio-net-pci,netdev=n0"
 		if m.MAC != "" {
 			nic += ",mac=" + m.MAC
+		}
+		if m.HTTPBoot {
+			nic += ",romfile=" // the firmware's HTTP boot, not iPXE
 		}
 		if m.PXE != nil {
 			netdev += m.PXE.netdev()

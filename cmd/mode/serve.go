@@ -52,7 +52,7 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "tls-name", Usage: "one more `NAME` or address for the --tls auto certificate"},
 			&cli.StringFlag{Name: "config", Usage: "read flags from the YAML `FILE` (keys: the flag names; the command line wins); SIGHUP reads it again (docs/service.md)"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on SIGTERM, let the requests under way finish for at most `DURATION`"},
-		}, append(pxeFlags(), fleetFlags()...)...),
+		}, append(append(pxeFlags(), fleetFlags()...), secureBootFlags()...)...),
 		Before: serveConfig,
 		Action: func(ctx context.Context, c *cli.Command) error {
 			slog.SetDefault(serveLogger(c, os.Stderr))

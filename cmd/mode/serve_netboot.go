@@ -18,7 +18,12 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr, more func(*
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve %w", err)
 	}
+	sb, err := secureBootSigner(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	o := netboot.Options{
+		SecureBoot:    sb,
 		Mirrors:       ms,
 		Kernel:        c.String("kernel"),
 		KernelDir:     kernelDir(),

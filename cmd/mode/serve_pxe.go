@@ -54,15 +54,19 @@ func startPXE(ctx context.Context, c *cli.Command, listen net.Addr, scheme strin
 		return nil, "", err
 	}
 	s, err := pxe.Listen(pxe.Config{
-		Interface: iface,
-		ScriptURL: scheme + "://" + host + "/boot/boot.ipxe",
-		Logger:    slog.Default(),
-		Known:     known,
+		Interface:   iface,
+		ScriptURL:   scheme + "://" + host + "/boot/boot.ipxe",
+		HTTPBootURL: pxeHTTPBootURL(c, scheme, host),
+		Logger:      slog.Default(),
+		Known:       known,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("serve --pxe: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "mode: PXE on %s (%s): proxyDHCP and TFTP; iPXE gets %s\n", iface, ip, s.Proxy.ScriptURL)
+	if u := s.Proxy.HTTPBootURL; u != "" {
+		fmt.Fprintf(os.Stderr, "mode: UEFI HTTP boot (Secure Boot) gets %s\n", u)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -28,6 +28,12 @@ type lazyRegistry struct {
 	srv     *httptest.Server
 	sent    atomic.Int64
 	noRange bool
+	// delay holds each blob request this long (a slow link: the
+	// background fill takes seconds); while down, every request's
+	// connection is closed unanswered (a registry gone), counted in refused.
+	delay   time.Duration
+	down    atomic.Bool
+	refused atomic.Int64
 	corrupt string // a blob digest
 	bad     []byte // what is served for it
 }
@@ -40,6 +46,16 @@ func newLazyRegistry(t testing.TB, dir string) *lazyRegistry {
 	inner := serve.New(s).Handler()
 	r := &lazyRegistry{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.Contains(req.URL.Path, "/blobs/") && r.delay > 0 {
+			time.Sleep(r.delay)
+		}
+		if r.down.Load() {
+			r.refused.Add(1)
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
 		if !strings.Contains(req.URL.Path, "/blobs/") {
 			inner.ServeHTTP(w, req)
 			return

@@ -37,7 +37,7 @@ deps:
 
 test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused|TestNetbootDebianKernel|TestBootArm64.*|TestBootShimRefused|TestNetbootSecureBoot|TestPXEHTTPBootSecureBoot)$$' ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 1 -timeout 40m -skip '^(TestActivateDebianTwo|TestFleetDiscovery|TestInstallRefused|TestNetbootDebianKernel|TestBootArm64.*|TestBootShimRefused|TestNetbootSecureBoot|TestPXEHTTPBootSecureBoot|TestBootLazyRegistryDown|TestBootLazyDebianConsole)$$' ./...
 	$(MAKE) fuzz-short
 
 # man writes man/mode.1, generated from the command definitions.
@@ -183,6 +183,14 @@ e2e-full: test-debian
 .PHONY: test-fleet
 test-fleet: deps build kernel
 	$(GO) test -p 1 -count=1 -timeout 20m -run '^TestFleetDiscovery$$' ./boot/qemu
+
+# test-lazy runs the slow lazy-boot tests of boot/qemu: TestBootLazyRegistryDown
+# (the registry stops before the background fill ends, about 1.5 minutes) and
+# TestBootLazyDebianConsole (Debian's console netbooted lazily); left out of
+# make test, where TestBootLazy stands for the lazy boot.
+.PHONY: test-lazy
+test-lazy: deps build kernel test-debian
+	$(GO) test -p 1 -count=1 -timeout 30m -run '^TestBootLazy(RegistryDown|DebianConsole)$$' -v ./boot/qemu
 
 .PHONY: test-activate-two
 test-activate-two: e2e-full

@@ -36,7 +36,10 @@ type lazySpec struct {
 }
 
 type lazyLayer struct {
-	File   string `json:"file"` // the backing file, /run/mode/layers/NAME.sqfs
+	File string `json:"file"` // the backing file, /run/mode/layers/NAME.sqfs
+	// With mode.cache: File is DIR/.NAME.sqfs.lazy on the cache disk, and
+	// Final DIR/NAME.sqfs, the name it takes once whole and checked.
+	Final  string `json:"final,omitempty"`
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
 }
@@ -56,11 +59,12 @@ const lazyRate = 16 << 20
 // lazyPull maps the chain's layers to NBD devices read from the registry on
 // demand (mode.lazy=on). It reports ok=false, having said why on the
 // console, when the boot must download the layers whole instead: with
-// mode.cache or mode.toram, a layer without verity data, or a registry that
-// ignores HTTP Range.
-func (b *boot) lazyPull() (msg string, ok bool, err error) {
-	if b.p.cache != "" || b.p.toram {
-		b.logf("mode.lazy=on: not with mode.cache or mode.toram (yet): downloading the layers whole")
+// mode.toram, a layer without verity data, a registry that ignores HTTP
+// Range, or every layer already in the mode.cache directory dir. With
+// mode.cache (dir on the cache disk) the layers are filled into dir.
+func (b *boot) lazyPull(dir string) (msg string, ok bool, err error) {
+	if b.p.toram {
+		b.logf("mode.lazy=on: not with mode.toram (yet): downloading the layers whole")
 		return "", false, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -83,13 +87,22 @@ func (b *boot) lazyPull() (msg string, ok bool, err error) {
 	metas := b.filter(c.Layers)
 	spec := lazySpec{Ref: pinned(ref, string(digest)), Insecure: b.p.insecure, Mirrors: b.p.mirrors,
 		FetchTimeout: b.p.fetchTimeout, Rate: lazyRate}
+	cache := b.p.cache != ""
+	if cache && inCache(dir, metas) {
+		b.logf("mode.lazy=on: every layer is in mode.cache already: reading them from the disk")
+		return "", false, nil
+	}
 	var total int64
 	for _, m := range metas {
 		if m.Verity == nil {
 			b.logf("mode.lazy=on: layer %s has no verity data to check its blocks by: downloading the layers whole", m.File)
 			return "", false, nil
 		}
-		spec.Layers = append(spec.Layers, lazyLayer{File: filepath.Join(layersDir, m.File), Digest: m.Digest, Size: m.Size})
+		l := lazyLayer{File: filepath.Join(layersDir, m.File), Digest: m.Digest, Size: m.Size}
+		if cache {
+			l.File, l.Final = filepath.Join(dir, "."+m.File+".lazy"), filepath.Join(dir, m.File)
+		}
+		spec.Layers = append(spec.Layers, l)
 		total += m.Size
 	}
 	ready, err := startLazy(spec)
@@ -103,8 +116,24 @@ func (b *boot) lazyPull() (msg string, ok bool, err error) {
 	top := metas[len(metas)-1].File
 	b.dl = &download{name: strings.TrimSuffix(top, ".sqfs"), ref: b.p.ref, digest: string(digest), metas: metas,
 		dir: layersDir, lazy: ready.Devices, pulled: ready.Fetched}
-	return fmt.Sprintf("mapped %d layers, %s of %s %s lazily (%s fetched so far; each block checked by dm-verity as it is read, the rest filled in the background)",
-		len(metas), layers.Size(total), b.dl.name, layers.ShortDigest(string(digest)), layers.Size(ready.Fetched)), true, nil
+	where := ""
+	if cache {
+		b.dl.dir, where = dir, " into mode.cache"
+	}
+	return fmt.Sprintf("mapped %d layers, %s of %s %s lazily (%s fetched so far; each block checked by dm-verity as it is read, the rest filled in the background%s)",
+		len(metas), layers.Size(total), b.dl.name, layers.ShortDigest(string(digest)), layers.Size(ready.Fetched), where), true, nil
+}
+
+// inCache says whether every layer of metas is in dir at its size (the
+// whole pull then checks their digests and fetches none).
+func inCache(dir string, metas []layers.Meta) bool {
+	for _, m := range metas {
+		fi, err := os.Stat(filepath.Join(dir, m.File))
+		if err != nil || fi.Size() != m.Size {
+			return false
+		}
+	}
+	return true
 }
 
 // pinned is ref's repository at manifest digest d.

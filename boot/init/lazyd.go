@@ -56,6 +56,8 @@ type lazyServer struct {
 	devices []string
 	noRange string
 	dir     *os.File // /run/mode, held across switch_root
+	finals  []string // with mode.cache: each blob's name once whole (lazyLayer.Final)
+	cache   *os.File // the mode.cache directory, held across switch_root
 	start   time.Time
 	uptime  *os.File
 }
@@ -88,7 +90,12 @@ func serveLazy(out *boot, spec lazySpec) (*lazyServer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.File, err)
 		}
-		s.blobs, s.files = append(s.blobs, b), append(s.files, l.File)
+		s.blobs, s.files, s.finals = append(s.blobs, b), append(s.files, l.File), append(s.finals, l.Final)
+		if l.Final != "" && s.cache == nil {
+			if s.cache, err = os.Open(filepath.Dir(l.File)); err != nil {
+				return nil, fmt.Errorf("mode.cache: %w", err)
+			}
+		}
 		if err := b.Probe(); err != nil {
 			if i == 0 && errors.Is(err, remote.ErrNoRange) {
 				s.noRange = fmt.Sprintf("the registry of %s ignores HTTP Range", spec.Ref)
@@ -174,7 +181,13 @@ func (s *lazyServer) fill(out *boot, rate int64) {
 		if err := b.Fill(context.Background(), rate, 2*time.Second); err != nil {
 			bad++
 			out.logf("lazy: layer %s: %v (dm-verity refuses its changed blocks)", s.files[i], err)
+		} else if err := s.keep(i); err != nil {
+			bad++
+			out.logf("lazy: layer %s: %v", s.files[i], err)
 		}
+	}
+	if s.cache != nil {
+		unix.Sync() // the cache disk's layers survive a machine cut off now
 	}
 	close(stop)
 	st := s.writeStatus()
@@ -182,6 +195,19 @@ func (s *lazyServer) fill(out *boot, rate int64) {
 		out.logf("lazy: all %d layers local at uptime %s, %s after the server started: the registry is no longer needed (%s)",
 			len(s.blobs), s.uptimeNow(), seconds(time.Since(s.start)), st.Summary("in all"))
 	}
+}
+
+// keep gives blob i, whole and checked, its name in the mode.cache
+// directory (through the directory held open), if it has one there.
+func (s *lazyServer) keep(i int) error {
+	if s.finals[i] == "" {
+		return nil
+	}
+	fd := int(s.cache.Fd())
+	if err := unix.Renameat(fd, filepath.Base(s.files[i]), fd, filepath.Base(s.finals[i])); err != nil {
+		return fmt.Errorf("mode.cache: naming it %s: %w", filepath.Base(s.finals[i]), err)
+	}
+	return nil
 }
 
 // writeStatus writes lazy.json in /run/mode (through the directory held

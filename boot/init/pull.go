@@ -47,7 +47,7 @@ func (b *boot) pull() (string, error) {
 		}
 	}
 	if b.p.lazy {
-		if msg, ok, err := b.lazyPull(); ok || err != nil {
+		if msg, ok, err := b.lazyPull(dir); ok || err != nil {
 			return msg, err
 		}
 	}

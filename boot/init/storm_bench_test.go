@@ -181,7 +181,11 @@ func storm(b *testing.B, srv, origin *stormServer, cmdline string) stormResult {
 			defer wg.Done()
 			<-start
 			t := time.Now()
-			_, err := m.do(step{name: "fetch", run: m.pull})
+			fetch := m.pull
+			if m.p.lazy { // BenchmarkStormLazy
+				fetch = m.stormLazyFetch
+			}
+			_, err := m.do(step{name: "fetch", run: fetch})
 			d := time.Since(t)
 			t = time.Now()
 			m.sendReport("", err)

@@ -28,6 +28,12 @@ type lazyRegistry struct {
 	srv     *httptest.Server
 	sent    atomic.Int64
 	noRange bool
+	// delay holds each blob request this long (a slow link: the
+	// background fill takes seconds); while down, every request's
+	// connection is closed unanswered (a registry gone), counted in refused.
+	delay   time.Duration
+	down    atomic.Bool
+	refused atomic.Int64
 	corrupt string // a blob digest
 	bad     []byte // what is served for it
 }
@@ -40,6 +46,16 @@ func newLazyRegistry(t testing.TB, dir string) *lazyRegistry {
 	inner := serve.New(s).Handler()
 	r := &lazyRegistry{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.Contains(req.URL.Path, "/blobs/") && r.delay > 0 {
+			time.Sleep(r.delay)
+		}
+		if r.down.Load() {
+			r.refused.Add(1)
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
 		if !strings.Contains(req.URL.Path, "/blobs/") {
 			inner.ServeHTTP(w, req)
 			return
@@ -101,6 +117,7 @@ func (h *consoleHook) Write(p []byte) (int, error) {
 // stopped and the guest still reads every file of its root. A registry that
 // serves a changed block gets the boot stopped by dm-verity; one that
 // ignores Range gets the layers downloaded whole, and the console says so.
+// With mode.cache the layers are filled into the cache disk.
 func TestBootLazy(t *testing.T) {
 	testutil.RequiresRoot(t)
 	dir := filepath.Join(t.TempDir(), "store")
@@ -135,6 +152,36 @@ if find / -xdev -type f -exec cat {} + >/dev/null 2>/tmp/err; then echo LAZY-REA
 		logLines(t, res.Console, "mode-init: mapped", "before switch_root", "lazy:", "at switch_root")
 		t.Logf("the registry sent %s of blobs by the mount of the layers, before the background fill starts (chain %s); LAZY-READ-OK after %.1fs",
 			layers.Size(atomic.LoadInt64(&atSwitch)), layers.Size(chainSize(t, out)), res.Elapsed.Seconds())
+	})
+
+	// mode.cache: the layers are filled into the cache disk, each renamed
+	// to its layer's name once whole and checked; a second boot from the
+	// disk finds every layer there (mode.lazy=on says so) and pulls none:
+	// the pull checks their digests.
+	t.Run("cache", func(t *testing.T) {
+		reg := newLazyRegistry(t, dir)
+		cache := filepath.Join(t.TempDir(), "cache.img")
+		if err := qemu.EmptyDisk(context.Background(), cache, 64); err != nil {
+			t.Fatal(err)
+		}
+		args := "mode.ref=" + reg.addr() + "/tiny:extra mode.insecure mode.lazy=on mode.cache=/dev/vda"
+		res, err := qemu.Run(context.Background(), netMachine(t, args, qemu.Disk{File: cache}), qemu.Watch{
+			Expect: "the registry is no longer needed", Fail: []string{"mode-init: FAILED", "MODE-TINY-FAIL"}, Timeout: 5 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logLines(t, res.Console, "mode-init: mapped", "lazy:")
+		if !strings.Contains(res.Console, "filled in the background into mode.cache)") {
+			t.Errorf("the first boot does not say the layers are filled into mode.cache")
+		}
+		t.Logf("first boot: the layers local after %.1fs", res.Elapsed.Seconds())
+		res = bootFor(t, netMachine(t, args, qemu.Disk{File: cache}), "MODE-TINY-OK", 4*time.Minute, "MODE-TINY-FAIL")
+		logLines(t, res.Console, "mode.lazy", "mode-init: pulled")
+		for _, want := range []string{"mode.lazy=on: every layer is in mode.cache already", "mode-init: pulled 0 layers, 0 B (4 already cached)"} {
+			if !strings.Contains(res.Console, want) {
+				t.Errorf("the second boot's console lacks %q", want)
+			}
+		}
 	})
 
 	t.Run("changed block", func(t *testing.T) {

@@ -190,7 +190,25 @@ func cmdlineOffset(t *testing.T, file string) int64 {
 // require policy, opens every layer through dm-verity), and tiny boots.
 func TestBootSecureBootTrust(t *testing.T) {
 	requiresSecureBoot(t)
-	_, storeDir := tinyStore(t, "")
+	_, storeDir, pubFile, pubs := signedTinyStore(t)
+	sb := snakeoil(t)
+	img := filepath.Join(t.TempDir(), "tiny.img")
+	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), "image", "tiny:extra", "--store", storeDir, "-f", "disk", "-o", img,
+		"--kernel", testutil.Kernel(t).Vmlinuz, "--kernel-modules", testutil.Kernel(t).Deb, "--trust", pubFile,
+		"--secure-boot-key", sb.Key, "--secure-boot-cert", sb.Cert)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "with the chain's signatures") || strings.Contains(string(out), "warning") {
+		t.Fatalf("mode image: %v\n%s", err, out)
+	}
+	boot(t, secureMachine(t, img), "MODE-TINY-OK", "secureboot: Secure boot enabled",
+		": signed by key "+pubs[0].ID)
+}
+
+// signedTinyStore is tinyStore with tiny:extra signed by a site key of its
+// own: the image, the store, the public key's file and the keys it holds.
+func signedTinyStore(t *testing.T) (*media.Image, string, string, []*trust.PublicKey) {
+	t.Helper()
+	im, storeDir := tinyStore(t, "")
 	s, err := store.Open(storeDir)
 	if err != nil {
 		t.Fatal(err)
@@ -210,15 +228,5 @@ func TestBootSecureBootTrust(t *testing.T) {
 	if _, _, err := trust.SignStore(s, "tiny:extra", signer, nil); err != nil {
 		t.Fatal(err)
 	}
-	sb := snakeoil(t)
-	img := filepath.Join(t.TempDir(), "tiny.img")
-	cmd := exec.Command(filepath.Join(testutil.Binaries(t), "mode"), "image", "tiny:extra", "--store", storeDir, "-f", "disk", "-o", img,
-		"--kernel", testutil.Kernel(t).Vmlinuz, "--kernel-modules", testutil.Kernel(t).Deb, "--trust", pubFile,
-		"--secure-boot-key", sb.Key, "--secure-boot-cert", sb.Cert)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "with the chain's signatures") || strings.Contains(string(out), "warning") {
-		t.Fatalf("mode image: %v\n%s", err, out)
-	}
-	boot(t, secureMachine(t, img), "MODE-TINY-OK", "secureboot: Secure boot enabled",
-		": signed by key "+pubs[0].ID)
+	return im, storeDir, pubFile, pubs
 }

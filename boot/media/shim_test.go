@@ -16,8 +16,6 @@ import (
 	"github.com/mode-build/mode/boot/qemu"
 	"github.com/mode-build/mode/boot/uki"
 	"github.com/mode-build/mode/internal/testutil"
-	"github.com/mode-build/mode/registry/store"
-	"github.com/mode-build/mode/registry/trust"
 )
 
 // requiresSignedChain fails unless Debian's signed shim and GRUB and the
@@ -129,26 +127,7 @@ if [ -z "$fail" ]; then echo SB-CHECK-OK; else echo "MEDIA-FAIL:$fail"; fi
 // signed dummy.ko, which is not in the initramfs, loads.
 func TestBootShimMicrosoft(t *testing.T) {
 	requiresSignedChain(t)
-	im, storeDir := tinyStore(t, "")
-	s, err := store.Open(storeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile, pubFile, err := trust.WriteKeyPair(filepath.Join(t.TempDir(), "site"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := trust.LoadSigner(keyFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubs, err := trust.LoadPublicKeys(pubFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := trust.SignStore(s, "tiny:extra", signer, nil); err != nil {
-		t.Fatal(err)
-	}
+	im, storeDir, pubFile, pubs := signedTinyStore(t)
 	k := testutil.Kernel(t)
 	dir := t.TempDir()
 	img, iso := filepath.Join(dir, "tiny.img"), filepath.Join(dir, "tiny.iso")

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mode-build/mode/internal/registrytest"
 )
 
 // stormServer is a registry process of the boot storm: `mode serve` or the
@@ -27,38 +28,8 @@ type stormServer struct {
 // SIGKILL after 15 s) at the end of the benchmark.
 func startModeServe(b *testing.B, dir, token string) *stormServer {
 	b.Helper()
-	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", "mode"))
-	if err == nil {
-		_, err = os.Stat(bin)
-	}
-	if err != nil {
-		b.Fatalf("bin/mode not found (run make build): %v", err)
-	}
-	cmd := exec.Command(bin, "-q", "serve", "--addr", "127.0.0.1:0", "--store", dir, "--push-token", token)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	b.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatalf("mode serve: %v", err)
-	}
-	return &stormServer{name: "mode", addr: strings.TrimPrefix(strings.TrimSpace(line), "http://"), pid: cmd.Process.Pid}
+	addr, pid := registrytest.ModeServe(b, "../..", dir, "--push-token", token)
+	return &stormServer{name: "mode", addr: addr, pid: pid}
 }
 
 // childPIDs are the PIDs of this process's children named comm.

@@ -1,14 +1,10 @@
 package remote_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,38 +18,8 @@ import (
 // dir as a process of its own, and returns host:port.
 func modeServe(b testing.TB, dir string) string {
 	b.Helper()
-	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", "mode"))
-	if err == nil {
-		_, err = os.Stat(bin)
-	}
-	if err != nil {
-		b.Fatalf("bin/mode not found (run make build): %v", err)
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--store", dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	b.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatalf("mode serve: %v", err)
-	}
-	return strings.TrimPrefix(strings.TrimSpace(line), "http://")
+	addr, _ := registrytest.ModeServe(b, "../..", dir)
+	return addr
 }
 
 // pullRound pulls ref with n concurrent clients and returns the throughput in MB/s.

@@ -1,7 +1,6 @@
 package qemu_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -70,23 +69,8 @@ func TestFleetDiscovery(t *testing.T) {
 	const consoleMarker = "MODE-TINY-FAIL: [test -f /etc/extra.conf]"
 	boot := func(t *testing.T, want string) string {
 		t.Helper()
-		m := qemu.Machine{MemoryMiB: 768, CPUs: 2, MAC: mac, Disks: disks, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe",
-			Extra: []string{"-smbios", "type=1,serial=" + serial}}
-		fail := []string{"mode-init: FAILED", "MODE-TINY-OK", "MODE-TINY-FAIL"}
-		for i, f := range fail {
-			if strings.HasPrefix(want, f) {
-				fail = append(fail[:i:i], fail[i+1:]...)
-			}
-		}
-		res, err := qemu.Run(context.Background(), m, qemu.Watch{Expect: want, Fail: fail, Timeout: 8 * time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(res.Console, "boot report not sent") {
-			t.Errorf("the report failed:\n%s", res.Console)
-		}
-		t.Logf("booted in %.1fs", res.Elapsed.Seconds())
-		return res.Console
+		return fleetBoot(t, qemu.Machine{MemoryMiB: 768, CPUs: 2, MAC: mac, Disks: disks, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe",
+			Extra: []string{"-smbios", "type=1,serial=" + serial}}, want)
 	}
 
 	// Unknown: the default rule; its report tells the server what it is.

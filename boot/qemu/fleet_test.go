@@ -41,22 +41,7 @@ func TestFleetNetboot(t *testing.T) {
 	const consoleMarker = "MODE-TINY-FAIL: [test -f /etc/extra.conf]" // console: every layer but extra's
 	boot := func(t *testing.T, mac, smbios, want string) string {
 		t.Helper()
-		m := qemu.Machine{MemoryMiB: 512, MAC: mac, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe", Extra: []string{"-smbios", smbios}}
-		fail := []string{"mode-init: FAILED", "MODE-TINY-OK", "MODE-TINY-FAIL"}
-		for i, f := range fail {
-			if strings.HasPrefix(want, f) {
-				fail = append(fail[:i:i], fail[i+1:]...)
-			}
-		}
-		res, err := qemu.Run(context.Background(), m, qemu.Watch{Expect: want, Fail: fail, Timeout: 8 * time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(res.Console, "boot report not sent") {
-			t.Errorf("the report failed:\n%s", res.Console)
-		}
-		t.Logf("%s booted in %.1fs", mac, res.Elapsed.Seconds())
-		return res.Console
+		return fleetBoot(t, qemu.Machine{MemoryMiB: 512, MAC: mac, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe", Extra: []string{"-smbios", smbios}}, want)
 	}
 	for _, tc := range []struct {
 		name, mac, smbios, want, line string
@@ -114,4 +99,26 @@ func TestFleetNetboot(t *testing.T) {
 	if h.Facts == nil || h.Facts.UUID != "0f0f0f0f-0000-4000-8000-000000000002" || h.Machine.Hostname != "node-525400000f02" {
 		t.Errorf("machine 2: %+v facts %+v", h.Machine, h.Facts)
 	}
+}
+
+// fleetBoot boots m to want (one of tiny's markers, or the init's FAILED:
+// the others fail the boot) and wants its boot report sent; it returns the
+// console.
+func fleetBoot(t *testing.T, m qemu.Machine, want string) string {
+	t.Helper()
+	fail := []string{"mode-init: FAILED", "MODE-TINY-OK", "MODE-TINY-FAIL"}
+	for i, f := range fail {
+		if strings.HasPrefix(want, f) {
+			fail = append(fail[:i:i], fail[i+1:]...)
+		}
+	}
+	res, err := qemu.Run(context.Background(), m, qemu.Watch{Expect: want, Fail: fail, Timeout: 8 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(res.Console, "boot report not sent") {
+		t.Errorf("the report failed:\n%s", res.Console)
+	}
+	t.Logf("%s booted in %.1fs", m.MAC, res.Elapsed.Seconds())
+	return res.Console
 }

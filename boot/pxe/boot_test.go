@@ -38,17 +38,7 @@ func TestPXEBootBesideSiteDHCP(t *testing.T) {
 	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), storeDir)
 	kernel, initrd := testutil.Kernel(t).Vmlinuz, testutil.Initramfs(t)
 
-	lan := netns(t, fmt.Sprintf("mode-pxe-lan%d", os.Getpid()))
-	site := netns(t, fmt.Sprintf("mode-pxe-dhcp%d", os.Getpid()))
-	run(t, "ip", "-n", lan, "link", "add", "br0", "type", "bridge")
-	run(t, "ip", "-n", lan, "addr", "add", "10.232.0.1/24", "dev", "br0")
-	run(t, "ip", "-n", lan, "tuntap", "add", "tap0", "mode", "tap")
-	run(t, "ip", "-n", lan, "link", "set", "tap0", "master", "br0", "up")
-	run(t, "ip", "link", "add", "lan-dhcp", "netns", lan, "type", "veth", "peer", "name", "dhcp0", "netns", site)
-	run(t, "ip", "-n", lan, "link", "set", "lan-dhcp", "master", "br0", "up")
-	run(t, "ip", "-n", lan, "link", "set", "br0", "up")
-	run(t, "ip", "-n", site, "addr", "add", "10.232.0.2/24", "dev", "dhcp0")
-	run(t, "ip", "-n", site, "link", "set", "dhcp0", "up")
+	lan, site := siteLAN(t, "mode-pxe")
 
 	leases := siteDHCP(t, site)
 
@@ -99,6 +89,25 @@ func TestPXEBootBesideSiteDHCP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// siteLAN makes the two namespaces of the drawing above, named after
+// prefix: lan (br0 10.232.0.1/24, tap0 for QEMU, the veth to the site's
+// DHCP server) and site (dhcp0 10.232.0.2/24), deleted at the end.
+func siteLAN(t *testing.T, prefix string) (lan, site string) {
+	t.Helper()
+	lan = netns(t, fmt.Sprintf("%s-lan%d", prefix, os.Getpid()))
+	site = netns(t, fmt.Sprintf("%s-dhcp%d", prefix, os.Getpid()))
+	run(t, "ip", "-n", lan, "link", "add", "br0", "type", "bridge")
+	run(t, "ip", "-n", lan, "addr", "add", "10.232.0.1/24", "dev", "br0")
+	run(t, "ip", "-n", lan, "tuntap", "add", "tap0", "mode", "tap")
+	run(t, "ip", "-n", lan, "link", "set", "tap0", "master", "br0", "up")
+	run(t, "ip", "link", "add", "lan-dhcp", "netns", lan, "type", "veth", "peer", "name", "dhcp0", "netns", site)
+	run(t, "ip", "-n", lan, "link", "set", "lan-dhcp", "master", "br0", "up")
+	run(t, "ip", "-n", lan, "link", "set", "br0", "up")
+	run(t, "ip", "-n", site, "addr", "add", "10.232.0.2/24", "dev", "dhcp0")
+	run(t, "ip", "-n", site, "link", "set", "dhcp0", "up")
+	return lan, site
 }
 
 // siteDHCP runs a DHCP server that knows nothing of PXE on dhcp0 in ns:

@@ -3,7 +3,6 @@ package pxe
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,17 +37,7 @@ func TestPXEHTTPBootSecureBoot(t *testing.T) {
 		t.Fatalf("openssl pkey: %v\n%s (install ovmf)", err, out)
 	}
 
-	lan := netns(t, fmt.Sprintf("mode-http-lan%d", os.Getpid()))
-	site := netns(t, fmt.Sprintf("mode-http-dhcp%d", os.Getpid()))
-	run(t, "ip", "-n", lan, "link", "add", "br0", "type", "bridge")
-	run(t, "ip", "-n", lan, "addr", "add", "10.232.0.1/24", "dev", "br0")
-	run(t, "ip", "-n", lan, "tuntap", "add", "tap0", "mode", "tap")
-	run(t, "ip", "-n", lan, "link", "set", "tap0", "master", "br0", "up")
-	run(t, "ip", "link", "add", "lan-dhcp", "netns", lan, "type", "veth", "peer", "name", "dhcp0", "netns", site)
-	run(t, "ip", "-n", lan, "link", "set", "lan-dhcp", "master", "br0", "up")
-	run(t, "ip", "-n", lan, "link", "set", "br0", "up")
-	run(t, "ip", "-n", site, "addr", "add", "10.232.0.2/24", "dev", "dhcp0")
-	run(t, "ip", "-n", site, "link", "set", "dhcp0", "up")
+	lan, site := siteLAN(t, "mode-http")
 	siteDHCP(t, site) // 10.232.0.x: what siteDHCP hands out
 
 	cmd := exec.Command("ip", "netns", "exec", lan, filepath.Join(bins, "mode"), "-v", "serve", "--store", storeDir,

@@ -28,7 +28,7 @@ type Facts struct {
 	NICs        []NIC  `json:"nics,omitempty"`
 }
 
-// Disk is one block device of /sys/block (not loop, ram, dm or zram).
+// Disk is one block device of /sys/block (not loop, ram, dm, zram or nbd).
 type Disk struct {
 	Name       string `json:"name"`
 	SizeBytes  int64  `json:"size_bytes"`

@@ -25,6 +25,7 @@ func TestGather(t *testing.T) {
 		"sys/block/vda/queue/rotational":    "0\n",
 		"sys/block/vda/serial":              "disk-1\n",
 		"sys/block/loop0/size":              "8\n",
+		"sys/block/nbd0/size":               "0\n",
 		"sys/class/net/eth0/type":           "1\n",
 		"sys/class/net/eth0/address":        "52:54:00:00:0F:03\n",
 		"sys/class/net/eth0/carrier":        "1\n",

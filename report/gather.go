@@ -55,7 +55,7 @@ func Gather(root string) *Facts {
 	blocks, _ := os.ReadDir(filepath.Join(root, "sys/block"))
 	for _, b := range blocks {
 		n := b.Name()
-		if len(f.Disks) == MaxDisks || strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") || strings.HasPrefix(n, "dm-") || strings.HasPrefix(n, "zram") {
+		if len(f.Disks) == MaxDisks || virtualBlock(n) {
 			continue
 		}
 		d := "sys/block/" + n
@@ -88,4 +88,16 @@ func firstOf(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// virtualBlock reports whether the block device name is none of the
+// machine's disks: loop, RAM, device-mapper, zram, and NBD devices (the
+// lazy boot's layers, docs/boot.md).
+func virtualBlock(name string) bool {
+	for _, p := range []string{"loop", "ram", "dm-", "zram", "nbd"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }

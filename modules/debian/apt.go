@@ -170,8 +170,14 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 	if len(packages) == 0 {
 		return nil
 	}
-	// Everything was fetched: nothing here is transient.
-	argv := AptGet(key, slices.Concat(local, []string{"-y", "install", "--no-install-recommends", "--no-download", "--"}, packages)...)
+	// Everything was fetched: nothing here is transient. apt refuses
+	// --no-download for a .deb given by its path ("Pathname to install is
+	// not absolute"); without it, it finds what it fetched in the cache.
+	noDownload := []string{"--no-download"}
+	if slices.ContainsFunc(packages, func(p string) bool { return strings.Contains(p, "/") || strings.HasSuffix(p, ".deb") }) {
+		noDownload = nil
+	}
+	argv := AptGet(key, slices.Concat(local, []string{"-y", "install", "--no-install-recommends"}, noDownload, []string{"--"}, packages)...)
 	if err := run(ctx, argv...); err != nil {
 		return fmt.Errorf("packages %s: %w", strings.Join(packages, " "), err)
 	}

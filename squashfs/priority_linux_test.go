@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mode-build/mode/internal/proc"
+	"github.com/mode-build/mode/internal/testutil"
 )
 
 // TestRunQuiet: the command runs at nice 10 and best-effort I/O level 7,
@@ -18,9 +18,7 @@ import (
 // thread that forked it ends), and no thread of this process stays reniced
 // after.
 func TestRunQuiet(t *testing.T) {
-	if _, err := exec.LookPath("ionice"); err != nil {
-		t.Skipf("no ionice (util-linux): %v", err)
-	}
+	testutil.RequiresTools(t, "ionice")
 	var out bytes.Buffer
 	cmd := proc.Command(context.Background(), "/bin/sh", "-c", "cut -d' ' -f19 /proc/$$/stat; ionice; sleep 1; echo lived")
 	cmd.Stdout, cmd.Stderr = &out, &out

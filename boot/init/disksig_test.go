@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mode-build/mode/internal/testutil"
 )
 
 // TestDiskInUse: a blank disk holds nothing; partition tables and file
@@ -39,9 +41,7 @@ func TestDiskInUse(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.make != nil {
-				if _, err := exec.LookPath(tc.make[0]); err != nil {
-					t.Skipf("%s: %v", tc.make[0], err)
-				}
+				testutil.RequiresTools(t, tc.make[0])
 				if out, err := exec.Command(tc.make[0], append(tc.make[1:], disk)...).CombinedOutput(); err != nil {
 					t.Fatalf("%v: %v\n%s", tc.make, err, out)
 				}

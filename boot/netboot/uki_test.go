@@ -13,19 +13,16 @@ import (
 
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/boot/uki"
+	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
 )
 
 func requiresUKITools(t *testing.T) {
 	t.Helper()
+	testutil.RequiresTools(t, "objcopy", "sbsign", "sbverify")
 	if _, err := os.Stat(uki.Stub); err != nil {
-		t.Skipf("%v: install systemd-boot-efi (make deps)", err)
-	}
-	for _, tool := range []string{"objcopy", "sbsign", "sbverify"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s: install binutils and sbsigntool (make deps)", tool)
-		}
+		t.Fatalf("%v: install systemd-boot-efi (make deps)", err)
 	}
 }
 
@@ -46,7 +43,7 @@ func TestServeUKI(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
 	os.WriteFile(filepath.Join(root, "etc", "hostname"), []byte("tiny\n"), 0o644)
 	if out, err := exec.Command("mksquashfs", root, layer, "-quiet", "-no-progress").CombinedOutput(); err != nil {
-		t.Skipf("mksquashfs: %v: %s", err, out)
+		t.Fatalf("mksquashfs: %v: %s", err, out)
 	}
 	if _, err := s.AddChain(ctx, "tiny", "base", []store.Layer{{Path: layer, Meta: layers.Meta{Name: "base"}}}); err != nil {
 		t.Fatal(err)

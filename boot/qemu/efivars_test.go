@@ -24,8 +24,11 @@ func utf16le(s string) []byte {
 // OVMF's snakeoil variables after the variables there, which stay as they
 // were; a file that is no variable store is refused, naming it.
 func TestAddBootURI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("OVMF's variables: not with -short")
+	}
 	if _, err := os.Stat(qemu.OVMFSnakeoilVars); err != nil {
-		t.Skipf("%v: install ovmf (make deps)", err)
+		t.Fatalf("%v: install ovmf (make deps)", err)
 	}
 	dir := t.TempDir()
 	vars, err := qemu.CopyVars(qemu.OVMFSnakeoilVars, dir)

@@ -66,11 +66,11 @@ func TestBuildSign(t *testing.T) {
 		t.Skip("objcopy, sbsign and systemd's stub: not with -short")
 	}
 	if _, err := os.Stat(uki.Stub); err != nil {
-		t.Skipf("%v: install systemd-boot-efi (make deps)", err)
+		t.Fatalf("%v: install systemd-boot-efi (make deps)", err)
 	}
 	for _, tool := range []string{"objcopy", "sbsign", "sbverify"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s: install binutils and sbsigntool (make deps)", tool)
+			t.Fatalf("%s: install binutils and sbsigntool (make deps)", tool)
 		}
 	}
 	ctx := context.Background()

@@ -18,6 +18,8 @@ APT_PKGS += mkosi
 APT_PKGS += strace
 # the network tests (boot/pxe: namespaces, bridges, taps), the package test (packaging/: systemd-analyze verify), pgrep
 APT_PKGS += iproute2 systemd procps
+# mode netboot's dnsmasq snippet, checked by dnsmasq --test (boot/media TestPXEDnsmasqHTTPBoot)
+APT_PKGS += dnsmasq-base
 # the installer's disk-in-use test makes a btrfs (boot/init TestDiskInUse)
 APT_PKGS += btrfs-progs
 # builds and boots for arm64 (docs/modules.md, docs/boot.md): QEMU user emulation and qemu-system-aarch64

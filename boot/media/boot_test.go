@@ -283,7 +283,7 @@ func TestBootPXE(t *testing.T) {
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
 	tftp := t.TempDir()
-	files, err := media.WritePXE(tftp, "10.0.2.2:"+u.Port(), "extra")
+	files, err := media.WritePXE(tftp, "10.0.2.2:"+u.Port(), "extra", false)
 	if err != nil {
 		t.Fatal(err)
 	}

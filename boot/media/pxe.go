@@ -26,8 +26,9 @@ var serverName = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
 // Debian's iPXE for BIOS and UEFI, boot.ipxe chaining into mode serve's
 // /boot/boot.ipxe on server (HOST:PORT) for chain ("" for the server's
 // --boot-chain), and dnsmasq.conf, a snippet for a DHCP/TFTP server that
-// hands each client what it needs. It returns the files written.
-func WritePXE(dir, server, chain string) ([]string, error) {
+// hands each client what it needs; with httpBoot, UEFI HTTP boot clients get
+// mode serve's signed UKI (Secure Boot). It returns the files written.
+func WritePXE(dir, server, chain string, httpBoot bool) ([]string, error) {
 	if !serverName.MatchString(server) {
 		return nil, fmt.Errorf("--server %q: want HOST:PORT of mode serve", server)
 	}
@@ -50,7 +51,7 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 	}
 	files := map[string]string{
 		"boot.ipxe":    "#!ipxe\n# mode netboot: iPXE chains into mode serve's boot script.\ndhcp\nchain " + url + "\n",
-		"dnsmasq.conf": dnsmasqConf(dir, server),
+		"dnsmasq.conf": dnsmasqConf(dir, server, httpBoot),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
@@ -64,15 +65,15 @@ func WritePXE(dir, server, chain string) ([]string, error) {
 // dnsmasqConf is the snippet for dnsmasq serving the TFTP root dir: a PXE
 // ROM gets iPXE for its firmware; iPXE (DHCP option 175) gets boot.ipxe,
 // which breaks the loop iPXE would otherwise run into. UEFI HTTP boot
-// clients under Secure Boot (which refuses iPXE) may be given mode serve's
-// signed UKI on server instead: commented lines, as that needs serve
-// --secure-boot-key.
-func dnsmasqConf(dir, server string) string {
+// clients under Secure Boot (which refuses iPXE) get mode serve's signed UKI
+// on server with httpBoot; without it those lines are there commented out,
+// as they need serve --secure-boot-key.
+func dnsmasqConf(dir, server string, httpBoot bool) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
-	return strings.Join([]string{
+	lines := []string{
 		"# mode netboot: PXE boot for machines whose NIC has no iPXE. Include it in",
 		"# dnsmasq's configuration (conf-file=" + filepath.Join(abs, "dnsmasq.conf") + ").",
 		"enable-tftp",
@@ -80,19 +81,37 @@ func dnsmasqConf(dir, server string) string {
 		"dhcp-match=set:ipxe,175",
 		"dhcp-match=set:efi64,option:client-arch,7",
 		"dhcp-match=set:efi64,option:client-arch,9",
-		"dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
-		"dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi",
+	}
+	// An HTTP boot client (client-arch 16) is neither iPXE nor efi64: the
+	// PXE lines exclude it by its tag, so the lines' order does not matter.
+	pxe := ""
+	http := []string{
+		"dhcp-vendorclass=set:efihttp,HTTPClient",
+		"dhcp-option-force=tag:efihttp,60,HTTPClient",
+		"dhcp-boot=tag:efihttp,http://" + server + "/boot/mode.efi",
+	}
+	if httpBoot {
+		lines = append(lines, "# UEFI HTTP boot (Secure Boot refuses iPXE): the chain's unified kernel image,",
+			"# signed with the site's key (mode serve --secure-boot-key KEY --secure-boot-cert CERT).")
+		lines = append(lines, http...)
+		pxe = "tag:!efihttp,"
+	}
+	lines = append(lines,
+		"dhcp-boot=tag:!ipxe,tag:!efi64,"+pxe+"undionly.kpxe",
+		"dhcp-boot=tag:!ipxe,tag:efi64,"+pxe+"ipxe.efi",
 		"dhcp-boot=tag:ipxe,boot.ipxe",
 		"# Where another DHCP server hands out addresses, answer as a proxy only:",
 		"# dhcp-range=192.168.1.0,proxy",
 		"# pxe-service=tag:!ipxe,x86PC,\"mode\",undionly",
 		"# pxe-service=tag:!ipxe,X86-64_EFI,\"mode\",ipxe.efi",
-		"# UEFI HTTP boot under Secure Boot, which refuses iPXE: the chain's unified kernel",
-		"# image signed with the site's key (mode serve --secure-boot-key KEY --secure-boot-cert CERT).",
-		"# HTTP boot clients send client-arch 16: put these before the dhcp-boot lines above.",
-		"# dhcp-vendorclass=set:efihttp,HTTPClient",
-		"# dhcp-option-force=tag:efihttp,60,HTTPClient",
-		"# dhcp-boot=tag:efihttp,http://" + server + "/boot/mode.efi",
-		"",
-	}, "\n")
+	)
+	if !httpBoot {
+		lines = append(lines, "# UEFI HTTP boot under Secure Boot, which refuses iPXE: the chain's unified kernel",
+			"# image signed with the site's key (mode serve --secure-boot-key KEY --secure-boot-cert CERT;",
+			"# mode netboot --http-boot writes them in force, and tag:!efihttp in the PXE lines).")
+		for _, l := range http {
+			lines = append(lines, "# "+l)
+		}
+	}
+	return strings.Join(append(lines, ""), "\n")
 }

@@ -23,6 +23,7 @@ func netbootCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "server", Usage: "`HOST:PORT` of mode serve, as the machines reach it", Required: true},
 			&cli.StringFlag{Name: "chain", Usage: "the `CHAIN` to boot (default: mode serve's --boot-chain)"},
+			&cli.BoolFlag{Name: "http-boot", Usage: "hand UEFI HTTP boot clients (Secure Boot) mode serve's signed UKI, /boot/mode.efi (needs serve --secure-boot-key)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
@@ -32,7 +33,7 @@ func netbootCommand() *cli.Command {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return fmt.Errorf("netboot: %w", err)
 			}
-			files, err := media.WritePXE(dir, c.String("server"), c.String("chain"))
+			files, err := media.WritePXE(dir, c.String("server"), c.String("chain"), c.Bool("http-boot"))
 			if err != nil {
 				return fmt.Errorf("netboot: %w", err)
 			}

@@ -39,9 +39,12 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
+# test runs two test binaries at a time (most of their time is one QEMU TCG
+# guest each, one core apiece), the longest (boot/qemu, then boot/media)
+# first: go test starts packages in the order they are named.
 test: deps build tools test-debian conformance vet-portable
 	$(GO) vet ./...
-	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 2 -timeout 60m -skip '^(TestActivateDebianTwo|TestBootArm64.*)$$' ./...
+	MODE_E2E_OUT=$(E2E)/out MODE_E2E_EPOCH=$(E2E_EPOCH) MODE_TOOLS=$(TOOLS) $(GO) test -p 2 -timeout 60m -skip '^(TestActivateDebianTwo|TestBootArm64.*)$$' ./boot/qemu ./boot/media ./...
 	$(MAKE) fuzz-short
 
 # man writes man/mode.1, generated from the command definitions.

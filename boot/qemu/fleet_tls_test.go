@@ -51,7 +51,7 @@ func TestFleetTLSNetboot(t *testing.T) {
 		t.Fatalf("mode serve --tls auto serves %s", base)
 	}
 	tlsPort := base[strings.LastIndex(base, ":")+1:]
-	const mac = "52:54:00:00:0f:21"
+	const mac = "52:54:00:00:0f:31"
 	// The script iPXE gets on the plain-HTTP port.
 	resp, err := http.Get("http://127.0.0.1:" + bootPort + "/boot/boot.ipxe?mac=" + mac)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestFleetTLSNetboot(t *testing.T) {
 	if strings.Contains(console, "mode.insecure") || !strings.Contains(console, "mode.ref=10.0.2.2:"+tlsPort+"/tiny:extra") {
 		t.Errorf("the kernel line is not the TLS site's:\n%s", console)
 	}
-	checkMachineJSON(t, console, fleet.MachineMeta{MAC: mac, Serial: "TLS-1", Hostname: "tls-525400000f21", Rule: "default",
+	checkMachineJSON(t, console, fleet.MachineMeta{MAC: mac, Serial: "TLS-1", Hostname: "tls-525400000f31", Rule: "default",
 		Chain: "tiny:extra", Metadata: map[string]string{"site": "tls"}})
 	// The report came over HTTPS: the API, asked with the site CA, has it.
 	ca, err := os.ReadFile(filepath.Join(storeDir, "tls", serve.CACertFile))

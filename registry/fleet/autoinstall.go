@@ -40,7 +40,8 @@ func (r *Rule) checkAuto() error {
 // (MaxMachines) is never installed this way: its install could not be
 // recorded, and it would install again at every boot.
 func (fl *Fleet) autoInstall(rec *Record) bool {
-	if rec.Installed != nil || rec.pending() != nil || fl.machines[rec.MAC] != rec {
+	if fl.rules == nil || fl.rules.index == nil || !fl.rules.index.auto || // no rule installs: no second match
+		rec.Installed != nil || rec.pending() != nil || fl.machines[rec.MAC] != rec {
 		return false
 	}
 	r, _ := fl.match(rec.Machine)

@@ -44,10 +44,12 @@ type Fleet struct {
 // Record is what the fleet remembers of a machine.
 type Record struct {
 	Machine
-	LastIPXE   time.Time  `json:"last_ipxe,omitzero"`   // its last boot.ipxe request
-	LastReport time.Time  `json:"last_report,omitzero"` // its last report received
-	Actions    []*Action  `json:"actions"`              // oldest first
-	Installed  *Installed `json:"installed,omitempty"`  // its last install, confirmed by its report
+	LastIPXE   time.Time `json:"last_ipxe,omitzero"`   // its last boot.ipxe request
+	LastReport time.Time `json:"last_report,omitzero"` // its last report received
+	Actions    []*Action `json:"actions"`              // oldest first
+
+	// Installed is its last install, confirmed by its report (autoinstall.go).
+	Installed *Installed `json:"installed,omitempty"`
 }
 
 // ID is the machine's identity: its MAC.

@@ -185,8 +185,8 @@ e2e-full: test-debian
 # for its time (lightx's build, ~7 minutes cold, and a 4-5 minute boot).
 # test-fleet boots an unknown machine three times (boot/qemu
 # TestFleetDiscovery: discovery, a facts rule, a site file edited while
-# serving; about 4 minutes): left out of make test for its time, where
-# TestFleetNetboot stands for the fleet.
+# serving; about 4 minutes): in make test (boot/qemu); this target runs it
+# alone.
 .PHONY: test-fleet
 test-fleet: deps build kernel
 	$(GO) test -p 1 -count=1 -timeout 20m -run '^TestFleetDiscovery$$' ./boot/qemu
@@ -204,19 +204,17 @@ test-activate-two: e2e-full
 	$(GO) test -p 1 -count=1 -timeout 40m -run '^TestActivateDebianTwo$$' ./boot/qemu
 
 # test-install runs the install-to-disk tests of boot/qemu: TestInstallToDisk
-# (install, the disk booted with no NIC, then with the network: 5-6 minutes)
-# and TestInstallRefused (about 2 minutes), left out of make test for its
-# time; the installer's plain tests (boot/init, report, registry/fleet) are
-# in make test.
+# (installed by its rule, the disk booted with no NIC, then with the network:
+# 5-6 minutes) and TestInstallRefused (about 2 minutes). Both are in make
+# test (boot/qemu); this target runs them alone.
 .PHONY: test-install
 test-install: deps build
 	$(GO) test -p 1 -count=1 -timeout 20m -run '^TestInstall(ToDisk|Refused)$$' ./boot/qemu
 
 # test-netboot-kernel netboots examples/debian's kernel chain from mode serve with
-# its own kernel and modules (boot/qemu TestNetbootDebianKernel): left out of
-# make test for its time (the first-use initramfs of Debian's generic kernel and
-# a Debian boot: 8-11 minutes on loaded cores); TestChainKernels (boot/netboot)
-# in make test covers the server's side.
+# its own kernel and modules (boot/qemu TestNetbootDebianKernel: the first-use
+# initramfs of Debian's generic kernel and one Debian boot). In make test
+# (boot/qemu); this target runs it alone.
 .PHONY: test-netboot-kernel
 test-netboot-kernel: test-debian
 	$(GO) test -p 1 -count=1 -timeout 30m -run '^TestNetbootDebianKernel$$' ./boot/qemu

@@ -22,6 +22,7 @@ type Options struct {
 	Modules       []string // kernel modules wanted; nil means DefaultModules
 	CACerts       string   // CA bundle, carried as /etc/ssl/certs/ca-certificates.crt; "" leaves it out
 	Compress      string   // one of Compressions; "" is the first
+	ZstdLevel     int      // zstd's level, 1 to 19; 0 is ZstdLevel (the other compressors have theirs)
 	Files         []File   // more files, as they are
 }
 
@@ -58,6 +59,9 @@ func Build(ctx context.Context, opts Options, w io.Writer) (*Result, error) {
 	}
 	if err := checkCompression(opts.Compress); err != nil {
 		return nil, err
+	}
+	if opts.ZstdLevel < 0 || opts.ZstdLevel > 19 {
+		return nil, fmt.Errorf("initramfs: zstd level %d: want 1 to 19 (0: %d)", opts.ZstdLevel, ZstdLevel)
 	}
 	a := newArchive()
 	res := &Result{}
@@ -105,7 +109,7 @@ func Build(ctx context.Context, opts Options, w io.Writer) (*Result, error) {
 		}
 	}
 	cw := &countWriter{w: w}
-	zw, how, err := compressor(ctx, opts.Compress, cw)
+	zw, how, err := compressor(ctx, opts.Compress, opts.ZstdLevel, cw)
 	if err != nil {
 		return nil, err
 	}

@@ -32,19 +32,22 @@ func checkCompression(name string) error {
 }
 
 // compressor wraps w in the named compressor and says which one it is. Every
-// one is deterministic: zstd is the zstd command at ZstdLevel where it is on
-// PATH (its output does not depend on its thread count), else Go's encoder at
-// its best.
-func compressor(ctx context.Context, name string, w io.Writer) (io.WriteCloser, string, error) {
+// one is deterministic: zstd is the zstd command at level (0: ZstdLevel)
+// where it is on PATH (its output does not depend on its thread count), else
+// Go's encoder at its nearest level (its best for ZstdLevel).
+func compressor(ctx context.Context, name string, level int, w io.Writer) (io.WriteCloser, string, error) {
+	if level == 0 {
+		level = ZstdLevel
+	}
 	switch name {
 	case "", "zstd":
 		if bin, err := exec.LookPath("zstd"); err == nil {
-			c, err := startCommand(ctx, w, bin, fmt.Sprintf("-%d", ZstdLevel), "-T0", "-q", "-c", "-")
-			return c, fmt.Sprintf("zstd -%d", ZstdLevel), err
+			c, err := startCommand(ctx, w, bin, fmt.Sprintf("-%d", level), "-T0", "-q", "-c", "-")
+			return c, fmt.Sprintf("zstd -%d", level), err
 		}
 		// One encoder goroutine and a fixed window: the same bytes every time,
 		// and a window the kernel's decompressor accepts.
-		zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
+		zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 			zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(8<<20))
 		return zw, "zstd (Go encoder; no zstd command)", err
 	case "gzip":

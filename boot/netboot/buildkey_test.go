@@ -9,7 +9,7 @@ import (
 )
 
 // TestBuildKey: the key of a chain kernel's initramfs changes with the bytes
-// of mode (the init), of each more file and with the compressor, and with
+// of mode (the init), of each more file and with the compressor and its level, and with
 // nothing else; options that carry kernel modules have none.
 func TestBuildKey(t *testing.T) {
 	dir := t.TempDir()
@@ -35,8 +35,12 @@ func TestBuildKey(t *testing.T) {
 	k3, _ := buildKey(opts)
 	opts.Compress = "gzip"
 	k4, _ := buildKey(opts)
-	for i, k := range []string{k2, k3, k4} {
-		for _, before := range []string{k1, k2, k3, k4}[:i+1] {
+	opts.Compress, opts.ZstdLevel = "zstd", 3
+	k5, _ := buildKey(opts)
+	opts.ZstdLevel = 19
+	k6, _ := buildKey(opts)
+	for i, k := range []string{k2, k3, k4, k5, k6} {
+		for _, before := range []string{k1, k2, k3, k4, k5, k6}[:i+1] {
 			if k == before {
 				t.Errorf("change %d left the key %s", i+1, k)
 			}

@@ -288,7 +288,7 @@ func (k *chainKernels) prune(current string) {
 // and the compressor. An initramfs built for other ones is not reused.
 func buildKey(o initramfs.Options) (string, error) {
 	h := digest.SHA256.Digester()
-	fmt.Fprintf(h.Hash(), "mode netboot initramfs 1\nmodules %s\ncompress %s\n", strings.Join(o.Modules, ","), o.Compress)
+	fmt.Fprintf(h.Hash(), "mode netboot initramfs 1\nmodules %s\ncompress %s %d\n", strings.Join(o.Modules, ","), o.Compress, o.ZstdLevel)
 	add := func(name, file string, mode uint64) error {
 		d := digest.Digest("-")
 		if file != "" {

@@ -163,7 +163,7 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 		if err != nil {
 			return opts, nil, err
 		}
-		opts.KernelModules, opts.Compress = kmods, o.Compress
+		opts.KernelModules, opts.Compress, opts.ZstdLevel = kmods, o.Compress, ZstdLevel
 		opts.Files = append(opts.Files, trusted...)
 		if o.SiteCA == "" {
 			return opts, func() {}, nil

@@ -20,8 +20,9 @@ import (
 )
 
 // installSite serves tiny's chains with a site file whose two rules install
-// tiny:extra to the disk of serial INSTALL-1 (machine 0f:11) and KEEP-1
-// (machine 0f:12, no wiping); it returns the server's URL and its port.
+// tiny:extra to the disk of serial INSTALL-1 (machine 0f:11, by the rule
+// alone: auto) and KEEP-1 (machine 0f:12, by an action, no wiping); it
+// returns the server's URL and its port.
 func installSite(t *testing.T) (base, port string) {
 	t.Helper()
 	storeDir := filepath.Join(t.TempDir(), "store")
@@ -32,7 +33,7 @@ func installSite(t *testing.T) (base, port string) {
   - name: installed
     match: {mac: "52:54:00:00:0f:11"}
     chain: tiny:extra
-    install: {disk: {serial: INSTALL-1, min_size: 256MiB}}
+    install: {disk: {serial: INSTALL-1, min_size: 256MiB}, auto: true}
   - name: keep
     match: {mac: "52:54:00:00:0f:12"}
     chain: tiny:extra
@@ -63,20 +64,19 @@ func blankDisk(t *testing.T, mib int64) string {
 	return f
 }
 
-// TestInstallToDisk: the install action of a machine whose rule installs
-// tiny:extra: it netboots the installer, which picks its blank disk by
-// serial among two, writes the layout of mode image --format disk and
-// reboots; its install report marks the action done. Then the same disk
-// boots with no NIC at all: its layers, offline, reach tiny's marker.
+// TestInstallToDisk: a machine whose rule installs tiny:extra by itself
+// (install: {auto: true}, no action asked for) netboots the installer, which
+// picks its blank disk by serial among two, writes the layout of mode image
+// --format disk and reboots; its install report marks the rule's install
+// action done and the machine installed, and its next boot.ipxe sends it to
+// its disk. Then the same disk boots with no NIC at all: its layers,
+// offline, reach tiny's marker; and with the network, pulling no layer.
 func TestInstallToDisk(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMU(t)
 	start := time.Now()
 	base, port := installSite(t)
 	const mac = "52:54:00:00:0f:11"
-	if _, err := fleet.PostAction(context.Background(), nil, base, "adm1n", mac, fleet.ActionRequest{Kind: "install"}); err != nil {
-		t.Fatal(err)
-	}
 	disk, other := blankDisk(t, 512), blankDisk(t, 64)
 	m := qemu.Machine{MemoryMiB: 512, MAC: mac, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe",
 		Extra: append(serialDisk(disk, "INSTALL-1"), "-drive", "file="+other+",if=none,id=d1,format=raw", "-device", "virtio-blk-pci,drive=d1,serial=OTHER-2")}
@@ -91,8 +91,19 @@ func TestInstallToDisk(t *testing.T) {
 	}
 	var v fleet.MachineView
 	apiGet(t, base+"/api/fleet/machines/"+mac, &v)
-	if a := v.Actions[len(v.Actions)-1]; a.Kind != "install" || a.State != fleet.Done || a.Report == 0 {
-		t.Errorf("after the install: action %+v", a)
+	if a := v.Actions[len(v.Actions)-1]; a.Kind != "install" || a.Rule != "installed" || a.State != fleet.Done || a.Report == 0 ||
+		v.Installed == nil || v.Installed.Action != a.ID || v.Installed.Ref != "extra" {
+		t.Errorf("after the install: action %+v, installed %+v", a, v.Installed)
+	}
+	// Installed: its rule now sends it to its disk (iPXE exit), no second install.
+	resp, err := http.Get(base + "/boot/boot.ipxe?mac=" + mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(script), "\nexit") || strings.Contains(string(script), "mode.install") {
+		t.Errorf("boot.ipxe after the install:\n%s", script)
 	}
 	// The installed disk, no network: the firmware boots it, the init finds
 	// no NIC and boots the layers on the disk (mode.cache offline).

@@ -42,7 +42,7 @@ var installRefRE = regexp.MustCompile(`^[A-Za-z0-9.\[\]:-]+/[a-z0-9._/-]+([:@][A
 // installImages builds and keeps the disk images of installs.
 type installImages struct {
 	store     *store.Store
-	boot      *swapHandler // the /boot/ in force: its kernel and initramfs go on the disk
+	boot      *swapHandler // the /boot/ in force: the chain's kernel and initramfs it serves go on the disk
 	pushToken string
 	mu        sync.Mutex // one build at a time
 	dir       string
@@ -117,13 +117,12 @@ func (ii *installImages) image(ctx context.Context, ref, mac string, insecure bo
 	if !ok {
 		return "", 0, buildError{errors.New("no /boot/ kernel")}
 	}
-	kernel, err := nb.Config.Kernel.Path(ctx)
+	// The chain's own kernel and its initramfs when it carries one (as
+	// mode image --format disk takes it), else the server's: the files the
+	// machine netbooted the install with.
+	kernel, initrd, err := nb.Config.BootFiles(ctx, repo, tagOrDigest)
 	if err != nil {
-		return "", 0, buildError{fmt.Errorf("kernel: %w", err)}
-	}
-	initrd, err := nb.Config.Initrd.Path(ctx)
-	if err != nil {
-		return "", 0, buildError{fmt.Errorf("initramfs: %w", err)}
+		return "", 0, buildError{fmt.Errorf("kernel and initramfs: %w", err)}
 	}
 	// The installed machine waits a minute, not five, for a registry that
 	// does not answer before it boots the disk's layers.

@@ -33,6 +33,9 @@ type Action struct {
 	Install     *Install `json:"install,omitempty"`
 	Error       string   `json:"error,omitempty"`
 	ErrorReport uint64   `json:"error_report,omitempty"`
+	// Rule is the rule that queued it (an install: {auto: true}); "" for
+	// an action asked for through the API.
+	Rule string `json:"rule,omitempty"`
 }
 
 func (r *Record) pending() *Action {
@@ -86,6 +89,7 @@ func (fl *Fleet) Reported(rep *report.Report) {
 		}
 		if a.installReported(rep) { // else the refusal is kept on the action
 			a.State, a.Done, a.Report = Done, rep.Received, rep.ID
+			rec.installDone(a)
 		}
 		fl.save()
 		return

@@ -47,6 +47,9 @@ type Record struct {
 	LastIPXE   time.Time `json:"last_ipxe,omitzero"`   // its last boot.ipxe request
 	LastReport time.Time `json:"last_report,omitzero"` // its last report received
 	Actions    []*Action `json:"actions"`              // oldest first
+
+	// Installed is its last install, confirmed by its report (autoinstall.go).
+	Installed *Installed `json:"installed,omitempty"`
 }
 
 // ID is the machine's identity: its MAC.
@@ -222,6 +225,7 @@ func (fl *Fleet) BootIPXE(m Machine) (*Boot, error) {
 	if a := rec.pending(); a != nil && a.Local && !a.Served.IsZero() {
 		a.State, a.Done, acted = Done, now, true // it went to its disk and came back
 	}
+	acted = fl.autoInstall(rec) || acted // its rule installs it: an install action, as an operator's
 	if a := rec.pending(); a != nil {
 		a.Served, acted = now, true
 		b := &Boot{Why: fmt.Sprintf("action %d: %s %s, pending since %s", a.ID, a.Kind, a.target(), a.Created.Format(time.RFC3339)), Action: a,
@@ -237,6 +241,9 @@ func (fl *Fleet) BootIPXE(m Machine) (*Boot, error) {
 	r, why := fl.match(rec.Machine)
 	if r == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoRule, why)
+	}
+	if b := installedBoot(rec, r, why); b != nil {
+		return b, nil
 	}
 	return &Boot{Rule: r.Name, Why: why, Local: r.Local, Repo: r.Repo, Ref: r.Ref, Args: r.args(rec.Machine),
 		KernelRepo: r.KernelRepo, KernelRef: r.KernelRef}, nil
@@ -319,7 +326,9 @@ func (fl *Fleet) view(r *Record) MachineView {
 	v := MachineView{ID: r.MAC, Record: *r}
 	if a := r.pending(); a != nil {
 		v.Boot = &Boot{Why: fmt.Sprintf("action %d pending: %s %s", a.ID, a.Kind, a.target()), Action: a, Local: a.Local, Repo: a.Repo, Ref: a.Ref}
-	} else if rule, why := fl.match(r.Machine); rule != nil {
+	} else if rule, why := fl.match(r.Machine); rule != nil && installedBoot(r, rule, why) != nil {
+		v.Boot = installedBoot(r, rule, why)
+	} else if rule != nil {
 		v.Boot = &Boot{Rule: rule.Name, Why: why, Local: rule.Local, Repo: rule.Repo, Ref: rule.Ref, Args: rule.args(r.Machine),
 			KernelRepo: rule.KernelRepo, KernelRef: rule.KernelRef}
 	} else {

@@ -14,6 +14,7 @@ import (
 type ruleIndex struct {
 	byKey map[string]map[string][]int // "mac", "uuid", "serial" → value → rules
 	rest  []int
+	auto  bool // some rule installs by itself (autoinstall.go)
 }
 
 // indexKeys are the selectors indexed, most specific first.
@@ -25,6 +26,7 @@ func indexRules(rs []*Rule) *ruleIndex {
 		x.byKey[k] = map[string][]int{}
 	}
 	for i, r := range rs {
+		x.auto = x.auto || r.Install != nil && r.Install.Auto
 		if c, ok := exactKey(r); ok {
 			x.byKey[c.key][c.text] = append(x.byKey[c.key][c.text], i)
 		} else {

@@ -15,6 +15,9 @@ type Install struct {
 	// Wipe lets the install overwrite a disk that holds a partition table
 	// or a file system; without it such a disk is refused, untouched.
 	Wipe bool `yaml:"wipe" json:"wipe,omitempty"`
+	// Auto installs each machine the rule selects once, with no action
+	// (autoinstall.go); without it only install actions install.
+	Auto bool `yaml:"auto" json:"auto,omitempty"`
 }
 
 // InstallDisk selects the disk by its facts: every field given must hold,

@@ -36,8 +36,9 @@ func TestInstallAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fl.BootIPXE(fleet.Machine{MAC: mac}) // served twice: still pending
 	b, err := fl.BootIPXE(fleet.Machine{MAC: mac})
-	if err != nil || b.Ref != "extra" || b.Action == nil {
+	if err != nil || b.Ref != "extra" || b.Action == nil || b.Action.ID != a.ID || b.Action.State != fleet.Pending {
 		t.Fatalf("boot %+v %v", b, err)
 	}
 	if want := "mode.install=serial:DISK%201,min_size:67108864 mode.install.wipe"; !strings.HasPrefix(b.Args, want) {

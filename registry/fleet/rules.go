@@ -274,6 +274,9 @@ func (r *Rule) check(f Finder) error {
 			return bad("%v", err)
 		}
 	}
+	if err := r.checkAuto(); err != nil {
+		return bad("%v", err)
+	}
 	if r.Kernel != "" && r.Local {
 		return bad("kernel and local exclude each other")
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/mode-build/mode/registry/store"
 )
 
-// TestBootArm64Index: tiny built for amd64 and arm64 is pushed as one
+// TestBootIndexArm64: tiny built for amd64 and arm64 is pushed as one
 // index (push --platform). mode boot --arch arm64 of that tag boots an arm64
 // guest (qemu-system-aarch64, Debian's arm64 cloud kernel, mode cross-built
 // as its init): the init picks the arm64 chain, tiny's check passes, and at
@@ -26,7 +26,7 @@ import (
 // arm64 chain plus an arm64 layer; an arm64 guest boots it again and finds
 // the file saved. An amd64 guest booting the index's tag gets the amd64
 // chain. The arm64 initramfs is made once, by mode initramfs --arch arm64.
-func TestBootArm64Index(t *testing.T) {
+func TestBootIndexArm64(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMUArm64(t)
 	testutil.RequiresQEMU(t)

@@ -21,7 +21,8 @@ func CheckSavedName(name string) error {
 
 // SavedMeta is the metadata of a layer named name saved on top of parents
 // (base first): its chain is theirs plus name, its file <chain>-name.sqfs,
-// and ParentDigests their digests, so it never mounts over another chain.
+// and ParentDigests their digests, so it never mounts over another chain;
+// its architecture is its parents' (an arm64 system saves an arm64 layer).
 // Sizes, digest and times are filled in by FinishSaved.
 func SavedMeta(parents []Meta, name string) (Meta, error) {
 	if err := CheckSavedName(name); err != nil {
@@ -31,7 +32,7 @@ func SavedMeta(parents []Meta, name string) (Meta, error) {
 		return Meta{}, errors.New("save: no parent layers")
 	}
 	top := parents[len(parents)-1]
-	m := Meta{Name: name, Parent: top.Name, File: strings.TrimSuffix(top.File, ".sqfs") + "-" + name + ".sqfs"}
+	m := Meta{Name: name, Parent: top.Name, File: strings.TrimSuffix(top.File, ".sqfs") + "-" + name + ".sqfs", Architecture: top.Architecture}
 	for _, p := range parents {
 		if p.Digest == "" {
 			return Meta{}, fmt.Errorf("save: parent layer %s has no digest to record", p.File)

@@ -22,7 +22,8 @@ type Options struct {
 	// besides those of chain.json (mode.mirrors).
 	Mirrors []string
 	// Platform is the architecture whose chain to take from an image index
-	// tag (remote.WithPlatform); "" is this machine's.
+	// tag (remote.WithPlatform); "" is the booted chain's. A module of
+	// another architecture than the booted chain's is refused.
 	Platform string
 }
 

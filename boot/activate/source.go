@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -135,9 +136,11 @@ func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) 
 	ref := repoOf(b.Ref) + ":" + arg
 	opts := []remote.Option{remote.WithInsecure(b.Insecure || o.Insecure), remote.WithRetries(3, 500*time.Millisecond),
 		remote.WithMirrors(append(append([]string(nil), o.Mirrors...), b.Mirrors...)...)}
-	if o.Platform != "" {
-		opts = append(opts, remote.WithPlatform(o.Platform))
+	platform := o.Platform
+	if platform == "" {
+		platform = bootedArch(b)
 	}
+	opts = append(opts, remote.WithPlatform(platform))
 	c, md, err := remote.Chain(ctx, ref, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", arg, err)
@@ -194,12 +197,15 @@ func equal(a, b []string) bool {
 
 // checkParents runs the init's check (layers.CheckParents) on the module
 // over the booted layers it was built on, and refuses a module that is
-// already part of the booted chain.
+// already part of the booted chain or of another architecture than it.
 func checkParents(s *source, b *layers.Booted) error {
 	for _, l := range b.Layers {
 		if l.Digest == s.meta.Digest || l.File == s.meta.File {
 			return fmt.Errorf("module %s: %w: %s is part of the booted chain %s", s.meta.Name, ErrActive, l.File, b.ChainName())
 		}
+	}
+	if got, want := s.meta.Arch(), bootedArch(b); got != want {
+		return fmt.Errorf("module %s (%s): %w: it is for %s, the booted chain %s is for %s", s.meta.Name, s.from, ErrOtherChain, got, b.ChainName(), want)
 	}
 	if len(s.parents) == 0 {
 		return fmt.Errorf("module %s: %w: it is a base layer (no parent); activate adds modules built on the booted chain", s.meta.Name, ErrOtherChain)
@@ -215,6 +221,15 @@ func checkParents(s *source, b *layers.Booted) error {
 		return fmt.Errorf("module %s (%s): %w: %s", s.meta.Name, s.from, ErrOtherChain, parentMismatch(s, b))
 	}
 	return nil
+}
+
+// bootedArch is the architecture of the booted chain (its top layer's):
+// the entry activate takes from an index tag unless told another.
+func bootedArch(b *layers.Booted) string {
+	if len(b.Layers) == 0 {
+		return runtime.GOARCH
+	}
+	return b.Layers[len(b.Layers)-1].Arch()
 }
 
 // parentMismatch says where a built module's parents and the booted

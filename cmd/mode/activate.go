@@ -21,7 +21,8 @@ func activateCommand() *cli.Command {
 			"on the booted chain. Each top-level directory it changes gets an overlay of its own over the root's,\n" +
 			"under the same upper directory: nothing is copied into RAM. See docs/activate.md.",
 		ArgsUsage: "MODULE|FILE.sqfs|TAG",
-		Flags:     []cli.Flag{runDirFlag(), insecureFlag(), mirrorFlag(), pullPlatformFlag()},
+		Flags: []cli.Flag{runDirFlag(), insecureFlag(), mirrorFlag(),
+			&cli.StringFlag{Name: "platform", Usage: "the `ARCH` whose chain to take from an image index (default: the booted chain's); a module of another architecture than the booted chain's is refused"}},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.Args().Len() != 1 {
 				return fmt.Errorf("activate: want one MODULE, got %d arguments", c.Args().Len())

@@ -1,17 +1,24 @@
 package testutil
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/mode-build/mode/boot/kernel"
 )
 
 var (
-	arm64Once sync.Once
-	arm64Bin  string
-	arm64Err  error
+	arm64KernOnce sync.Once
+	arm64Kern     *kernel.Kernel
+	arm64KernErr  error
+	arm64Once     sync.Once
+	arm64Bin      string
+	arm64Err      error
 )
 
 // ModeArm64 returns mode cross-built for arm64 (GOARCH=arm64) beside
@@ -52,4 +59,22 @@ func RequiresQEMUArm64(t testing.TB) {
 	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
 		t.Fatal("this test boots an arm64 guest: install qemu-system-arm (make deps)")
 	}
+}
+
+// Arm64Kernel is Debian's arm64 cloud kernel with busybox-static of arm64
+// beside it, unpacked once into KernelDir(t)/arm64 (kernel.FetchArch, as
+// mode boot --arch arm64 does: about 80 s and 190 MiB the first time).
+func Arm64Kernel(t testing.TB) *kernel.Kernel {
+	t.Helper()
+	RequiresQEMUUser(t) // the QEMU tier, skipped by -short
+	arm64KernOnce.Do(func() {
+		arm64Kern, arm64KernErr = kernel.FetchArch(context.Background(), filepath.Join(KernelDir(t), "arm64"), "arm64", runtime.GOARCH)
+		if arm64KernErr == nil && arm64Kern.Busybox == "" {
+			arm64KernErr = os.ErrNotExist
+		}
+	})
+	if arm64KernErr != nil {
+		t.Fatalf("Debian's arm64 kernel and busybox-static (mmdebstrap --variant=extract --architectures=arm64): %v", arm64KernErr)
+	}
+	return arm64Kern
 }

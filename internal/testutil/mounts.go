@@ -71,6 +71,13 @@ func BusyboxRoot(t testing.TB, dir string) {
 	if err != nil {
 		t.Fatalf("busybox not found (apt-get install busybox-static; make deps does): %v", err)
 	}
+	BusyboxRootOf(t, dir, bb)
+}
+
+// BusyboxRootOf is BusyboxRoot with the busybox at bb (another
+// architecture's: Arm64Busybox).
+func BusyboxRootOf(t testing.TB, dir, bb string) {
+	t.Helper()
 	for _, d := range []string{"bin", "sbin", "etc", "usr/bin", "usr/sbin", "proc", "sys", "dev", "run", "tmp", "root", "var/log"} {
 		if err := os.MkdirAll(dir+"/"+d, 0o755); err != nil {
 			t.Fatal(err)

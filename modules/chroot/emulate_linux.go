@@ -32,14 +32,19 @@ var emulators = map[string]emulator{
 // Emulate makes binaries of arch (a Debian/Go architecture name) run on this
 // host, for run steps in a root of that architecture: nothing for the host's
 // own, else QEMU's user emulator (Debian's qemu-user-static) registered with
-// binfmt_misc as mode-qemu-ARCH with the F flag, so the kernel holds the
-// emulator open and it runs inside any chroot, which has no copy of it. The
-// sandbox stays as it is: the emulator runs in the step's namespaces. An
-// enabled registration of the same emulator with the F flag is used as it
-// is. binfmt_misc is the kernel's, not the build's: the registration stays
-// (a newer one for the same binaries, Debian's qemu-ARCH with its wrapper,
-// would take precedence and break run steps: mode registers again only when
-// its own is gone).
+// binfmt_misc as mode-qemu-ARCH-P with the F flag, so the kernel holds the
+// emulator open and it runs inside any chroot, which has no copy of it, and
+// the P flag, so a program keeps the argv[0] it was started with (QEMU reads
+// the kernel's AT_FLAGS for it): busybox's shell runs its applets as
+// /proc/self/exe with the applet's name as argv[0], and without P every
+// grep or sed of a step's script ran as sh. The sandbox stays as it is: the
+// emulator runs in the step's namespaces. An enabled registration of the
+// same emulator with the F and P flags is used as it is. binfmt_misc is the
+// kernel's, not the build's: the registration stays (a newer one for the
+// same binaries, Debian's qemu-ARCH with its wrapper, would take precedence
+// and break run steps: mode registers again only when its own is gone; the
+// newest registration is the one the kernel uses, so mode's older
+// mode-qemu-ARCH, F alone, is left as it is, under the new one).
 func Emulate(arch string) error {
 	if arch == "" || arch == runtime.GOARCH {
 		return nil
@@ -54,7 +59,7 @@ func Emulate(arch string) error {
 		}
 	}
 	qemu := "/usr/bin/qemu-" + e.qemu + "-static"
-	for _, name := range []string{"mode-qemu-" + e.qemu, "qemu-" + e.qemu} {
+	for _, name := range []string{"mode-qemu-" + e.qemu + "-P", "qemu-" + e.qemu} {
 		if ok, err := registered(filepath.Join(binfmtDir, name), qemu); err != nil || ok {
 			return err
 		}
@@ -62,7 +67,7 @@ func Emulate(arch string) error {
 	if _, err := os.Stat(qemu); err != nil {
 		return fmt.Errorf("emulating %s: %s: %w (install Debian's qemu-user-static)", arch, qemu, errors.Unwrap(err))
 	}
-	line := fmt.Sprintf(":mode-qemu-%s:M::%s:%s:%s:F", e.qemu, e.magic, e.mask, qemu)
+	line := fmt.Sprintf(":mode-qemu-%s-P:M::%s:%s:%s:FP", e.qemu, e.magic, e.mask, qemu)
 	if err := os.WriteFile(filepath.Join(binfmtDir, "register"), []byte(line), 0); err != nil &&
 		!errors.Is(err, unix.EEXIST) { // another build registered it meanwhile
 		return fmt.Errorf("emulating %s: register %s with binfmt_misc: %w", arch, qemu, err)
@@ -72,7 +77,8 @@ func Emulate(arch string) error {
 
 // registered reports whether the binfmt_misc entry at path is there,
 // enabled, runs qemu itself (not a wrapper that looks for it by path) and is
-// fixed (flag F: qemu opened when registered, so found from inside a chroot).
+// fixed (flag F: qemu opened when registered, so found from inside a
+// chroot) and keeps argv[0] (flag P).
 func registered(path, qemu string) (bool, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -87,7 +93,7 @@ func registered(path, qemu string) (bool, error) {
 	var interp, fixed bool
 	for _, l := range lines {
 		interp = interp || l == "interpreter "+qemu
-		if f, ok := strings.CutPrefix(l, "flags: "); ok && strings.Contains(f, "F") {
+		if f, ok := strings.CutPrefix(l, "flags: "); ok && strings.Contains(f, "F") && strings.Contains(f, "P") {
 			fixed = true
 		}
 	}

@@ -53,3 +53,26 @@ func TestStepCannotEscapeArm64(t *testing.T) {
 	}
 	t.Logf("escape program (arm64): %v\n%s", err, out.String())
 }
+
+// TestStepSandboxArm64 is TestStepSandbox in a root of arm64's busybox
+// (Debian's busybox-static of arm64), every command of the step run under
+// QEMU user emulation: the same namespaces, capabilities, no_new_privs,
+// seccomp filter, and no block device, mount or sysctl write.
+func TestStepSandboxArm64(t *testing.T) {
+	testutil.RequiresRoot(t)
+	bb := testutil.Arm64Kernel(t).Busybox
+	if err := Emulate("arm64"); err != nil {
+		t.Fatal(err)
+	}
+	for _, noSync := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sync", true: "nosync"}[noSync], func(t *testing.T) {
+			root := t.TempDir()
+			testutil.BusyboxRootOf(t, root, bb)
+			var out bytes.Buffer
+			if err := Run(context.Background(), root, Options{Stdout: &out, Stderr: &out}, "/bin/busybox", "uname", "-m"); err != nil || out.String() != "aarch64\n" {
+				t.Fatalf("the step's busybox is not arm64's under emulation: %q, %v", out.String(), err)
+			}
+			testStepSandbox(t, root, noSync)
+		})
+	}
+}

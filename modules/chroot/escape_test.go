@@ -49,14 +49,13 @@ func TestStepCannotEscape(t *testing.T) {
 // /proc/sys and sysrq-trigger, and that it cannot mount.
 func TestStepSandbox(t *testing.T) {
 	for _, noSync := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sync", true: "nosync"}[noSync], func(t *testing.T) { testStepSandbox(t, noSync) })
+		t.Run(map[bool]string{false: "sync", true: "nosync"}[noSync], func(t *testing.T) { testStepSandbox(t, newRoot(t), noSync) })
 	}
 }
 
-// testStepSandbox is TestStepSandbox with or without Options.NoSync: the
-// seccomp filter changes nothing else.
-func testStepSandbox(t *testing.T, noSync bool) {
-	root := newRoot(t)
+// testStepSandbox is TestStepSandbox in root (a busybox tree) with or
+// without Options.NoSync: the seccomp filter changes nothing else.
+func testStepSandbox(t *testing.T, root string, noSync bool) {
 	var out bytes.Buffer
 	script := `grep -E '^(NoNewPrivs|CapBnd|CapEff|Seccomp):' /proc/self/status
 find /dev -type b | sed 's/^/block /'

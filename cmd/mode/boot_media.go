@@ -40,8 +40,11 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 			return m, true, fmt.Errorf("boot: --pxe %s: not a directory (mode netboot makes one)", dir)
 		}
 		m.PXE = &qemu.PXE{Dir: dir, File: pxeBootFile(c.Bool("uefi"))}
-		return m, true, nil
+		return m, true, mediaArch(c, &m)
 	case c.Args().Len() == 0 && c.String("initrd") != "":
+		if err := mediaArch(c, &m); err != nil {
+			return m, true, err
+		}
 		m.Kernel, m.Initrd = c.String("kernel"), c.String("initrd")
 		if err := bootFiles(ctx, c, &m, ""); err != nil {
 			return m, true, err
@@ -72,7 +75,7 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 		}
 		// A disk image keeps what the guest writes, as a stick would; an ISO is read-only.
 		m.Medium = &qemu.Medium{File: arg, As: as, Writable: strings.HasSuffix(arg, ".img") && !c.Bool("snapshot")}
-		return m, true, nil
+		return m, true, mediaArch(c, &m) // boot_media_arch.go
 	}
 	return m, false, nil
 }

@@ -75,3 +75,23 @@ func (im *Image) arm64EFI(ctx context.Context, work, id string) (map[string]stri
 	}
 	return map[string]string{"/EFI/BOOT/BOOTAA64.EFI": efi}, nil
 }
+
+// NetModules are the GRUB modules a network boot loader holds beyond
+// those of every medium: the UEFI NIC driver and HTTP and TFTP.
+var NetModules = []string{"efinet", "net", "http", "tftp"}
+
+// GrubNetImage writes to out GRUB's EFI image of format (arm64-efi) from
+// the modules in grubDir, for machines that load it over the network
+// (UEFI HTTP boot or PXE) and fetch the rest over HTTP: cfg, built into
+// it, is its whole configuration.
+func GrubNetImage(ctx context.Context, grubDir, format, cfg, out string) error {
+	if _, err := os.Stat(filepath.Join(grubDir, "kernel.img")); err != nil {
+		return fmt.Errorf("GRUB's %s modules are missing in %s", format, grubDir)
+	}
+	work, err := os.MkdirTemp(filepath.Dir(out), ".grub-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	return mkimageFrom(ctx, work, grubDir, format, cfg, out, NetModules...)
+}

@@ -23,7 +23,8 @@ func imageCommand() *cli.Command {
 			"disk: a raw GPT disk image (ESP with GRUB, kernel, initramfs; an ext4 data partition with the layers\n" +
 			"and the changes, which persist across boots), to dd onto a stick or a VM's disk.\n" +
 			"initramfs: mode's initramfs with the layers inside: one file to boot with no registry and no disk.\n" +
-			"The kernel is --kernel (with --kernel-modules), or the chain's own /boot/vmlinuz-*. See docs/media.md.",
+			"The kernel is --kernel (with --kernel-modules), or the chain's own /boot/vmlinuz-*. See docs/media.md.\n" +
+			"A chain built for arm64 makes media for arm64 UEFI machines (GRUB arm64-efi, Debian's arm64 cloud kernel).",
 		ArgsUsage: "CHAIN",
 		Flags: append([]cli.Flag{
 			storeFlag(),

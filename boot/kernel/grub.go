@@ -31,6 +31,14 @@ func FetchGrub(ctx context.Context, dir, arch string) (string, error) {
 	if fileExists(filepath.Join(mods, "kernel.img")) {
 		return mods, nil
 	}
+	unlock, err := lockDir(dir) // another process may be fetching it
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if fileExists(filepath.Join(mods, "kernel.img")) {
+		return mods, nil
+	}
 	tmp := root + ".tmp"
 	os.RemoveAll(tmp)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {

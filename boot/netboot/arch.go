@@ -151,22 +151,57 @@ func (f *ArchFiles) image(ctx context.Context, cfg string) (string, error) {
 	return p, err
 }
 
+// prepare fetches the kernel and builds the initramfs in the background,
+// once, while the machine loads GRUB and GRUB the kernel: GRUB waits 30 s
+// at most for a reply, and the first initramfs takes longer than that on a
+// busy server. What fails is told to the request for that file.
+func (f *ArchFiles) prepare(ctx context.Context) {
+	if _, err := os.Stat(f.Mode); err != nil { // no initramfs to build: initrd.img says why
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		if _, err := f.kernel.Path(ctx); err == nil {
+			_, _ = f.initrd.Path(ctx)
+		}
+	}()
+}
+
 // imagePath is where the GRUB image of key is kept.
 func (f *ArchFiles) imagePath(key string) string {
 	return filepath.Join(f.dir, "grub-"+f.Arch+"-"+key+".efi")
 }
 
-// grubConfig is the configuration built into the GRUB image that boots
-// with args, its kernel and initramfs from /boot/ARCH/ of the HTTP server
-// base (http://HOST:PORT). GRUB's network is the firmware's (the NIC and
-// address it booted with), else DHCP's.
+// GrubConfigFile is the configuration a GRUB image of GrubFile reads
+// from the server: /boot/arm64/REPO/REF/grub.cfg.
+const GrubConfigFile = "grub.cfg"
+
+// grubEarly is the configuration built into the GRUB image of the chain at
+// chainDir (/boot/ARCH/REPO/REF/ on the server base, http://HOST:PORT):
+// take an address by DHCP (after UEFI HTTP boot GRUB has none of the
+// firmware's) and read the chain's grub.cfg (grubConfig) from the server.
+// It runs before GRUB's normal mode: plain commands, no scripting;
+// configfile enters normal mode.
+func grubEarly(base *url.URL, chainDir string) string {
+	return "net_bootp\nconfigfile (http," + base.Host + ")" + strings.TrimSuffix(base.Path, "/") + chainDir + GrubConfigFile + "\n"
+}
+
+// grubConfig is the chain's grub.cfg: the kernel, then the initramfs,
+// from /boot/ARCH/ of base, the kernel line args. GRUB gives up on a reply
+// after 30 s, and the server's first kernel and initramfs take longer
+// than that to make: each is asked for again until it comes.
 func (f *ArchFiles) grubConfig(base *url.URL, name, args string) string {
 	dev := "(http," + base.Host + ")" + strings.TrimSuffix(base.Path, "/") + "/boot/" + f.Arch + "/"
-	return fmt.Sprintf("if [ -z \"$net_default_server\" ]; then net_bootp; fi\n"+
-		"echo 'mode: %s from %s'\n"+
-		"linux %svmlinuz %s\n"+
-		"initrd %sinitrd.img\n"+
-		"boot\n", name, base.Host, dev, args, dev)
+	return fmt.Sprintf("echo 'mode: %[1]s from %[2]s'\n"+
+		"for try in 1 2 3 4 5 6 7 8; do\n"+
+		"\tif linux %[3]svmlinuz %[4]s; then break; fi\n"+
+		"\techo 'mode: no kernel yet (the server fetches it): asking again'\n"+
+		"done\n"+
+		"for try in 1 2 3 4 5 6 7 8; do\n"+
+		"\tif initrd %[3]sinitrd.img; then boot; fi\n"+
+		"\techo 'mode: no initramfs yet (the server builds it): asking again'\n"+
+		"done\n"+
+		"echo 'mode: no kernel and initramfs from %[2]s'\n", name, base.Host, dev, args)
 }
 
 // serveArch serves /boot/ARCH/: vmlinuz, initrd.img, and GRUB images with
@@ -191,11 +226,19 @@ func serveArch(c Config) http.HandlerFunc {
 			return
 		}
 		repo, ref := repoOr(c.Repo), c.Chain
-		if p != GrubFile {
+		file := GrubFile
+		if p == GrubConfigFile {
+			file = p
+		}
+		if p != file {
 			rest, ok := strings.CutSuffix(p, "/"+GrubFile)
+			if !ok {
+				rest, ok = strings.CutSuffix(p, "/"+GrubConfigFile)
+				file = GrubConfigFile
+			}
 			var err error
 			if repo, ref, _, err = parseChainPath(rest + "/vmlinuz"); err != nil || !ok {
-				http.Error(w, fmt.Sprintf("boot: %q: want vmlinuz, initrd.img, %s or REPO/TAG-or-DIGEST/%s", p, GrubFile, GrubFile), http.StatusBadRequest)
+				http.Error(w, fmt.Sprintf("boot: %q: want vmlinuz, initrd.img, [REPO/TAG-or-DIGEST/]%s or %s", p, GrubFile, GrubConfigFile), http.StatusBadRequest)
 				return
 			}
 		} else if !chainName.MatchString(ref) {
@@ -228,7 +271,13 @@ func serveArch(c Config) http.HandlerFunc {
 		}
 		// The serial console of arm64 machines is a PL011 (ttyAMA0).
 		args := strings.Replace(kernelArgs(reg, secure, repo, ref, c.Append), "console=ttyS0", "console=ttyAMA0", 1)
-		img, err := a.image(r.Context(), a.grubConfig(base, repo+":"+ref, args))
+		if file == GrubConfigFile {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprint(w, a.grubConfig(base, repo+":"+ref, args))
+			return
+		}
+		a.prepare(r.Context())
+		img, err := a.image(r.Context(), grubEarly(base, "/boot/"+a.Arch+"/"+repo+"/"+ref+"/"))
 		if err != nil {
 			fail(w, GrubFile, err)
 			return

@@ -20,8 +20,10 @@ import (
 
 // TestServeArch: /boot/arm64/REPO/REF/bootaa64.efi is GRUB's arm64 EFI
 // image (Debian's grub-efi-arm64-bin, fetched once) whose built-in
-// configuration fetches /boot/arm64/vmlinuz and initrd.img over HTTP from
-// the advertised address and boots the chain on the PL011 console; the
+// configuration reads /boot/arm64/REPO/REF/grub.cfg from the advertised
+// address, which fetches /boot/arm64/vmlinuz and initrd.img (asking
+// again while the server makes them) and boots the chain on the PL011
+// console; the
 // second request gets the same file; bad names are 400, a chain not in the
 // store and bootaa64.efi without --boot-chain 404; an initramfs that cannot
 // be built (no mode for arm64) is a 500 that names no path.
@@ -68,12 +70,16 @@ func TestServeArch(t *testing.T) {
 	if f.Machine != pe.IMAGE_FILE_MACHINE_ARM64 {
 		t.Errorf("machine %#x, want arm64", f.Machine)
 	}
+	if want := "net_bootp\nconfigfile (http,10.0.0.1:5000)/boot/arm64/tiny/base/grub.cfg\n"; !strings.Contains(body, want) {
+		t.Errorf("GRUB's built-in configuration lacks %q", want)
+	}
+	code, cfg := get(t, srv.URL+"/boot/arm64/tiny/base/"+netboot.GrubConfigFile)
 	for _, want := range []string{
-		"linux (http,10.0.0.1:5000)/boot/arm64/vmlinuz console=tty0 console=ttyAMA0 mode.ref=10.0.0.1:5000/tiny:base mode.insecure\n",
-		"initrd (http,10.0.0.1:5000)/boot/arm64/initrd.img\nboot\n",
+		"\tif linux (http,10.0.0.1:5000)/boot/arm64/vmlinuz console=tty0 console=ttyAMA0 mode.ref=10.0.0.1:5000/tiny:base mode.insecure; then break; fi\n",
+		"\tif initrd (http,10.0.0.1:5000)/boot/arm64/initrd.img; then boot; fi\n",
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("GRUB's configuration lacks %q", want)
+		if code != 200 || !strings.Contains(cfg, want) {
+			t.Errorf("grub.cfg: %d, lacks %q:\n%s", code, want, cfg)
 		}
 	}
 	if _, again := get(t, srv.URL+"/boot/arm64/tiny/base/"+netboot.GrubFile); again != body {
@@ -81,6 +87,7 @@ func TestServeArch(t *testing.T) {
 	}
 	for p, want := range map[string]int{
 		"tiny/nope/" + netboot.GrubFile: 404, netboot.GrubFile: 404,
+		"tiny/nope/" + netboot.GrubConfigFile: 404, netboot.GrubConfigFile: 404,
 		"tiny/ba%20se/" + netboot.GrubFile: 400, "TINY!/base/" + netboot.GrubFile: 400, "tiny/base/grub.efi": 400, "tiny/" + netboot.GrubFile: 400,
 	} {
 		if code, body := get(t, srv.URL+"/boot/arm64/"+p); code != want {

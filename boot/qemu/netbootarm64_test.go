@@ -63,7 +63,7 @@ func TestNetbootArm64(t *testing.T) {
 	}
 	m := qemu.Machine{Arch: "arm64", HTTPBoot: true, EFIVars: vars, MemoryMiB: 1024}
 	res, err := qemu.Run(context.Background(), m, qemu.Watch{
-		Expect: "MODE-TINY-OK", Fail: []string{"mode-init: FAILED", "MODE-TINY-FAIL"}, Timeout: 12 * time.Minute})
+		Expect: "MODE-TINY-OK", Fail: []string{"mode-init: FAILED", "MODE-TINY-FAIL", "grub> ", "you need to load the kernel first"}, Timeout: 12 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

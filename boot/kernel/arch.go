@@ -29,6 +29,14 @@ func FetchArch(ctx context.Context, dir, arch, host string) (*Kernel, error) {
 	if k, err := findExtracted(dir); err == nil {
 		return k, nil
 	}
+	unlock, err := lockDir(dir) // another process may be fetching it
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if k, err := findExtracted(dir); err == nil {
+		return k, nil
+	}
 	root := filepath.Join(dir, "root")
 	tmp := root + ".tmp"
 	os.RemoveAll(tmp)

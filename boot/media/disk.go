@@ -120,6 +120,9 @@ func writeDisk(ctx context.Context, im *Image, out, work string) error {
 	if err := im.dataPartition(ctx, out, work, label, id, int64(dataStart)*sector, int64(dataEnd-dataStart+1)*sector); err != nil {
 		return err
 	}
+	if im.arm64() { // no BIOS: its partition stays empty, the MBR protective only
+		return nil
+	}
 	return biosBoot(ctx, out, work, id, firstLBA, espStart-firstLBA)
 }
 

@@ -44,9 +44,17 @@ func marker(id string) string { return "/boot/grub/mode-" + id }
 // port, the chain at once, then to RAM, then with a debug shell. args are the
 // kernel parameters that find the layers.
 func grubConfig(chain, args, extra string) string {
-	base := kernelLine(args, extra)
+	return grubMenu(chain, kernelLine(args, extra), true)
+}
+
+// grubMenu is a grub.cfg booting the kernel with the command line base;
+// serial puts GRUB on the first serial port too (BIOS and x86 UEFI: under
+// arm64 UEFI the firmware's console is the serial port already).
+func grubMenu(chain, base string, serial bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "serial --unit=0 --speed=115200\nterminal_input console serial\nterminal_output console serial\n")
+	if serial {
+		fmt.Fprintf(&b, "serial --unit=0 --speed=115200\nterminal_input console serial\nterminal_output console serial\n")
+	}
 	fmt.Fprintf(&b, "set default=0\nset timeout=%d\n", timeout)
 	for _, e := range []struct{ title, more string }{
 		{"", ""}, {" (to RAM)", " mode.toram"}, {" (debug shell)", " mode.debug"},
@@ -72,6 +80,12 @@ func mkimage(ctx context.Context, work, format, early, out string, more ...strin
 	if _, err := os.Stat(filepath.Join(dir, "kernel.img")); err != nil {
 		return fmt.Errorf("GRUB for %s is missing (%s): install grub-pc-bin and grub-efi-amd64-bin", format, dir)
 	}
+	return mkimageFrom(ctx, work, dir, format, early, out, more...)
+}
+
+// mkimageFrom runs grub-mkimage for format with GRUB's modules from dir
+// (another architecture's: arm64.go), the early config and more modules.
+func mkimageFrom(ctx context.Context, work, dir, format, early, out string, more ...string) error {
 	cfg := filepath.Join(work, "early-"+format+".cfg")
 	if err := os.WriteFile(cfg, []byte(early), 0o644); err != nil {
 		return err

@@ -28,11 +28,13 @@ func writeISO(ctx context.Context, im *Image, out, work string) error {
 	if err != nil {
 		return err
 	}
-	bios := filepath.Join(work, "bios.img")
-	if err := mkimage(ctx, work, "i386-pc-eltorito", earlyConfig(marker(id)), bios, "biosdisk"); err != nil {
-		return err
+	if !im.arm64() { // arm64 machines have no BIOS
+		bios := filepath.Join(work, "bios.img")
+		if err := mkimage(ctx, work, "i386-pc-eltorito", earlyConfig(marker(id)), bios, "biosdisk"); err != nil {
+			return err
+		}
+		files["/boot/grub/bios.img"] = bios
 	}
-	files["/boot/grub/bios.img"] = bios
 	efiImg, err := efiImage(ctx, im, work, id, find)
 	if err != nil {
 		return err
@@ -54,11 +56,13 @@ func writeISO(ctx context.Context, im *Image, out, work string) error {
 	epoch := strconv.FormatInt(im.Epoch().Unix(), 10)
 	args := []string{"-as", "mkisofs", "-quiet", "-o", out, "-V", label, "-r", "-graft-points",
 		"--set_all_file_dates", "=" + epoch, // the boot catalog too
-		"-b", "boot/grub/bios.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
-		"--grub2-boot-info", "--grub2-mbr", filepath.Join(grubPC, "boot_hybrid.img"),
-		"-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
-		"--protective-msdos-label",
 	}
+	if !im.arm64() { // arm64: the EFI entry alone, and a GPT for a stick, no BIOS boot code
+		args = append(args, "-b", "boot/grub/bios.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+			"--grub2-boot-info", "--grub2-mbr", filepath.Join(grubPC, "boot_hybrid.img"), "-eltorito-alt-boot")
+	}
+	args = append(args, "-e", "boot/grub/efi.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
+		"--protective-msdos-label")
 	for _, n := range names {
 		args = append(args, n[1:]+"="+files[n])
 	}
@@ -73,7 +77,7 @@ func writeISO(ctx context.Context, im *Image, out, work string) error {
 // of /boot every medium has: path on the medium → source.
 func bootFiles(ctx context.Context, im *Image, work, id, find string) (map[string]string, error) {
 	cfg := filepath.Join(work, "grub.cfg")
-	if err := os.WriteFile(cfg, []byte(grubConfig(im.Chain, find, im.Append)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(im.grubConfig(find)), 0o644); err != nil {
 		return nil, err
 	}
 	mark := filepath.Join(work, "marker")

@@ -46,6 +46,11 @@ type Image struct {
 	// SecureBoot, when set, boots UEFI through a signed unified kernel
 	// image instead of GRUB (iso and disk; secureboot.go).
 	SecureBoot *SecureBoot
+	// Arch is the machines' architecture: "" or amd64 (BIOS and x86_64
+	// UEFI), or arm64 (UEFI only, GRUB's arm64-efi built from the modules
+	// in GrubEFI: arm64.go). Kernel and Initrd must be of that architecture.
+	Arch    string
+	GrubEFI string
 }
 
 // ErrUnknownFormat is the error of a format not in Formats.
@@ -108,6 +113,9 @@ func (im *Image) check(format string) error {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("image: %s: %w", what, err)
 		}
+	}
+	if err := im.checkArch(format); err != nil {
+		return fmt.Errorf("image: %w", err)
 	}
 	if im.SecureBoot != nil {
 		if err := im.SecureBoot.check(format); err != nil {

@@ -47,6 +47,9 @@ func HasSignedChain() error {
 // Debian's signed shim and GRUB with GRUB's configuration, else (without
 // them) a GRUB of its own. args find the layers.
 func (im *Image) efiFiles(ctx context.Context, work, id, args string) (map[string]string, error) {
+	if im.arm64() {
+		return im.arm64EFI(ctx, work, id) // arm64.go
+	}
 	if im.SecureBoot != nil || HasSignedChain() != nil {
 		efi, err := im.bootEFI(ctx, work, id, args)
 		return map[string]string{"/EFI/BOOT/BOOTX64.EFI": efi}, err
@@ -73,6 +76,9 @@ func (im *Image) efiFiles(ctx context.Context, work, id, args string) (map[strin
 func SignedChainWarning(ctx context.Context, im *Image, work string) string {
 	if im.SecureBoot != nil {
 		return ""
+	}
+	if im.arm64() {
+		return "UEFI boots GRUB arm64-efi built by mode, unsigned: only with Secure Boot off"
 	}
 	if err := HasSignedChain(); err != nil {
 		return fmt.Sprintf("UEFI boots an unsigned GRUB, only with Secure Boot off: %v", err)

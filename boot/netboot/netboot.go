@@ -88,6 +88,9 @@ type Config struct {
 	// under /boot/uki/ and /boot/mode.efi (uki.go): UEFI HTTP boot under
 	// Secure Boot.
 	UKI *UKIs
+	// Arch, when set, serves machines of another architecture (arm64)
+	// under /boot/ARCH/ (arch.go): GRUB's network image, kernel, initramfs.
+	Arch *ArchFiles
 }
 
 // ChainFiles are the boot files of each chain.
@@ -120,6 +123,9 @@ func Handler(c Config) http.Handler {
 	if c.UKI != nil {
 		mux.HandleFunc("GET /boot/uki/{path...}", serveUKI(c)) // uki.go
 		mux.HandleFunc("GET /boot/"+UKIFile, serveUKI(c))
+	}
+	if c.Arch != nil {
+		mux.HandleFunc("GET /boot/"+c.Arch.Arch+"/{path...}", serveArch(c)) // arch.go
 	}
 	mux.HandleFunc("GET /boot/boot.ipxe", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

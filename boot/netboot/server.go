@@ -66,6 +66,9 @@ type Options struct {
 	// SecureBoot, when set, is the site's Secure Boot key: /boot/uki/
 	// serves each chain's unified kernel image signed with it (uki.go).
 	SecureBoot *uki.Signer
+	// Arch, when set, serves machines of another architecture than the
+	// server's under /boot/ARCH/ (arch.go).
+	Arch *ArchBoot
 	// Built is told of each initramfs built on first use; may be nil.
 	Built func(*initramfs.Result)
 	// Logger is told what cannot be done as asked; nil is silent.
@@ -204,6 +207,9 @@ func New(st *store.Store, listen net.Addr, o Options) (*Server, error) {
 		}
 		return out, nil
 	})
+	if o.Arch != nil { // arch.go
+		cfg.Arch = newArchFiles(*o.Arch, st, prepare, tmp, o.Built, logger)
+	}
 	// Each chain's own kernel, with an initramfs of its modules (chainkernel.go).
 	if ck, err := newChainKernels(st, cfg, o, prepare, logger); err != nil {
 		logger.Warn("every chain boots the server's kernel", "err", err)

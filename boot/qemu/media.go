@@ -51,7 +51,10 @@ func (m Machine) firmwareArgs() []string {
 		ro = ""
 	}
 	drive := "if=none,id=medium,format=raw,file=" + qemuEscape(md.File)
-	switch md.As {
+	switch m.mediumAs() {
+	case "scsi-cd": // virt has no IDE
+		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "virtio-scsi-pci,id=scsi",
+			"-device", "scsi-cd,bus=scsi.0,drive=medium,bootindex=0")
 	case "cdrom":
 		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "ide-cd,drive=medium,bus=ide.1,bootindex=0")
 	case "virtio":
@@ -62,6 +65,23 @@ func (m Machine) firmwareArgs() []string {
 		args = append(args, "-drive", drive+ro, "-device", "ide-hd,drive=medium,bus=ide.0,bootindex=0")
 	}
 	return args
+}
+
+// mediumAs is how m's medium is attached: as Medium.As says, but on
+// arm64's virt machine, which has no IDE, a CD-ROM is a virtio SCSI CD
+// ("scsi-cd") and a disk a virtio disk.
+func (m Machine) mediumAs() string {
+	as := m.Medium.As
+	if m.arch() != "arm64" {
+		return as
+	}
+	switch as {
+	case "cdrom":
+		return "scsi-cd"
+	case "usb":
+		return as
+	}
+	return "virtio"
 }
 
 // qemuEscape doubles commas, which QEMU's option parser splits on.

@@ -57,6 +57,10 @@ type Machine struct {
 	// the boot entry AddBootURI put in SecureBootVars; on Tap, the
 	// firmware's own boot entries for the NIC (PXE off: HTTP boot only).
 	HTTPBoot bool
+	// EFIVars is an arm64 machine's UEFI variable store (AAVMF's, on the
+	// second pflash), which the guest may write: a copy such as BlankVars
+	// makes. "" gives it AAVMFVars with its writes discarded (aavmf.go).
+	EFIVars string
 }
 
 // Disk is one virtio disk.

@@ -35,6 +35,8 @@ func CopyVars(src, dir string) (string, error) {
 // guest's reach) on q35, which that build needs, or plain OVMF as the BIOS.
 func (m Machine) uefiArgs() []string {
 	switch {
+	case m.arch() == "arm64" && (m.UEFI || m.firmwareBoot()): // no BIOS on arm64
+		return m.aavmfArgs()
 	case m.SecureBootVars != "":
 		return []string{"-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + qemuEscape(OVMFSecureCode),

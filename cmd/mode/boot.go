@@ -51,6 +51,7 @@ func bootAction(ctx context.Context, c *cli.Command) error {
 		if err != nil {
 			return err
 		}
+		defer removeEFIVars(m) // --http-boot's
 		return runBoot(ctx, c, m)
 	}
 	if c.Args().Len() != 1 {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mode-build/mode/boot/initramfs"
 	"github.com/mode-build/mode/boot/kernel"
-	"github.com/mode-build/mode/boot/media"
 	"github.com/mode-build/mode/boot/qemu"
 	"github.com/mode-build/mode/modules"
 	"github.com/urfave/cli/v3"
@@ -146,16 +145,5 @@ func archInitramfs(ctx context.Context, c *cli.Command, arch string) error {
 		return err
 	}
 	fmt.Println(c.String("output"))
-	return nil
-}
-
-// amd64Media refuses a chain of another architecture than amd64 for mode
-// image, whose media boot x86_64 machines only (docs/media.md).
-func amd64Media(im *media.Image) error {
-	for _, l := range im.Layers {
-		if a := l.Meta.Arch(); a != "amd64" {
-			return fmt.Errorf("image: chain %s is for %s (layer %s): mode image makes amd64 media only; boot it with mode boot --arch %s", im.Chain, a, l.Meta.File, a)
-		}
-	}
 	return nil
 }

@@ -20,6 +20,7 @@ func mediaBootFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "usb", Usage: "with FILE.iso or FILE.img: attach it as a USB stick (default: an ISO as a CD-ROM, an image as a disk)"},
 		&cli.StringFlag{Name: "as", Usage: "with FILE.iso or FILE.img: attach it as `KIND`: cdrom, disk (IDE) or usb"},
 		&cli.StringFlag{Name: "pxe", Usage: "boot by PXE from the TFTP root `DIR` made by mode netboot"},
+		&cli.StringFlag{Name: "http-boot", Usage: "with --arch arm64: boot by the firmware's UEFI HTTP boot of `URL` (mode serve's http://10.0.2.2:PORT/boot/arm64/bootaa64.efi)"},
 		&cli.BoolFlag{Name: "snapshot", Usage: "with FILE.img: discard what the guest writes to it (by default its changes and saved layers stay on it)"},
 	}
 }
@@ -31,6 +32,8 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 	m = qemu.Machine{MemoryMiB: int(c.Int("memory")), UEFI: c.Bool("uefi")}
 	arg := c.Args().First()
 	switch {
+	case c.String("http-boot") != "":
+		return m, true, httpBootMachine(c, &m) // boot_media_arch.go
 	case c.String("pxe") != "":
 		if c.Args().Len() != 0 {
 			return m, true, errors.New("boot: --pxe DIR takes no REF")
@@ -40,8 +43,11 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 			return m, true, fmt.Errorf("boot: --pxe %s: not a directory (mode netboot makes one)", dir)
 		}
 		m.PXE = &qemu.PXE{Dir: dir, File: pxeBootFile(c.Bool("uefi"))}
-		return m, true, nil
+		return m, true, mediaArch(c, &m)
 	case c.Args().Len() == 0 && c.String("initrd") != "":
+		if err := mediaArch(c, &m); err != nil {
+			return m, true, err
+		}
 		m.Kernel, m.Initrd = c.String("kernel"), c.String("initrd")
 		if err := bootFiles(ctx, c, &m, ""); err != nil {
 			return m, true, err
@@ -72,7 +78,7 @@ func mediaMachine(ctx context.Context, c *cli.Command) (m qemu.Machine, ok bool,
 		}
 		// A disk image keeps what the guest writes, as a stick would; an ISO is read-only.
 		m.Medium = &qemu.Medium{File: arg, As: as, Writable: strings.HasSuffix(arg, ".img") && !c.Bool("snapshot")}
-		return m, true, nil
+		return m, true, mediaArch(c, &m) // boot_media_arch.go
 	}
 	return m, false, nil
 }

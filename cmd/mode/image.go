@@ -23,9 +23,10 @@ func imageCommand() *cli.Command {
 			"disk: a raw GPT disk image (ESP with GRUB, kernel, initramfs; an ext4 data partition with the layers\n" +
 			"and the changes, which persist across boots), to dd onto a stick or a VM's disk.\n" +
 			"initramfs: mode's initramfs with the layers inside: one file to boot with no registry and no disk.\n" +
-			"The kernel is --kernel (with --kernel-modules), or the chain's own /boot/vmlinuz-*. See docs/media.md.",
+			"The kernel is --kernel (with --kernel-modules), or the chain's own /boot/vmlinuz-*. See docs/media.md.\n" +
+			"A chain built for arm64 makes media for arm64 UEFI machines (GRUB arm64-efi, Debian's arm64 cloud kernel).",
 		ArgsUsage: "CHAIN",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "iso", Usage: strings.Join(media.Formats, "|")},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `FILE`", Required: true},
@@ -38,7 +39,7 @@ func imageCommand() *cli.Command {
 			&cli.StringFlag{Name: "ca", Usage: "put the CA certificates in `FILE` in the initramfs (the site CA of mode serve --tls auto)"},
 			&cli.StringFlag{Name: "secure-boot-key", Usage: "iso, disk: UEFI boots a unified kernel image (kernel, initramfs, command line) signed with this PEM `KEY` (mode key generate --secure-boot; docs/trust.md)"},
 			&cli.StringFlag{Name: "secure-boot-cert", Usage: "the PEM `CERT` of --secure-boot-key, the one enrolled in the firmware's db"},
-		},
+		}, imageArchFlags()...),
 		Action: imageAction,
 	}
 }
@@ -58,7 +59,8 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := amd64Media(im); err != nil { // boot_arch.go
+	arch, err := imageArch(c, im) // image_arch.go
+	if err != nil {
 		return err
 	}
 	im.Append = c.String("append")
@@ -77,7 +79,13 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := imageKernel(ctx, c, im, format, tmp); err != nil {
+	if arch != "amd64" {
+		im.Arch = arch
+		err = imageArchKernel(ctx, c, im, format, tmp)
+	} else {
+		err = imageKernel(ctx, c, im, format, tmp)
+	}
+	if err != nil {
 		return err
 	}
 	if err := imageSigned(c.String("store"), c.Args().First(), im, tmp); err != nil {
@@ -94,7 +102,11 @@ func imageAction(ctx context.Context, c *cli.Command) error {
 	}
 	if format != "initramfs" {
 		if w := media.SignedChainWarning(ctx, im, tmp); w != "" {
-			fmt.Fprintln(os.Stderr, "image: warning: "+w+" (docs/media.md#secure-boot-microsofts-keys)")
+			doc := "docs/media.md#secure-boot-microsofts-keys"
+			if im.Arch == "arm64" {
+				doc = "docs/media.md#arm64"
+			}
+			fmt.Fprintln(os.Stderr, "image: warning: "+w+" ("+doc+")")
 		}
 	}
 	if err := media.Write(ctx, format, im, out); err != nil {

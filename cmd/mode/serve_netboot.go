@@ -34,6 +34,7 @@ func netbootHandler(c *cli.Command, s *store.Store, listen net.Addr, more func(*
 		Advertise:     c.String("advertise"),
 		PushToken:     c.String("push-token"),
 		Built:         reportInitramfs,
+		Arch:          serveArchBoot(), // serve_arch.go
 		Logger:        slog.Default(),
 	}
 	if more != nil {

@@ -16,6 +16,9 @@ import (
 
 // toRAM copies the layers into /run/mode/layers and lets go of their medium.
 func (b *boot) toRAM() (string, error) {
+	if b.dl.lazy != nil {
+		return "the layers fill into RAM from the registry; the boot waits for them before switch_root (step lazy)", nil
+	}
 	if b.dl.dir == layersDir {
 		return "layers already in RAM", nil
 	}

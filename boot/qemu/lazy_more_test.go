@@ -29,7 +29,7 @@ func lazySigned(t *testing.T, dir string) {
 	host := strings.TrimPrefix(reg.srv.URL, "http://")
 	ctx := context.Background()
 	r := trust.Remote{Auth: &authn.Bearer{Token: token}}
-	signer, pub := trustKey(t, t.TempDir(), "site")
+	signer, pub, initrd := siteTrust(t)
 	d, desc, err := r.Resolve(ctx, host+"/tiny:extra")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ if /run/mode/bin/mode save mine --push; then echo LAZY-SAVE-PUSHED; else echo LA
 		{text: "TORAM-DONE-AT-START", f: func() { atStart.Store(reg.sent.Load()) }},
 	}}
 	m := netMachine(t, "mode.ref="+reg.addr()+"/tiny:extra mode.insecure mode.lazy=on mode.toram mode.noload=^extra$ mode.token="+token+" tiny.run=/dev/vda", script)
-	m.Initrd = trustInitramfs(t, pub.Source)
+	m.Initrd = initrd
 	res, err := qemu.Run(ctx, m, qemu.Watch{Expect: "LAZY-SAVE-PUSHED", Line: true,
 		Fail: []string{"LAZY-SAVE-FAILED", "TORAM-NOT-DONE", "mode-init: FAILED", "MODE-TINY-OK"}, Timeout: 5 * time.Minute, Console: hooks})
 	if err != nil {

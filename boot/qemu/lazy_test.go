@@ -35,8 +35,8 @@ type lazyRegistry struct {
 	delay   time.Duration
 	down    atomic.Bool
 	refused atomic.Int64
-	corrupt string // a blob digest
-	bad     []byte // what is served for it
+	corrupt string   // a blob digest
+	bad     []byte   // what is served for it
 	asked   sync.Map // the blob digests asked for (GET or HEAD)
 }
 

@@ -28,8 +28,13 @@ type Booted struct {
 	// Mirrors are the registries tried before Ref's (mode.mirrors), HOST[:PORT].
 	Mirrors []string `json:"mirrors,omitempty"`
 	// Offline: no registry answered, the chain came from the mode.cache disk.
-	Offline bool   `json:"offline,omitempty"`
-	Layers  []Meta `json:"layers"`
+	Offline bool `json:"offline,omitempty"`
+	// Lazy: the layers are read from the registry on demand (mode.lazy=on),
+	// each through dm-verity; Verified: the init checked the chain's
+	// signature (mode.verify), which mounts every layer through dm-verity.
+	Lazy     bool   `json:"lazy,omitempty"`
+	Verified bool   `json:"verified,omitempty"`
+	Layers   []Meta `json:"layers"`
 }
 
 // ChainFile, ChangesDir and LayersDir name the parts of a run directory.

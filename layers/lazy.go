@@ -13,12 +13,15 @@ func LazyFile(runDir string) string { return filepath.Join(runDir, "lazy.json") 
 
 // LazyStatus is a lazy boot's progress: each layer's bytes local and
 // fetched from the registry; Whole once every layer is local (no read
-// needs the registry any more).
+// needs the registry any more); Done once the background fill ended, each
+// whole file's digest checked, Error saying what failed if one did.
 type LazyStatus struct {
 	Layers  []LazyLayer `json:"layers"`
 	Whole   bool        `json:"whole"`
 	Fetched int64       `json:"fetched"`
 	Size    int64       `json:"size"`
+	Done    bool        `json:"done,omitempty"`
+	Error   string      `json:"error,omitempty"`
 }
 
 // LazyLayer is one layer of LazyStatus.

@@ -25,6 +25,8 @@ func (b *boot) booted() *layers.Booted {
 		Changes:  b.changesAt,
 		Mirrors:  b.p.mirrors,
 		Offline:  b.offline != nil,
+		Lazy:     b.dl.lazy != nil,
+		Verified: b.pol.checks(),
 		Layers:   b.dl.metas,
 	}
 }

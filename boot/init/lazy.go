@@ -32,7 +32,10 @@ type lazySpec struct {
 	Mirrors      []string      `json:"mirrors,omitempty"`
 	FetchTimeout time.Duration `json:"fetchTimeout"`
 	Rate         int64         `json:"rate"` // background fill, bytes a second
-	Layers       []lazyLayer   `json:"layers"`
+	// Now: the fill starts at once, not once the boot steps end
+	// (mode.toram: the boot waits for it before switch_root).
+	Now    bool        `json:"now,omitempty"`
+	Layers []lazyLayer `json:"layers"`
 }
 
 type lazyLayer struct {
@@ -59,12 +62,14 @@ const lazyRate = 16 << 20
 // lazyPull maps the chain's layers to NBD devices read from the registry on
 // demand (mode.lazy=on). It reports ok=false, having said why on the
 // console, when the boot must download the layers whole instead: with
-// mode.toram, a layer without verity data, a registry that ignores HTTP
-// Range, or every layer already in the mode.cache directory dir. With
-// mode.cache (dir on the cache disk) the layers are filled into dir.
+// mode.toram and mode.cache, a layer without verity data, a registry that
+// ignores HTTP Range, or every layer already in the mode.cache directory
+// dir. With mode.cache (dir on the cache disk) the layers are filled into
+// dir; with mode.toram the fill into RAM starts at once, unbounded, and the
+// boot waits for it before switch_root (lazyReport).
 func (b *boot) lazyPull(dir string) (msg string, ok bool, err error) {
-	if b.p.toram {
-		b.logf("mode.lazy=on: not with mode.toram (yet): downloading the layers whole")
+	if b.p.toram && b.p.cache != "" {
+		b.logf("mode.lazy=on: not with mode.toram and mode.cache (the fill would go to the disk mode.toram lets go of): downloading the layers whole")
 		return "", false, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -87,6 +92,9 @@ func (b *boot) lazyPull(dir string) (msg string, ok bool, err error) {
 	metas := b.filter(c.Layers)
 	spec := lazySpec{Ref: pinned(ref, string(digest)), Insecure: b.p.insecure, Mirrors: b.p.mirrors,
 		FetchTimeout: b.p.fetchTimeout, Rate: lazyRate}
+	if b.p.toram { // the boot waits for the fill: no bound, no wait for the steps
+		spec.Rate, spec.Now = 0, true
+	}
 	cache := b.p.cache != ""
 	if cache && inCache(dir, metas) {
 		b.logf("mode.lazy=on: every layer is in mode.cache already: reading them from the disk")
@@ -119,6 +127,8 @@ func (b *boot) lazyPull(dir string) (msg string, ok bool, err error) {
 	where := ""
 	if cache {
 		b.dl.dir, where = dir, " into mode.cache"
+	} else if b.p.toram {
+		where = " into RAM, which the boot waits for before switch_root (mode.toram)"
 	}
 	return fmt.Sprintf("mapped %d layers, %s of %s %s lazily (%s fetched so far; each block checked by dm-verity as it is read, the rest filled in the background%s)",
 		len(metas), layers.Size(total), b.dl.name, layers.ShortDigest(string(digest)), layers.Size(ready.Fetched), where), true, nil
@@ -185,6 +195,9 @@ func startLazy(spec lazySpec) (lazyReady, error) {
 func (b *boot) lazyReport() (string, error) {
 	if b.dl == nil || b.dl.lazy == nil {
 		return "lazy: not used (the layers were downloaded whole)", nil
+	}
+	if b.p.toram {
+		return b.lazyWaitRAM(250 * time.Millisecond)
 	}
 	// The server writes its status once it sees chain.json (polled every 0.1 s).
 	if c, err := os.Stat(chainFile); err == nil {

@@ -45,7 +45,7 @@ func runLazy() int {
 		return 0
 	}
 	answer(lazyReady{Devices: st.devices, Fetched: st.fetched()})
-	st.fill(out, spec.Rate)
+	st.fill(out, spec.Rate, spec.Now)
 	select {} // the devices' servers run for the machine's life
 }
 
@@ -60,6 +60,10 @@ type lazyServer struct {
 	cache   *os.File // the mode.cache directory, held across switch_root
 	start   time.Time
 	uptime  *os.File
+
+	mu   sync.Mutex
+	done bool     // the fill ended (lazy.json's done)
+	errs []string // what failed in it (lazy.json's error)
 }
 
 // serveLazy opens the blobs, probes them and attaches their devices.
@@ -152,10 +156,12 @@ func (s *lazyServer) fetched() int64 {
 }
 
 // fill makes every blob whole, one after the other at rate, then says so on
-// the console: from then on the machine needs no registry.
-func (s *lazyServer) fill(out *boot, rate int64) {
-	stop := make(chan struct{})
+// the console: from then on the machine needs no registry. It starts once
+// the boot steps end, or at once when now (mode.toram).
+func (s *lazyServer) fill(out *boot, rate int64, now bool) {
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() { // the status, for mode status and the boot report
+		defer close(stopped)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -169,20 +175,20 @@ func (s *lazyServer) fill(out *boot, rate int64) {
 	}()
 	// The boot's own reads first: the fill starts when the boot steps end
 	// (chain.json written), or after a minute.
-	for i := 0; i < 600; i++ {
+	for i := 0; i < 600 && !now; i++ {
 		if err := unix.Fstatat(int(s.dir.Fd()), filepath.Base(chainFile), new(unix.Stat_t), 0); err == nil {
 			s.writeStatus() // what the boot read, for the step after chain.json
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	bad := 0
+	var errs []string
 	for i, b := range s.blobs {
 		if err := b.Fill(context.Background(), rate, 2*time.Second); err != nil {
-			bad++
+			errs = append(errs, fmt.Sprintf("layer %s: %v", filepath.Base(s.files[i]), err))
 			out.logf("lazy: layer %s: %v (dm-verity refuses its changed blocks)", s.files[i], err)
 		} else if err := s.keep(i); err != nil {
-			bad++
+			errs = append(errs, fmt.Sprintf("layer %s: %v", filepath.Base(s.files[i]), err))
 			out.logf("lazy: layer %s: %v", s.files[i], err)
 		}
 	}
@@ -190,8 +196,12 @@ func (s *lazyServer) fill(out *boot, rate int64) {
 		unix.Sync() // the cache disk's layers survive a machine cut off now
 	}
 	close(stop)
+	<-stopped // its last write is not after the one below
+	s.mu.Lock()
+	s.done, s.errs = true, errs
+	s.mu.Unlock()
 	st := s.writeStatus()
-	if bad == 0 {
+	if len(errs) == 0 {
 		out.logf("lazy: all %d layers local at uptime %s, %s after the server started: the registry is no longer needed (%s)",
 			len(s.blobs), s.uptimeNow(), seconds(time.Since(s.start)), st.Summary("in all"))
 	}
@@ -221,6 +231,9 @@ func (s *lazyServer) writeStatus() layers.LazyStatus {
 		st.Size += l.Size
 		st.Whole = st.Whole && l.Local == l.Size
 	}
+	s.mu.Lock()
+	st.Done, st.Error = s.done, strings.Join(s.errs, "; ")
+	s.mu.Unlock()
 	data, _ := json.MarshalIndent(st, "", "  ")
 	fd, err := unix.Openat(int(s.dir.Fd()), ".lazy.json.tmp", unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {

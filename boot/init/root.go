@@ -16,6 +16,9 @@ import (
 
 // toRAM copies the layers into /run/mode/layers and lets go of their medium.
 func (b *boot) toRAM() (string, error) {
+	if b.dl.lazy != nil {
+		return "the layers fill into RAM from the registry; the boot waits for them before switch_root (step lazy)", nil
+	}
 	if b.dl.dir == layersDir {
 		return "layers already in RAM", nil
 	}
@@ -118,7 +121,11 @@ func (b *boot) writeChain() (string, error) {
 func (b *boot) switchRoot() (string, error) {
 	b.logf("uptime %s at switch_root", uptime())
 	if st, err := layers.ReadLazy(runDir); err == nil {
-		b.logf("%s", st.Summary("by switch_root, the background fill under way"))
+		when := "by switch_root, the background fill under way"
+		if st.Whole {
+			when = "by switch_root" // mode.toram, or a fill that was quick
+		}
+		b.logf("%s", st.Summary(when))
 	}
 	b.logf("switching root to %s after %s", b.p.init, seconds(time.Since(b.start)))
 	if err := urmount.SwitchRoot(newRoot, b.p.init); err != nil {

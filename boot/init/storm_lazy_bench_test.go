@@ -23,9 +23,13 @@ func BenchmarkStormLazy(b *testing.B) {
 	_, modeSrv, ref := stormOrigin(b)
 	for b.Loop() {
 		w := storm(b, modeSrv, modeSrv, "mode.ref="+ref)
+		stormChunks = []remote.Option{remote.WithChunks(256<<10, 256<<10)} // the first round's fixed chunks
+		f := storm(b, modeSrv, modeSrv, "mode.ref="+ref+" mode.lazy=on")
+		stormChunks = nil
 		l := storm(b, modeSrv, modeSrv, "mode.ref="+ref+" mode.lazy=on")
 		per := func(r stormResult) float64 { return float64(r.served) / stormMachines / 1e3 }
 		b.ReportMetric(per(w), "whole-served-KB")
+		b.ReportMetric(per(f), "lazy256K-served-KB")
 		b.ReportMetric(per(l), "lazy-served-KB")
 		b.ReportMetric(float64(w.pulled)/stormMachines/1e3, "chain-KB")
 		b.ReportMetric(per(l)/per(w), "lazy/whole")
@@ -36,10 +40,14 @@ func BenchmarkStormLazy(b *testing.B) {
 	}
 }
 
+// stormChunks are the storm's Blobs' chunk options (nil: the defaults, as
+// the lazy server's).
+var stormChunks []remote.Option
+
 // stormLazyFetch is a storm machine's lazy fetch step: the chain's manifest
 // and config (remote.Chain, as lazyPull reads them), then for each layer the
-// lazy server's Blob (256 KiB chunks by Range) with its probe (the first
-// chunk), and what mounting it and listing every directory of it read: the
+// lazy server's Blob (Range requests of remote.FirstChunk growing to
+// MaxChunk, or stormChunks) with its probe (the first fetch), and what mounting it and listing every directory of it read: the
 // squashfs superblock and all its metadata tables (squashfs.InspectAt over
 // the Blob), and the whole dm-verity hash tree after the squashfs when the
 // layer has one (more than the kernel reads: only the tree's blocks over
@@ -67,7 +75,7 @@ func (m *boot) stormLazyFetch() (string, error) {
 		if l.Verity != nil {
 			end = l.Verity.HashOffset
 		}
-		blob, err := remote.OpenBlob(ctx, pinned(m.p.ref, string(manifest)), digest.Digest(l.Digest), l.Size, filepath.Join(m.pullDir, l.File), opts...)
+		blob, err := remote.OpenBlob(ctx, pinned(m.p.ref, string(manifest)), digest.Digest(l.Digest), l.Size, filepath.Join(m.pullDir, l.File), append(opts, stormChunks...)...)
 		if err != nil {
 			return "", err
 		}

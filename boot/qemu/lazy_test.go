@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,16 +35,17 @@ type lazyRegistry struct {
 	delay   time.Duration
 	down    atomic.Bool
 	refused atomic.Int64
-	corrupt string // a blob digest
-	bad     []byte // what is served for it
+	corrupt string   // a blob digest
+	bad     []byte   // what is served for it
+	asked   sync.Map // the blob digests asked for (GET or HEAD)
 }
 
-func newLazyRegistry(t testing.TB, dir string) *lazyRegistry {
+func newLazyRegistry(t testing.TB, dir string, opts ...serve.Option) *lazyRegistry {
 	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inner := serve.New(s).Handler()
+	inner := serve.New(s, opts...).Handler()
 	r := &lazyRegistry{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.Contains(req.URL.Path, "/blobs/") && r.delay > 0 {
@@ -60,6 +62,7 @@ func newLazyRegistry(t testing.TB, dir string) *lazyRegistry {
 			inner.ServeHTTP(w, req)
 			return
 		}
+		r.asked.Store(path.Base(req.URL.Path), true)
 		if r.noRange {
 			req.Header.Del("Range")
 		}
@@ -218,6 +221,11 @@ if find / -xdev -type f -exec cat {} + >/dev/null 2>/tmp/err; then echo LAZY-REA
 			t.Errorf("the console does not say the layers were downloaded whole for want of Range")
 		}
 	})
+
+	// lazy_more_test.go: a signed chain with mode.toram, mode.noload,
+	// mode save and activate refused; mode activate on an unsigned lazy boot.
+	t.Run("signed", func(t *testing.T) { lazySigned(t, dir) })
+	t.Run("activate", func(t *testing.T) { lazyActivate(t, dir) })
 }
 
 // multiHook sends the console to each hook.

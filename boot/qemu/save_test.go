@@ -22,7 +22,7 @@ import (
 // scriptDisk writes script on a raw disk image for tiny.run=DEV (tiny's rcS
 // runs `sh DEV`) or systemd.run="/bin/sh DEV": the text padded with zeros,
 // after an exit so the shell never reads the padding.
-func scriptDisk(t *testing.T, script string) qemu.Disk {
+func scriptDisk(t testing.TB, script string) qemu.Disk {
 	t.Helper()
 	data := []byte(strings.TrimSpace(script) + "\nexit 0\n")
 	data = append(data, make([]byte, 4096-len(data)%4096)...)

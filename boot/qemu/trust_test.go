@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestBootTrust(t *testing.T) {
 	r := trust.Remote{Auth: &authn.Bearer{Token: "t0ken"}}
 
 	keys := t.TempDir()
-	signer, pub := trustKey(t, keys, "site")
+	signer, pub, initrd := siteTrust(t)
 	other, _ := trustKey(t, keys, "other")
 	sign := func(key crypto.Signer, tag string) string {
 		t.Helper()
@@ -82,7 +83,6 @@ func TestBootTrust(t *testing.T) {
 	extra := sign(signer, "extra")
 	sign(other, "essential")
 
-	initrd := trustInitramfs(t, pub.Source)
 	cache := filepath.Join(t.TempDir(), "cache.img")
 	if err := qemu.EmptyDisk(ctx, cache, 64); err != nil {
 		t.Fatal(err)
@@ -267,6 +267,42 @@ func trustKey(t testing.TB, dir, name string) (crypto.Signer, *trust.PublicKey) 
 // trustInitramfs builds mode's initramfs trusting the public keys.
 func trustInitramfs(t testing.TB, pubs ...string) string {
 	t.Helper()
+	return trustInitramfsAt(t, filepath.Join(t.TempDir(), "initrd.img"), pubs...)
+}
+
+// siteTrust is one signing key and an initramfs trusting it, made once per
+// test binary (in the binaries' directory) and shared by TestBootTrust and
+// TestBootLazy/signed: the initramfs takes a minute or more to build.
+func siteTrust(t testing.TB) (crypto.Signer, *trust.PublicKey, string) {
+	t.Helper()
+	siteKey.once.Do(func() {
+		dir := filepath.Join(testutil.Binaries(t), "site-trust")
+		if siteKey.err = os.RemoveAll(dir); siteKey.err == nil {
+			siteKey.err = os.MkdirAll(dir, 0o755)
+		}
+		if siteKey.err != nil {
+			return
+		}
+		siteKey.signer, siteKey.pub = trustKey(t, dir, "site")
+		siteKey.initrd = trustInitramfsAt(t, filepath.Join(dir, "initrd.img"), siteKey.pub.Source)
+	})
+	if siteKey.err != nil || siteKey.initrd == "" {
+		t.Fatalf("the site key and its initramfs: %v (see the first test that made them)", siteKey.err)
+	}
+	return siteKey.signer, siteKey.pub, siteKey.initrd
+}
+
+var siteKey struct {
+	once   sync.Once
+	signer crypto.Signer
+	pub    *trust.PublicKey
+	initrd string
+	err    error
+}
+
+// trustInitramfsAt builds mode's initramfs trusting the public keys into out.
+func trustInitramfsAt(t testing.TB, out string, pubs ...string) string {
+	t.Helper()
 	bins := testutil.Binaries(t)
 	files, err := initramfs.TrustFiles(pubs, false)
 	if err != nil {
@@ -279,7 +315,6 @@ func trustInitramfs(t testing.TB, pubs ...string) string {
 		KernelModules: testutil.Kernel(t).Deb,
 		Files:         files,
 	}
-	out := filepath.Join(t.TempDir(), "initrd.img")
 	res, err := initramfs.BuildFile(context.Background(), opts, out)
 	if err != nil {
 		t.Fatal(err)

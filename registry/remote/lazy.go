@@ -20,12 +20,28 @@ import (
 // request with the whole blob (200): it cannot be read lazily.
 var ErrNoRange = errors.New("the registry ignores HTTP Range (answered 200 to a range request)")
 
-// DefaultChunk is the unit a Blob fetches and keeps: every read is
-// widened to whole chunks, so many small reads cost few requests.
-const DefaultChunk = 256 << 10
+// The chunks a Blob fetches: every read is widened to whole units of
+// MinChunk, and grows as a file system's reads run on: a read where no
+// other ended fetches FirstChunk (a mount's superblock, a table, a
+// hash block: little of a layer it never reads), and each read that
+// starts where the last fetch ended fetches twice as much as that one, up
+// to MaxChunk (a file read through: few requests). The background fill
+// fetches MaxChunk at a time.
+const (
+	MinChunk   = 32 << 10
+	FirstChunk = 64 << 10
+	MaxChunk   = 1 << 20
+)
+
+// WithChunks sets a Blob's first and largest fetch (FirstChunk and
+// MaxChunk by default), each rounded up to whole MinChunk units; equal,
+// every fetch is that size.
+func WithChunks(first, max int64) Option {
+	return func(o *options) { o.chunkFirst, o.chunkMax = first, max }
+}
 
 // Blob is one blob of a registry read by byte ranges (HTTP Range), on
-// demand: each chunk is fetched once, from the first registry that serves it
+// demand: each unit is fetched once, from the first registry that serves it
 // (WithMirrors), and kept in a local file, which Fill makes whole. The bytes
 // are not checked here: what reads them checks them (dm-verity, against a
 // root hash from the verified chain config); Fill checks the whole file's
@@ -34,13 +50,17 @@ type Blob struct {
 	p     *puller
 	desc  ocispec.Descriptor
 	f     *os.File
-	chunk int64
+	chunk int64 // the unit: MinChunk
 	ctx   context.Context
+	// first and max are the first fetch's and the largest fetch's units.
+	first, max int64
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	state   []uint8 // per chunk: missing, fetching, present
+	state   []uint8 // per unit: missing, fetching, present
 	present int
+	next    int64        // the unit after the last read's fetch
+	win     int64        // that fetch's units
 	fetched atomic.Int64 // bytes received from registries
 	whole   chan struct{}
 }
@@ -53,9 +73,9 @@ const (
 
 // OpenBlob makes the Blob of digest d (size bytes) in the repository of ref
 // (HOST[:PORT]/REPO[:TAG|@DIGEST]: the tag is not used), kept in file
-// (created sparse, size bytes). A chunk that fails is retried as the options
+// (created sparse, size bytes). A fetch that fails is retried as the options
 // say (WithRetries, WithRetryFor, WithRetryNotify), then the read that wanted
-// it fails; ctx ends every fetch.
+// it fails; ctx ends every fetch. WithChunks sets the fetches' sizes.
 func OpenBlob(ctx context.Context, ref string, d digest.Digest, size int64, file string, opts ...Option) (*Blob, error) {
 	if err := store.CheckDigest(d); err != nil {
 		return nil, err
@@ -80,15 +100,24 @@ func OpenBlob(ctx context.Context, ref string, d digest.Digest, size int64, file
 		f.Close()
 		return nil, err
 	}
-	n := (size + DefaultChunk - 1) / DefaultChunk
+	units := func(n, def int64) int64 {
+		if n <= 0 {
+			n = def
+		}
+		return (n + MinChunk - 1) / MinChunk
+	}
+	n := (size + MinChunk - 1) / MinChunk
 	b := &Blob{p: &puller{o: o, srcs: srcs}, desc: ocispec.Descriptor{Digest: d, Size: size}, f: f,
-		chunk: DefaultChunk, ctx: ctx, state: make([]uint8, n), whole: make(chan struct{})}
+		chunk: MinChunk, ctx: ctx, state: make([]uint8, n), whole: make(chan struct{}),
+		first: units(o.chunkFirst, FirstChunk), max: units(o.chunkMax, MaxChunk), next: -1}
+	b.max = max(b.max, b.first)
 	b.cond = sync.NewCond(&b.mu)
 	return b, nil
 }
 
-// Probe fetches the first chunk: ErrNoRange when the registry ignores Range.
-func (b *Blob) Probe() error { return b.ensure(0) }
+// Probe fetches the first FirstChunk (the superblock's): ErrNoRange when
+// the registry ignores Range.
+func (b *Blob) Probe() error { return b.read(0, 1) }
 
 // Size is the blob's size.
 func (b *Blob) Size() int64 { return b.desc.Size }
@@ -111,16 +140,14 @@ func (b *Blob) Local() int64 {
 // the network.
 func (b *Blob) Whole() <-chan struct{} { return b.whole }
 
-// ReadAt reads len(p) bytes at off, fetching the chunks it needs first.
+// ReadAt reads len(p) bytes at off, fetching the units it needs first.
 func (b *Blob) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= b.desc.Size {
 		return 0, io.EOF
 	}
 	end := min(off+int64(len(p)), b.desc.Size)
-	for i := off / b.chunk; i*b.chunk < end; i++ {
-		if err := b.ensure(i); err != nil {
-			return 0, err
-		}
+	if err := b.read(off/b.chunk, (end+b.chunk-1)/b.chunk); err != nil {
+		return 0, err
 	}
 	n, err := b.f.ReadAt(p[:end-off], off)
 	if err == nil && n < len(p) {
@@ -129,9 +156,34 @@ func (b *Blob) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// ensure makes chunk i present: fetched, or waited for while another
-// goroutine fetches it.
-func (b *Blob) ensure(i int64) error {
+// read makes units [i, e) present for a read: each missing run is fetched
+// with at least the read's window (the readahead: FirstChunk, doubled
+// while reads run on from the last one's fetch, up to MaxChunk).
+func (b *Blob) read(i, e int64) error {
+	for ; i < e; i++ {
+		b.mu.Lock()
+		if b.state[i] == chunkPresent {
+			b.mu.Unlock()
+			continue
+		}
+		if i == b.next {
+			b.win = min(2*b.win, b.max)
+		} else {
+			b.win = b.first
+		}
+		n := max(e-i, b.win)
+		b.next = i + n
+		b.mu.Unlock()
+		if err := b.ensure(i, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensure makes unit i present, fetching it with up to n-1 missing units
+// after it in one request, or waiting while another goroutine fetches it.
+func (b *Blob) ensure(i, n int64) error {
 	b.mu.Lock()
 	for b.state[i] == chunkFetching {
 		b.cond.Wait()
@@ -140,29 +192,35 @@ func (b *Blob) ensure(i int64) error {
 		b.mu.Unlock()
 		return nil
 	}
-	b.state[i] = chunkFetching
+	j := i
+	for j < min(i+n, int64(len(b.state))) && b.state[j] == chunkMissing {
+		b.state[j] = chunkFetching
+		j++
+	}
 	b.mu.Unlock()
-	err := b.fetch(i)
+	err := b.fetch(i, j)
 	b.mu.Lock()
-	if err != nil {
-		b.state[i] = chunkMissing
-	} else {
-		b.state[i] = chunkPresent
-		b.present++
-		if b.present == len(b.state) {
-			close(b.whole)
+	for k := i; k < j; k++ {
+		if err != nil {
+			b.state[k] = chunkMissing
+		} else {
+			b.state[k] = chunkPresent
+			b.present++
 		}
+	}
+	if err == nil && b.present == len(b.state) {
+		close(b.whole)
 	}
 	b.cond.Broadcast()
 	b.mu.Unlock()
 	return err
 }
 
-// fetch GETs chunk i with a Range request from the first registry that
-// serves it, retrying, and writes it to the file.
-func (b *Blob) fetch(i int64) error {
+// fetch GETs units [i, j) with a Range request from the first registry
+// that serves them, retrying, and writes them to the file.
+func (b *Blob) fetch(i, j int64) error {
 	off := i * b.chunk
-	n := min(b.chunk, b.desc.Size-off)
+	n := min((j-i)*b.chunk, b.desc.Size-off)
 	what := fmt.Sprintf("blob %s bytes %d-%d", b.desc.Digest, off, off+n-1)
 	return b.p.each(b.ctx, what, func(src *source) error {
 		return src.o.retry(b.ctx, what, func() error { return b.fetchFrom(src, off, n) })
@@ -200,15 +258,16 @@ func (b *Blob) fetchFrom(src *source, off, n int64) error {
 	return nil
 }
 
-// Fill fetches every chunk not yet present, in order, at most rate bytes
-// a second (0: no limit), until the blob is whole or ctx ends; then it
-// checks the file's digest. A chunk that fails is tried again after wait
+// Fill fetches every unit not yet present, in order, MaxChunk at a time
+// (WithChunks), at most rate bytes a second (0: no limit), until the blob
+// is whole or ctx ends; then it checks the file's digest. A fetch that fails is tried again after wait
 // (the network may come back) until ctx ends. It returns nil once the file
 // is whole and matches the digest.
 func (b *Blob) Fill(ctx context.Context, rate int64, wait time.Duration) error {
 	start := time.Now()
 	var sent int64
 	for i := int64(0); i < int64(len(b.state)); i++ {
+		got := false
 		for {
 			b.mu.Lock()
 			present := b.state[i] == chunkPresent
@@ -216,9 +275,11 @@ func (b *Blob) Fill(ctx context.Context, rate int64, wait time.Duration) error {
 			if present {
 				break
 			}
-			err := b.ensure(i)
+			before := b.fetched.Load()
+			err := b.ensure(i, b.max)
 			if err == nil {
-				sent += min(b.chunk, b.desc.Size-i*b.chunk)
+				sent += b.fetched.Load() - before
+				got = true
 				break
 			}
 			if errors.As(err, new(permanent)) {
@@ -230,7 +291,7 @@ func (b *Blob) Fill(ctx context.Context, rate int64, wait time.Duration) error {
 			case <-time.After(wait):
 			}
 		}
-		if rate > 0 {
+		if rate > 0 && got {
 			due := start.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))
 			select {
 			case <-ctx.Done():

@@ -57,37 +57,58 @@ func openTestBlob(t *testing.T, srv *httptest.Server, data []byte) *Blob {
 }
 
 func TestBlobReadsOnDemand(t *testing.T) {
-	data := randomBlob(10*DefaultChunk + 1234)
+	data := randomBlob(10*MaxChunk + 1234)
 	srv, reqs := blobServer(t, data, false)
 	b := openTestBlob(t, srv, data)
 	if err := b.Probe(); err != nil {
 		t.Fatal(err)
 	}
-	// A read across a chunk boundary fetches the two chunks, nothing more.
+	if got := b.Fetched(); got != FirstChunk {
+		t.Errorf("the probe fetched %d bytes, want FirstChunk (%d)", got, FirstChunk)
+	}
+	// A small read elsewhere, across a unit boundary, fetches FirstChunk
+	// from its unit: the two units it spans.
 	p := make([]byte, 8192)
-	off := int64(3*DefaultChunk - 4096)
+	off := int64(3*MaxChunk - 4096)
 	if _, err := b.ReadAt(p, off); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(p, data[off:off+8192]) {
 		t.Fatal("ReadAt returned the wrong bytes")
 	}
-	if got := b.Fetched(); got != 3*DefaultChunk {
-		t.Errorf("fetched %d bytes, want 3 chunks (%d)", got, 3*DefaultChunk)
+	if got := b.Fetched(); got != 2*FirstChunk {
+		t.Errorf("fetched %d bytes, want the probe's and one FirstChunk (%d)", got, 2*FirstChunk)
 	}
 	n := reqs.Load()
 	b.ReadAt(p, off) // held: no request
 	if reqs.Load() != n {
-		t.Errorf("a second read of held chunks made %d requests", reqs.Load()-n)
+		t.Errorf("a second read of held units made %d requests", reqs.Load()-n)
 	}
-	// The last, short chunk; a read past the end is cut.
+	// Reads that run on from the last fetch fetch twice as much each time,
+	// up to MaxChunk.
+	next := off - off%MinChunk + FirstChunk
+	for _, want := range []int64{2 * FirstChunk, 4 * FirstChunk, 8 * FirstChunk, MaxChunk, MaxChunk} {
+		before := b.Fetched()
+		if _, err := b.ReadAt(p[:100], next); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Fetched() - before; got != want {
+			t.Errorf("a read running on at %d fetched %d bytes, want %d", next, got, want)
+		}
+		next += want
+	}
+	// The last, short unit; a read past the end is cut.
 	last := make([]byte, 2000)
 	got, err := b.ReadAt(last, int64(len(data))-1000)
 	if got != 1000 || !bytes.Equal(last[:1000], data[len(data)-1000:]) {
 		t.Errorf("read at the end: %d bytes, %v", got, err)
 	}
+	n = reqs.Load()
 	if err := b.Fill(context.Background(), 0, 10*time.Millisecond); err != nil {
 		t.Fatal(err)
+	}
+	if fills := reqs.Load() - n; fills > 2*int64(len(data))/MaxChunk {
+		t.Errorf("Fill made %d requests for %d bytes: not MaxChunk at a time", fills, len(data))
 	}
 	select {
 	case <-b.Whole():
@@ -105,8 +126,30 @@ func TestBlobReadsOnDemand(t *testing.T) {
 	}
 }
 
+// TestBlobFixedChunks: WithChunks(c, c) fetches c from each missing unit read.
+func TestBlobFixedChunks(t *testing.T) {
+	const c = 256 << 10
+	data := randomBlob(4 * c)
+	srv, _ := blobServer(t, data, false)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/test:x"
+	b, err := OpenBlob(context.Background(), ref, digest.FromBytes(data), int64(len(data)),
+		filepath.Join(t.TempDir(), "layer.sqfs"), WithChunks(c, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i, off := range []int64{0, c, 3 * c} {
+		if _, err := b.ReadAt(make([]byte, 10), off); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Fetched(); got != int64(i+1)*c {
+			t.Errorf("after read %d: fetched %d, want %d", i+1, got, int64(i+1)*c)
+		}
+	}
+}
+
 func TestBlobNoRange(t *testing.T) {
-	data := randomBlob(3 * DefaultChunk)
+	data := randomBlob(3 * MaxChunk)
 	srv, _ := blobServer(t, data, true)
 	if err := openTestBlob(t, srv, data).Probe(); !errors.Is(err, ErrNoRange) {
 		t.Errorf("Probe of a registry without Range: %v, want ErrNoRange", err)
@@ -114,9 +157,9 @@ func TestBlobNoRange(t *testing.T) {
 }
 
 func TestBlobChangedUnderneath(t *testing.T) {
-	data := randomBlob(3 * DefaultChunk)
+	data := randomBlob(3 * MaxChunk)
 	served := bytes.Clone(data)
-	served[DefaultChunk+5] ^= 1
+	served[MaxChunk+5] ^= 1
 	srv, _ := blobServer(t, served, false)
 	b := openTestBlob(t, srv, data)
 	if err := b.Fill(context.Background(), 0, 10*time.Millisecond); !errors.Is(err, store.ErrDigest) {
@@ -125,7 +168,7 @@ func TestBlobChangedUnderneath(t *testing.T) {
 }
 
 func TestBlobRetriesThenFails(t *testing.T) {
-	data := randomBlob(DefaultChunk + 1)
+	data := randomBlob(MaxChunk + 1)
 	srv, _ := blobServer(t, data, false)
 	b := openTestBlob(t, srv, data)
 	srv.Close()
@@ -138,16 +181,16 @@ func TestBlobRetriesThenFails(t *testing.T) {
 }
 
 func TestBlobFillRate(t *testing.T) {
-	data := randomBlob(8 * DefaultChunk)
+	data := randomBlob(4 * MaxChunk)
 	srv, _ := blobServer(t, data, false)
 	b := openTestBlob(t, srv, data)
 	start := time.Now()
-	// 4 chunks a second: the 8 chunks take at least the time of 7 (the
-	// first goes at once).
-	if err := b.Fill(context.Background(), 4*DefaultChunk, 10*time.Millisecond); err != nil {
+	// 2 MaxChunk a second: the 4 take at least the time of 3 (the first
+	// goes at once).
+	if err := b.Fill(context.Background(), 2*MaxChunk, 10*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < 1750*time.Millisecond {
-		t.Errorf("8 chunks at 4 a second took %s", d)
+	if d := time.Since(start); d < 1400*time.Millisecond {
+		t.Errorf("4 MaxChunk at 2 a second took %s", d)
 	}
 }

@@ -13,22 +13,23 @@ import (
 type Option func(*options)
 
 type options struct {
-	insecure  bool
-	logger    *slog.Logger
-	progress  func(Event)
-	filter    func(module string) bool
-	store     *store.Store
-	auth      authn.Authenticator
-	keychain  authn.Keychain
-	jobs      int
-	retries   int
-	backoff   time.Duration
-	retryFor  time.Duration
-	notify    func(Retry)
-	idle      time.Duration
-	transport http.RoundTripper
-	mirrors   []string
-	platform  string // the architecture picked from an index (WithPlatform)
+	insecure             bool
+	logger               *slog.Logger
+	progress             func(Event)
+	filter               func(module string) bool
+	store                *store.Store
+	auth                 authn.Authenticator
+	keychain             authn.Keychain
+	jobs                 int
+	retries              int
+	backoff              time.Duration
+	retryFor             time.Duration
+	notify               func(Retry)
+	idle                 time.Duration
+	transport            http.RoundTripper
+	mirrors              []string
+	platform             string // the architecture picked from an index (WithPlatform)
+	chunkFirst, chunkMax int64  // a Blob's fetches (WithChunks)
 }
 
 func makeOptions(opts []Option) *options {

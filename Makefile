@@ -100,7 +100,8 @@ demo: deps build
 	./scripts/demo-registry.sh
 	./scripts/demo-boot.sh
 
-# test-secureboot: the Secure Boot boots make test leaves out (docs/trust.md, Tests)
+# test-secureboot runs the Secure Boot netboots and the refused kernel alone
+# (docs/trust.md, Tests); make test runs them too.
 test-secureboot: deps build
 	$(GO) test -count=1 -timeout 20m -run '^TestBootShimRefused$$' -v ./boot/media
 	$(GO) test -count=1 -timeout 20m -run '^TestNetbootSecureBoot$$' -v ./boot/qemu
@@ -196,8 +197,8 @@ test-fleet: deps build kernel
 
 # test-lazy runs the slow lazy-boot tests of boot/qemu: TestBootLazyRegistryDown
 # (the registry stops before the background fill ends, about 1.5 minutes) and
-# TestBootLazyDebianConsole (Debian's console netbooted lazily); left out of
-# make test, where TestBootLazy stands for the lazy boot.
+# TestBootLazyDebianConsole (Debian's console netbooted lazily) alone; make
+# test runs them too.
 .PHONY: test-lazy
 test-lazy: deps build kernel test-debian
 	$(GO) test -p 1 -count=1 -timeout 30m -run '^TestBootLazy(RegistryDown|DebianConsole)$$' -v ./boot/qemu

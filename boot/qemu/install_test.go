@@ -117,15 +117,25 @@ func TestInstallToDisk(t *testing.T) {
 	if !strings.Contains(res.Console, "OFFLINE") || !strings.Contains(res.Console, "mode.cache=LABEL=MODE_") {
 		t.Errorf("console lacks the offline boot from the cache:\n%s", res.Console)
 	}
-	// With the network the disk pulls its tag again: the layers whose
-	// digest did not change stay, none is downloaded.
-	res, err = qemu.Run(context.Background(), qemu.Machine{MemoryMiB: 512, Network: true, MAC: mac, Medium: &qemu.Medium{File: disk, As: "virtio", Writable: true}},
+	// With the network, netboot first and the disk after it, as the site's
+	// machines are set up: its boot.ipxe says exit (its rule: installed), the
+	// firmware goes on to the disk, and the disk pulls its tag again: the
+	// layers whose digest did not change stay, none is downloaded.
+	var before fleet.MachineView
+	apiGet(t, base+"/api/fleet/machines/"+mac, &before)
+	res, err = qemu.Run(context.Background(), qemu.Machine{MemoryMiB: 512, MAC: mac, BootURL: "http://10.0.2.2:" + port + "/boot/boot.ipxe",
+		Medium: &qemu.Medium{File: disk, As: "virtio", Writable: true}},
 		qemu.Watch{Expect: "MODE-TINY-OK", Fail: []string{"mode-init: FAILED", "MODE-TINY-FAIL", "OFFLINE"}, Timeout: 8 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("booted the disk with the network in %.1fs", res.Elapsed.Seconds())
 	logLines(t, res.Console, "mode-init: pulled")
+	var after fleet.MachineView
+	apiGet(t, base+"/api/fleet/machines/"+mac, &after)
+	if !after.LastIPXE.After(before.LastIPXE) {
+		t.Errorf("the machine booted its disk without asking boot.ipxe first (last boot.ipxe %v, before the boot %v)", after.LastIPXE, before.LastIPXE)
+	}
 	if !strings.Contains(res.Console, "pulled 0 layers") || !strings.Contains(res.Console, "already cached") {
 		t.Errorf("the online boot of the disk did not use its layers:\n%s", res.Console)
 	}

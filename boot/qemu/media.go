@@ -46,6 +46,12 @@ func (m Machine) firmwareArgs() []string {
 		return append(args, "-boot", "n")
 	}
 	md := m.Medium
+	// With a BootURL the NIC's iPXE boots first and the medium after it:
+	// a netbooted machine with a local disk, whose script's exit boots the disk.
+	idx := "0"
+	if m.BootURL != "" {
+		idx = "1"
+	}
 	ro := ",snapshot=on" // the guest's writes go to a temporary file (IDE disks cannot be read-only)
 	if md.Writable {
 		ro = ""
@@ -54,15 +60,15 @@ func (m Machine) firmwareArgs() []string {
 	switch m.mediumAs() {
 	case "scsi-cd": // virt has no IDE
 		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "virtio-scsi-pci,id=scsi",
-			"-device", "scsi-cd,bus=scsi.0,drive=medium,bootindex=0")
+			"-device", "scsi-cd,bus=scsi.0,drive=medium,bootindex="+idx)
 	case "cdrom":
-		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "ide-cd,drive=medium,bus=ide.1,bootindex=0")
+		args = append(args, "-drive", drive+",media=cdrom,readonly=on", "-device", "ide-cd,drive=medium,bus=ide.1,bootindex="+idx)
 	case "virtio":
-		args = append(args, "-drive", drive+ro, "-device", "virtio-blk-pci,drive=medium,bootindex=0")
+		args = append(args, "-drive", drive+ro, "-device", "virtio-blk-pci,drive=medium,bootindex="+idx)
 	case "usb":
-		args = append(args, "-device", "qemu-xhci,id=xhci", "-drive", drive+ro, "-device", "usb-storage,bus=xhci.0,drive=medium,bootindex=0")
+		args = append(args, "-device", "qemu-xhci,id=xhci", "-drive", drive+ro, "-device", "usb-storage,bus=xhci.0,drive=medium,bootindex="+idx)
 	default:
-		args = append(args, "-drive", drive+ro, "-device", "ide-hd,drive=medium,bus=ide.0,bootindex=0")
+		args = append(args, "-drive", drive+ro, "-device", "ide-hd,drive=medium,bus=ide.0,bootindex="+idx)
 	}
 	return args
 }

@@ -30,7 +30,7 @@ type Machine struct {
 	Arch      string   // amd64 (default) or arm64: -M virt -cpu max, console ttyAMA0 (arch.go); -kernel boots only
 	Kernel    string   // required, unless BootURL
 	Initrd    string   // required, unless BootURL
-	BootURL   string   // network boot: the firmware's iPXE fetches this script (implies Network)
+	BootURL   string   // network boot: the firmware's iPXE fetches this script (implies Network); with a Medium, the medium boots after it
 	Append    string   // kernel command line, after "console=ttyS0 panic=-1"
 	MemoryMiB int      // default 512
 	CPUs      int      // default 1
@@ -138,10 +138,13 @@ func (m Machine) Args() []string {
 		for _, f := range m.Forward {
 			netdev += ",hostfwd=" + f
 		}
+		nic := "virtio-net-pci,netdev=n0"
 		if m.BootURL != "" {
 			netdev += ",bootfile=" + m.BootURL
+			if m.Medium != nil { // iPXE first, then the medium (firmwareArgs)
+				nic += ",bootindex=0"
+			}
 		}
-		nic := "virtio-net-pci,netdev=n0"
 		if m.MAC != "" {
 			nic += ",mac=" + m.MAC
 		}

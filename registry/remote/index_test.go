@@ -31,8 +31,8 @@ func archStore(t *testing.T) *store.Store {
 }
 
 // TestIndexInterop: PushIndex makes one tag for both architectures in the
-// CNCF distribution registry; crane reads the index and each entry with its
-// platform, skopeo copies the whole index (--all) into an OCI layout, and
+// CNCF distribution registry; crane and oras read the index and each entry
+// with its platform, skopeo copies the whole index (--all) into an OCI layout, and
 // Pull picks the entry of the architecture asked, or says which it lacks.
 func TestIndexInterop(t *testing.T) {
 	ctx := context.Background()
@@ -73,6 +73,14 @@ func TestIndexInterop(t *testing.T) {
 	}
 	if d := strings.TrimSpace(registrytest.Run(t, crane, "digest", "--platform", "linux/arm64", ref)); d != string(arm) {
 		t.Errorf("crane digest --platform linux/arm64: %s, want %s", d, arm)
+	}
+
+	oras := registrytest.Tool(t, "oras")
+	if d := digest.FromBytes([]byte(registrytest.Run(t, oras, "manifest", "fetch", "--plain-http", ref))); d != idx {
+		t.Errorf("oras manifest fetch: digest %s, want the index %s", d, idx)
+	}
+	if d := digest.FromBytes([]byte(registrytest.Run(t, oras, "manifest", "fetch", "--plain-http", "--platform", "linux/arm64", ref))); d != arm {
+		t.Errorf("oras manifest fetch --platform linux/arm64: digest %s, want %s", d, arm)
 	}
 
 	skopeo, err := exec.LookPath("skopeo")

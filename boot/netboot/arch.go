@@ -204,6 +204,18 @@ func (f *ArchFiles) grubConfig(base *url.URL, name, args string) string {
 		"echo 'mode: no kernel and initramfs from %[2]s'\n", name, base.Host, dev, args)
 }
 
+// grubAskMAC is the first grub.cfg of a server whose machines report: it
+// asks again with the MAC of the card GRUB booted from, where GRUB keeps it:
+// net_default_mac follows net_default_interface, which net_bootp does not
+// always set; net_bootp's interface on the first card is efinet0:dhcp, whose
+// MAC GRUB keeps in net_efinet0_dhcp_mac (':' made '_').
+const grubAskMAC = `set mac="${net_default_mac}"
+if [ -z "$mac" ]; then set mac="${net_efinet0_dhcp_mac}"; fi
+if [ -z "$mac" ]; then set mac="${net_efinet0_mac}"; fi
+echo "mode: this machine is ${mac}"
+configfile "(http,%s)%s?mac=${mac}"
+`
+
 // serveArch serves /boot/ARCH/: vmlinuz, initrd.img, and GRUB images with
 // the configuration that boots the server's chain (GrubFile) or REPO/REF
 // (REPO/REF/GrubFile). What goes wrong on the server's side is logged, not
@@ -273,6 +285,21 @@ func serveArch(c Config) http.HandlerFunc {
 		args := strings.Replace(kernelArgs(reg, secure, repo, ref, c.Append), "console=ttyS0", "console=ttyAMA0", 1)
 		if file == GrubConfigFile {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if c.Token != nil {
+				// Reports need the machine's own token: the first grub.cfg asks
+				// again with GRUB's MAC (after net_bootp), as boot.ipxe's first
+				// stage does with iPXE's.
+				q := r.URL.Query()
+				if !q.Has("mac") {
+					fmt.Fprintf(w, grubAskMAC, base.Host, strings.TrimSuffix(base.Path, "/")+r.URL.Path)
+					return
+				}
+				if m, err := machineOf(q); err == nil {
+					if t := c.Token(m.MAC); t != "" {
+						args = "mode.report=" + t + " " + args
+					}
+				}
+			}
 			fmt.Fprint(w, a.grubConfig(base, repo+":"+ref, args))
 			return
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/report"
 )
 
 // TestServeArch: /boot/arm64/REPO/REF/bootaa64.efi is GRUB's arm64 EFI
@@ -82,6 +83,36 @@ func TestServeArch(t *testing.T) {
 			t.Errorf("grub.cfg: %d, lacks %q:\n%s", code, want, cfg)
 		}
 	}
+	if strings.Contains(cfg, "mode.report=") || strings.Contains(cfg, "?mac=") {
+		t.Errorf("grub.cfg of a server without a push token asks for reports:\n%s", cfg)
+	}
+
+	// With a push token each machine reports with its own: the first
+	// grub.cfg asks again with GRUB's MAC, the second carries its token.
+	tok, err := netboot.New(s, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}, netboot.Options{
+		Kernel: filepath.Join(dir, "k"), Initrd: filepath.Join(dir, "i"), Advertise: "10.0.0.1:5000", PushToken: "s3cret",
+		Arch: &netboot.ArchBoot{Arch: "arm64", Mode: missing, KernelDir: filepath.Join(testutil.KernelDir(t), "arm64")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	srvTok := httptest.NewServer(tok)
+	defer srvTok.Close()
+	if code, first := get(t, srvTok.URL+"/boot/arm64/tiny/base/"+netboot.GrubConfigFile); code != 200 ||
+		!strings.HasSuffix(first, "\nconfigfile \"(http,10.0.0.1:5000)/boot/arm64/tiny/base/grub.cfg?mac=${mac}\"\n") {
+		t.Errorf("first grub.cfg with a push token: %d\n%s", code, first)
+	}
+	const mac = "52:54:00:12:34:56"
+	code, second := get(t, srvTok.URL+"/boot/arm64/tiny/base/"+netboot.GrubConfigFile+"?mac="+mac)
+	if want := "vmlinuz mode.report=" + report.MachineToken("s3cret", mac) + " console=tty0"; code != 200 || !strings.Contains(second, want) {
+		t.Errorf("grub.cfg?mac=%s: %d, lacks %q:\n%s", mac, code, want, second)
+	}
+	if code, none := get(t, srvTok.URL+"/boot/arm64/tiny/base/"+netboot.GrubConfigFile+"?mac="); code != 200 || strings.Contains(none, "mode.report=") ||
+		!strings.Contains(none, "mode.ref=10.0.0.1:5000/tiny:base") {
+		t.Errorf("grub.cfg with no MAC (GRUB knew none): %d, want the chain without a report token:\n%s", code, none)
+	}
+
 	if _, again := get(t, srv.URL+"/boot/arm64/tiny/base/"+netboot.GrubFile); again != body {
 		t.Error("the second request got another image")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mode-build/mode/boot/netboot"
 	"github.com/mode-build/mode/boot/qemu"
 	"github.com/mode-build/mode/internal/testutil"
+	"github.com/mode-build/mode/registry/site"
 	"github.com/mode-build/mode/registry/store"
 )
 
@@ -61,13 +62,22 @@ func TestNetbootArm64(t *testing.T) {
 	if err := qemu.AddBootURI(vars, "mode HTTP boot", uri); err != nil {
 		t.Fatal(err)
 	}
-	m := qemu.Machine{Arch: "arm64", HTTPBoot: true, EFIVars: vars, MemoryMiB: 1024}
+	const mac = "52:54:00:00:0a:64"
+	m := qemu.Machine{Arch: "arm64", HTTPBoot: true, EFIVars: vars, MemoryMiB: 1024, MAC: mac}
 	res, err := qemu.Run(context.Background(), m, qemu.Watch{
 		Expect: "MODE-TINY-OK", Fail: []string{"mode-init: FAILED", "MODE-TINY-FAIL", "grub> ", "you need to load the kernel first"}, Timeout: 12 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("arm64 HTTP boot of GRUB from mode serve to tiny's marker in %.0fs", res.Elapsed.Seconds())
+	// GRUB asked grub.cfg again with its MAC: the machine reported its boot
+	// with its own token.
+	var ms []site.Machine
+	apiGet(t, base+"/api/machines", &ms)
+	if len(ms) != 1 || ms[0].ID != mac || ms[0].Last == nil || !ms[0].Last.OK || ms[0].Last.Digest != arm.String() {
+		t.Errorf("machines after the arm64 boot: %+v; want %s's boot report of %s", ms, mac, arm)
+		logLines(t, res.Console, "report", "mode.ref=", "mode: ")
+	}
 	for _, want := range []string{`BdsDxe: starting Boot0100 "mode HTTP boot"`, "mode: tiny:multi from 10.0.2.2:",
 		"mode.ref=10.0.2.2:", "base-essential-console-extra " + arm.String()[:19]} {
 		if !strings.Contains(res.Console, want) {

@@ -45,7 +45,9 @@ func (mk *Maker) next(m *modules.Module) [][]string {
 func (mk *Maker) aheadRun(m *modules.Module, root string) debian.RunFunc {
 	return func(ctx context.Context, argv ...string) error {
 		mk.log().Debug("ahead", "module", m.Name, "argv", argv)
-		return chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), NoSync: !mk.keepFsync,
+		err := chroot.Run(ctx, root, chroot.Options{Binds: mk.aptBinds(), Env: debian.StepEnv(), NoSync: !mk.keepFsync,
 			Stdout: io.Discard, Stderr: io.Discard}, argv...)
+		mk.log().Debug("ahead done", "module", m.Name, "err", err)
+		return err
 	}
 }

@@ -28,7 +28,9 @@ type RunFunc func(ctx context.Context, argv ...string) error
 // but chroot.Run's placeholders, which it shares with the install. It is a
 // hint: a failure (a set that does not resolve) is nobody's error, the
 // child's own fetch says what is wrong. It stops when the install ends, a
-// download under way cut (apt resumes a partial file).
+// download under way cut (apt resumes a partial file), and gives way to
+// the own download of any module of the same build (giveWay): a hint never
+// holds real work up.
 
 // aheadDir holds the dpkg status copies in the cache, named
 // status-PID-RANDOM: a copy whose process is gone is swept by the next one.
@@ -59,9 +61,21 @@ func (a *Apt) ahead(ctx context.Context, root, key string, packages []string, ne
 		return func() {} // a hint only
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	id := new(int)
+	a.aheadMu.Lock()
+	if a.aheads == nil {
+		a.aheads = map[*int]context.CancelFunc{}
+	}
+	a.aheads[id] = cancel
+	a.aheadMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			a.aheadMu.Lock()
+			delete(a.aheads, id)
+			a.aheadMu.Unlock()
+		}()
 		defer os.Remove(status)
 		// The cache lock is taken with the lists held shared, against
 		// their order (LockLists), but it never waits past the install:
@@ -71,6 +85,12 @@ func (a *Apt) ahead(ctx context.Context, root, key string, packages []string, ne
 			return
 		}
 		defer unlock()
+		a.aheadMu.Lock()
+		yield := a.fetching > 0
+		a.aheadMu.Unlock()
+		if yield {
+			return // a module's own download waits: it goes first
+		}
 		sweepStatus(a.Cache, status)
 		inChroot := ChrootCache + "/" + aheadDir + "/" + filepath.Base(status)
 		for _, set := range next {
@@ -131,5 +151,23 @@ func sweepStatus(cache, keep string) {
 		if pid, err := strconv.Atoi(fields[1]); err == nil && pid != os.Getpid() && !proc.Alive(pid) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
+	}
+}
+
+// giveWay cuts the downloads ahead under way (a module's own download of
+// this build goes first: siblings' fetches must not wait for a hint) and
+// keeps new ones from starting until the func it returns is called, when
+// the fetch is done.
+func (a *Apt) giveWay() (done func()) {
+	a.aheadMu.Lock()
+	defer a.aheadMu.Unlock()
+	a.fetching++
+	for _, cancel := range a.aheads {
+		cancel()
+	}
+	return func() {
+		a.aheadMu.Lock()
+		a.fetching--
+		a.aheadMu.Unlock()
 	}
 }

@@ -106,3 +106,44 @@ func TestAptRunAhead(t *testing.T) {
 		t.Errorf("downloads ahead with nothing to do: %q", aheads)
 	}
 }
+
+// TestAptRunAheadGivesWay: a sibling's own download does not wait for a
+// download ahead: A's download ahead holds the cache lock (a long
+// download) while A's install runs, and A's install waits for B's whole
+// Run, download included, which it could never see if B waited for the
+// lock (the test then fails after the outer timeout, never hangs).
+func TestAptRunAheadGivesWay(t *testing.T) {
+	cache := t.TempDir()
+	rootA, rootB := testRoot(t), testRoot(t)
+	os.MkdirAll(filepath.Join(rootA, "var/lib/dpkg"), 0o755)
+	os.WriteFile(filepath.Join(rootA, "var/lib/dpkg/status"), nil, 0o644)
+	a := &Apt{Cache: cache, Retry: Retry{Attempts: 1}}
+	aheadHolds, bDone := make(chan struct{}), make(chan error, 1)
+	runA := func(ctx context.Context, argv ...string) error {
+		if !slices.Contains(argv, "--no-download") {
+			return nil
+		}
+		select {
+		case <-aheadHolds:
+		case <-time.After(2 * time.Minute):
+			return errors.New("the download ahead never started")
+		}
+		go func() {
+			bDone <- a.Run(ctx, rootB, nil, []string{"htop"}, func(context.Context, ...string) error { return nil })
+		}()
+		select {
+		case err := <-bDone:
+			return err
+		case <-time.After(2 * time.Minute):
+			return errors.New("B's Run did not end while A's install ran: it waited for A's download ahead")
+		}
+	}
+	quiet := func(ctx context.Context, argv ...string) error {
+		close(aheadHolds)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if err := a.RunAhead(context.Background(), rootA, nil, []string{"less"}, [][]string{{"vim"}}, runA, quiet); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -123,6 +123,11 @@ type Apt struct {
 
 	mu      sync.Mutex
 	updated map[string]bool
+
+	// Downloads ahead give way to a module's own download (ahead.go).
+	aheadMu  sync.Mutex
+	fetching int                         // fetches waiting for or holding the cache lock
+	aheads   map[*int]context.CancelFunc // the downloads ahead under way
 }
 
 // Run runs apt-get purge of remove, then apt-get install of packages, in the
@@ -198,6 +203,7 @@ func (a *Apt) run(ctx context.Context, root string, remove, packages []string, r
 // (taken before the cache lock is let go, so no update comes between the
 // download and the install), and the func that lets them go.
 func (a *Apt) fetch(ctx context.Context, root, key string, packages []string, run RunFunc) (func(), error) {
+	defer a.giveWay()()
 	unlock, err := LockCache(ctx, a.Cache)
 	if err != nil {
 		return nil, err

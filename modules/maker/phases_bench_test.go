@@ -82,7 +82,13 @@ func (p *phaseLog) mark(module, phase string) {
 }
 
 func (p *phaseLog) phase(module, phase string) {
-	if !strings.HasPrefix(phase, "bootstrap ") { // mmdebstrap's own stages: one bootstrap
+	if strings.HasPrefix(phase, "bootstrap ") { // mmdebstrap's own stages: one bootstrap
+		phase = "bootstrap"
+	}
+	p.mu.Lock()
+	again := slices.ContainsFunc(p.marks, func(m phaseMark) bool { return m.module == module && m.phase == phase })
+	p.mu.Unlock()
+	if !again || phase != "bootstrap" {
 		p.mark(module, phase)
 	}
 }

@@ -135,6 +135,9 @@ func (b *Builder) Build(ctx context.Context, names ...string) ([]Result, error) 
 	if err := os.MkdirAll(b.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
+	if pt, ok := b.Maker.(PlanTaker); ok {
+		pt.TakePlan(plan)
+	}
 	if tm, ok := b.Maker.(TreeMaker); ok && b.Jobs > 0 {
 		return b.pipeline(ctx, tm, plan, comp)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Bind makes Source (a host path) appear at Target (a path inside the root).
@@ -84,30 +85,27 @@ func Run(ctx context.Context, root string, opts Options, argv ...string) (err er
 }
 
 // prepare creates, inside root, the placeholders the child mounts over, and
-// returns the function that removes the ones it created.
+// returns the function that removes the ones it created. Runs in one root
+// at once (an install and the download ahead of it, debian.Apt) share a
+// placeholder: the last of them to end removes it (placeholders), so none
+// loses policy-rc.d while another still runs.
 func prepare(root string, opts Options) (func() error, error) {
 	var created []string
 	cleanup := func() error {
 		var errs []error
 		for i := len(created) - 1; i >= 0; i-- {
-			if err := os.Remove(created[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := placeholders.drop(created[i]); err != nil {
 				errs = append(errs, err)
 			}
 		}
 		return errors.Join(errs...)
 	}
 	create := func(p string, data string, mode os.FileMode) error {
-		if _, err := os.Lstat(p); err == nil || !errors.Is(err, os.ErrNotExist) {
-			return err // there already: leave it as it is
+		made, err := placeholders.take(root, p, data, mode)
+		if made {
+			created = append(created, p)
 		}
-		if !realDir(root, filepath.Dir(p)) {
-			return nil // no such directory in this root, or a link: leave it alone
-		}
-		if err := os.WriteFile(p, []byte(data), mode); err != nil {
-			return err
-		}
-		created = append(created, p)
-		return nil
+		return err
 	}
 	if err := create(filepath.Join(root, "usr/sbin/policy-rc.d"), policyRC, 0o755); err != nil {
 		return cleanup, fmt.Errorf("chroot: %w", err)
@@ -118,6 +116,52 @@ func prepare(root string, opts Options) (func() error, error) {
 		}
 	}
 	return cleanup, nil
+}
+
+// placeholders counts the Runs of this process using each placeholder Run
+// created.
+var placeholders = placeholderSet{users: map[string]int{}}
+
+type placeholderSet struct {
+	mu    sync.Mutex
+	users map[string]int
+}
+
+// take makes the placeholder p (in root) with data, unless it is there: a
+// file of the root's own is left as it is (made false), one another Run made
+// gets one user more (made true: drop it after).
+func (s *placeholderSet) take(root, p, data string, mode os.FileMode) (made bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.users[p]; n > 0 {
+		s.users[p] = n + 1
+		return true, nil
+	}
+	if _, err := os.Lstat(p); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return false, err // there already: leave it as it is
+	}
+	if !realDir(root, filepath.Dir(p)) {
+		return false, nil // no such directory in this root, or a link: leave it alone
+	}
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		return false, err
+	}
+	s.users[p] = 1
+	return true, nil
+}
+
+// drop removes the placeholder p when its last user drops it.
+func (s *placeholderSet) drop(p string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users[p]--; s.users[p] > 0 {
+		return nil
+	}
+	delete(s.users, p)
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // realDir reports whether dir, a path below root, is a directory reached

@@ -123,6 +123,11 @@ type Apt struct {
 
 	mu      sync.Mutex
 	updated map[string]bool
+
+	// Downloads ahead give way to a module's own download (ahead.go).
+	aheadMu  sync.Mutex
+	fetching int                         // fetches waiting for or holding the cache lock
+	aheads   map[*int]context.CancelFunc // the downloads ahead under way
 }
 
 // Run runs apt-get purge of remove, then apt-get install of packages, in the
@@ -139,6 +144,12 @@ type Apt struct {
 // hold of the lists (LockLists), so siblings unpack and configure side by
 // side and only an update waits for them.
 func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, run func(ctx context.Context, argv ...string) error) error {
+	return a.run(ctx, root, remove, packages, run, nil)
+}
+
+// run is Run, starting ahead (when not nil) once the fetch is done and
+// before dpkg starts, and calling the func it returns when dpkg is done.
+func (a *Apt) run(ctx context.Context, root string, remove, packages []string, run RunFunc, ahead func(key string) (stop func())) error {
 	if len(remove) == 0 && len(packages) == 0 {
 		return nil
 	}
@@ -158,6 +169,9 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 		return err
 	}
 	defer release()
+	if ahead != nil {
+		defer ahead(key)() // stopped before the lists are let go
+	}
 	local := []string{"-o", "Debug::NoLocking=true"}
 	if a.UnsafeIO {
 		local = append(local, "-o", "Dpkg::Options::=--force-unsafe-io")
@@ -188,7 +202,8 @@ func (a *Apt) Run(ctx context.Context, root string, remove, packages []string, r
 // shared cache, under the cache lock; it returns holding the lists shared
 // (taken before the cache lock is let go, so no update comes between the
 // download and the install), and the func that lets them go.
-func (a *Apt) fetch(ctx context.Context, root, key string, packages []string, run func(ctx context.Context, argv ...string) error) (func(), error) {
+func (a *Apt) fetch(ctx context.Context, root, key string, packages []string, run RunFunc) (func(), error) {
+	defer a.giveWay()()
 	unlock, err := LockCache(ctx, a.Cache)
 	if err != nil {
 		return nil, err

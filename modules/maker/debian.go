@@ -140,7 +140,7 @@ func (mk *Maker) aptSteps(ctx context.Context, m *modules.Module, root string) e
 		}
 		return err
 	}
-	return apt.Run(ctx, root, m.Remove, m.Packages, aptRun)
+	return apt.RunAhead(ctx, root, m.Remove, m.Packages, mk.next(m), aptRun, mk.aheadRun(m, root))
 }
 
 // aptBinds lists the extra bind mounts of a build chroot: the shared apt

@@ -3,6 +3,7 @@ package maker
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,12 +53,14 @@ func buildHierarchy(t *testing.T, dir, out string, names ...string) ([]modules.R
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
+	ahead := &aheadLog{t: t}
 	b := &modules.Builder{Hierarchy: h, Out: out,
-		Maker: &Maker{Scratch: t.TempDir(), Stdout: &log, Stderr: &log}}
+		Maker: &Maker{Scratch: t.TempDir(), Stdout: &log, Stderr: &log, Log: slog.New(ahead)}}
 	rs, err := b.Build(context.Background(), names...)
 	if err != nil {
 		t.Fatalf("build %v: %v\n%s", names, err, tail(log.String(), 40))
 	}
+	ahead.check()
 	return rs, log.String()
 }
 

@@ -55,6 +55,10 @@ type Maker struct {
 	loudSquash bool
 	// serialApt runs the apt steps of siblings one at a time, dpkg included.
 	serialApt bool
+	// noAhead downloads no child's packages during a module's dpkg (ahead.go).
+	noAhead bool
+
+	plan []*modules.Module // the build's (TakePlan), under mu
 }
 
 var _ modules.Maker = (*Maker)(nil)

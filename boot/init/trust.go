@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/mode-build/mode/registry/store"
 	"github.com/mode-build/mode/registry/trust"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Where mode initramfs --trust puts the public keys, and the file
@@ -129,11 +131,12 @@ func (b *boot) failf(format string, args ...any) error {
 func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 	r := trust.Remote{Insecure: b.p.insecure}
 	var d name.Digest
+	var desc *ocispec.Descriptor
 	var errs []error
 	all := true
 	for _, ref := range b.refs() {
 		var err error
-		if d, _, err = r.Resolve(ctx, ref); err == nil {
+		if d, desc, err = r.Resolve(ctx, ref); err == nil {
 			errs = nil
 			break
 		}
@@ -148,6 +151,10 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 		if all {
 			err = fmt.Errorf("%w: %w", remote.ErrUnreachable, err)
 		}
+		return "", nil, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
+	}
+	d, err := b.indexEntry(ctx, d, desc)
+	if err != nil {
 		return "", nil, fmt.Errorf("mode.ref=%s: %w", b.p.ref, err)
 	}
 	var sigs []trust.Signature
@@ -184,6 +191,30 @@ func (b *boot) verifyRef(ctx context.Context) (string, *store.Chain, error) {
 	}
 	b.signed = &lastBoot{Manifest: manifest, Config: config, Signatures: sigs}
 	return d.String(), c, nil
+}
+
+// indexEntry is d itself, or, where d (described by desc) is an image index
+// of chains (one tag for every architecture), the digest of its entry for
+// this machine's architecture: the chain whose signatures are checked and
+// which is booted.
+func (b *boot) indexEntry(ctx context.Context, d name.Digest, desc *ocispec.Descriptor) (name.Digest, error) {
+	if desc == nil || desc.MediaType != ocispec.MediaTypeImageIndex {
+		return d, nil
+	}
+	got, err := ggcr.Get(d, ggcr.WithContext(ctx))
+	if err != nil {
+		return d, err
+	}
+	e, err := remote.IndexEntry(got.Manifest, d, runtime.GOARCH)
+	if err != nil {
+		return d, err
+	}
+	entry, ok := e.(name.Digest)
+	if !ok {
+		return d, fmt.Errorf("index %s: its %s entry %s is not a digest", d.DigestStr(), runtime.GOARCH, e)
+	}
+	b.logf("index %s: the %s chain %s", layers.ShortDigest(d.DigestStr()), runtime.GOARCH, layers.ShortDigest(entry.DigestStr()))
+	return entry, nil
 }
 
 // verityData applies the policy to a chain whose layers lack verity data.

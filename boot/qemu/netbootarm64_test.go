@@ -13,6 +13,7 @@ import (
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/registry/site"
 	"github.com/mode-build/mode/registry/store"
+	"github.com/mode-build/mode/registry/trust"
 )
 
 // TestNetbootArm64 (root, QEMU TCG; make test): an arm64 machine
@@ -21,8 +22,11 @@ import (
 // GRUB's arm64-efi image, whose built-in configuration fetches Debian's
 // arm64 kernel and mode's arm64 initramfs over HTTP from the same server
 // and boots mode.ref=…/tiny:multi, an index of tiny for amd64 and arm64
-// pushed to that server; the init takes the arm64 chain and tiny reaches
-// its marker. QEMU's DHCP offers no HTTPClient class: the boot entry (the
+// pushed to that server and signed (mode push --sign; the server's
+// initramfs trusts the key): the init takes the index's arm64 entry, checks
+// its signature, mounts its layers through dm-verity, and tiny reaches its
+// marker; the machine's boot report, sent with its own token, is on the
+// server. QEMU's DHCP offers no HTTPClient class: the boot entry (the
 // URI) is put in the machine's variable store (qemu.AddBootURI on
 // qemu.BlankVars), as in TestNetbootSecureBoot.
 func TestNetbootArm64(t *testing.T) {
@@ -47,11 +51,18 @@ func TestNetbootArm64(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("MODE_KERNEL_DIR", testutil.KernelDir(t)) // mode serve fetches the arm64 kernel and GRUB there, once
+	// Signed: the served initramfs trusts the site's key, so the arm64 init
+	// requires the signature of the index's arm64 entry and mounts every
+	// layer through dm-verity (mode.verify=require, the default with keys).
+	keyFile, pubFile, err := trust.WriteKeyPair(filepath.Join(t.TempDir(), "site"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := modeServe(t, filepath.Join(t.TempDir(), "store"), "s3cret", "--advertise", "10.0.2.2",
-		"--reports-db", filepath.Join(t.TempDir(), "reports.db"))
+		"--reports-db", filepath.Join(t.TempDir(), "reports.db"), "--trust", pubFile)
 	host := strings.TrimPrefix(base, "http://")
 	if b, err := exec.Command(filepath.Join(bins, "mode"), "push", "--token", "s3cret", "--store", built, "--platform", "amd64,arm64",
-		"tiny:extra", host+"/tiny:multi").CombinedOutput(); err != nil {
+		"--sign", keyFile, "tiny:extra", host+"/tiny:multi").CombinedOutput(); err != nil {
 		t.Fatalf("push --platform amd64,arm64: %v\n%s", err, b)
 	}
 	vars, err := qemu.BlankVars(qemu.AAVMFSnakeoilVars, t.TempDir())
@@ -79,7 +90,7 @@ func TestNetbootArm64(t *testing.T) {
 		logLines(t, res.Console, "report", "mode.ref=", "mode: ")
 	}
 	for _, want := range []string{`BdsDxe: starting Boot0100 "mode HTTP boot"`, "mode: tiny:multi from 10.0.2.2:",
-		"mode.ref=10.0.2.2:", "base-essential-console-extra " + arm.String()[:19]} {
+		"mode.ref=10.0.2.2:", "base-essential-console-extra " + arm.String()[:19], ": the arm64 chain " + arm.String()[:19], ": signed by key "} {
 		if !strings.Contains(res.Console, want) {
 			t.Errorf("console lacks %q:\n%s", want, res.Console)
 		}

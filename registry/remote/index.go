@@ -145,6 +145,14 @@ type rawIndex []byte
 func (r rawIndex) RawManifest() ([]byte, error)        { return r, nil }
 func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
 
+// IndexEntry returns the reference of the chain for arch (amd64, arm64) in
+// raw, the image index that r names; or an error naming the architecture and
+// those the index has. The init takes its entry so before it checks that
+// entry's signatures: each entry is signed as it is pushed.
+func IndexEntry(raw []byte, r name.Reference, arch string) (name.Reference, error) {
+	return pickPlatform(raw, r, &options{platform: arch})
+}
+
 // pickPlatform reads the index raw of ref and returns the reference of its
 // entry for o's architecture, or an error naming the architecture and those
 // the index has.

@@ -1,0 +1,36 @@
+package debian
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mode-build/mode/internal/testutil"
+)
+
+// TestBootstrapFailKeepsCache: a bootstrap that fails after mmdebstrap's
+// setup hook bind-mounted the package cache into the root (here: a package
+// that does not exist) leaves the cache as it was. The failed try's root is
+// emptied for the next try, and that must not reach through the bind mount:
+// it emptied the machine's shared apt cache (make test saw packages
+// downloaded again). Nothing stays mounted below the root.
+func TestBootstrapFailKeepsCache(t *testing.T) {
+	needsRootAndArchive(t)
+	cache := t.TempDir() // not the shared cache: the old code emptied it
+	marker := filepath.Join(cache, "kept_1.0_all.deb")
+	if err := os.WriteFile(marker, []byte("a package already downloaded"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir()
+	r := &Runner{Retry: Retry{Attempts: 1}}
+	err := r.Run(context.Background(), hostPlan(t, Bootstrap{Suite: "bookworm", Include: []string{"mode-no-such-package"}}, target, cache), target)
+	if err == nil {
+		t.Fatal("a bootstrap including a package that does not exist succeeded")
+	}
+	t.Logf("refused as it should be: %v", err)
+	if _, serr := os.Stat(marker); serr != nil {
+		t.Errorf("the package cache lost what it held: %v", serr)
+	}
+	testutil.NoLeaks(t, target)
+}

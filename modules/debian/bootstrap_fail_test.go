@@ -9,12 +9,11 @@ import (
 	"github.com/mode-build/mode/internal/testutil"
 )
 
-// TestBootstrapFailKeepsCache: a bootstrap that fails after mmdebstrap's
-// setup hook bind-mounted the package cache into the root (here: a package
-// that does not exist) leaves the cache as it was. The failed try's root is
-// emptied for the next try, and that must not reach through the bind mount:
-// it emptied the machine's shared apt cache (make test saw packages
-// downloaded again). Nothing stays mounted below the root.
+// TestBootstrapFailKeepsCache: a bootstrap that fails (here: a package that
+// does not exist) leaves the package cache as it was, although mmdebstrap's
+// setup hook bind-mounts that cache into the root and the failed try's root
+// is emptied for the next try: the emptying must not reach through a bind
+// mount. Nothing stays mounted below the root.
 func TestBootstrapFailKeepsCache(t *testing.T) {
 	needsRootAndArchive(t)
 	cache := t.TempDir() // not the shared cache: the old code emptied it

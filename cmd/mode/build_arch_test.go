@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mode-build/mode/modules/debian"
+
 	"github.com/mode-build/mode/internal/registrytest"
 	"github.com/mode-build/mode/internal/testutil"
 	"github.com/mode-build/mode/registry/serve"
@@ -34,9 +36,23 @@ func TestBuildArm64Tiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The shared package cache keeps what it holds: the arm64 base's extract
+	// (mmdebstrap's extract variant, no customize hook) emptied it once.
+	cache, err := debian.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(debian.Archives(cache), "mode-test-marker_1.0_all.deb")
+	if err := os.WriteFile(marker, []byte("kept"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(marker)
 	b, err := modeCmd("build", "--dir", "../../examples/tiny", "--out", out, "--store", dir, "--arch", "arm64").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build arm64: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the arm64 build emptied the shared package cache %s: %v", debian.Archives(cache), err)
 	}
 	for _, tag := range []string{"base-arm64", "essential-arm64", "console-arm64", "extra-arm64"} {
 		if !strings.Contains(string(b), "stored tiny:"+tag+" ") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mode-build/mode/internal/nosync"
 	"github.com/mode-build/mode/internal/proc"
+	"github.com/mode-build/mode/mount"
 )
 
 // Tools are the bootstrappers mode knows; the first is the default.
@@ -82,9 +83,11 @@ func Plan(b Bootstrap, target, cache, scratch string, host []Source, codename st
 			c.Args = append(c.Args, "--architectures="+b.Architecture)
 		}
 		// Downloads go to the shared cache, bind-mounted for the run (in a
-		// private mount namespace) and unmounted before mmdebstrap's cleanup,
-		// so the cleanup empties only the root's own, empty, directory.
-		c.Args = append(c.Args, "--skip=essential/unlink",
+		// private mount namespace) and unmounted by the customize hook. The
+		// extract variant runs no customize hook: mmdebstrap's cleanup would
+		// empty the shared cache through the bind (it did, in make test:
+		// every arm64 build of tiny emptied it), so it keeps the cache.
+		c.Args = append(c.Args, "--skip=essential/unlink", "--skip=cleanup/apt/cache",
 			"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives && mount --bind "+shellQuote(cache)+" \"$1\"/var/cache/apt/archives",
 			"--customize-hook=umount \"$1\"/var/cache/apt/archives",
 			"--customize-hook=rm -f \"$1\"/etc/resolv.conf \"$1\"/etc/hostname",
@@ -164,6 +167,13 @@ func (r *Runner) Run(ctx context.Context, c *Command, target string) error {
 	}
 	err = r.Retry.Do(ctx, func() (bool, error) {
 		out, err := r.run(ctx, bin, c.Args)
+		// The setup hook's bind mount of the shared package cache is taken
+		// down by the customize hook, which neither a failed run nor the
+		// extract variant reaches: left mounted, emptying or removing the
+		// root would empty the shared cache through it.
+		if uerr := unmountBelow(target); uerr != nil {
+			return false, errors.Join(err, uerr)
+		}
 		if err == nil {
 			return false, nil
 		}
@@ -240,6 +250,28 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 		bars.finish()
 	}
 	return out.String(), err
+}
+
+// unmountBelow unmounts whatever is mounted below dir, the deepest first.
+func unmountBelow(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	table, err := mount.Table()
+	if err != nil {
+		return err
+	}
+	below := mount.Below(table, abs)
+	for i := len(below) - 1; i >= 0; i-- {
+		if below[i] == abs {
+			continue
+		}
+		if err := mount.Unmount(below[i]); err != nil {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	return nil
 }
 
 // emptyDir removes everything inside dir, leaving dir.

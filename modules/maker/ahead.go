@@ -23,9 +23,9 @@ func (mk *Maker) TakePlan(plan []*modules.Module) {
 // next returns the package sets of m's children in the plan, each one's
 // packages: what to download while m's dpkg runs. None for a build for
 // another architecture (its apt runs under emulation, slowly, on the cores
-// the install needs) or with the lever off (the default: maker.go).
+// the install needs) or with the lever off.
 func (mk *Maker) next(m *modules.Module) [][]string {
-	if !mk.ahead || mk.foreign() {
+	if mk.noAhead || mk.foreign() {
 		return nil
 	}
 	mk.mu.Lock()

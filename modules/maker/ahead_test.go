@@ -62,7 +62,7 @@ func TestMakerNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := &Maker{ahead: true}
+	mk := &Maker{}
 	if got := mk.next(h.Modules["essential"]); got != nil {
 		t.Errorf("before TakePlan: %q", got)
 	}
@@ -77,11 +77,11 @@ func TestMakerNext(t *testing.T) {
 	if got := mk.next(h.Modules["smtp"]); got != nil {
 		t.Errorf("smtp, no children: %q", got)
 	}
-	mk.ahead = false
+	mk.noAhead = true
 	if got := mk.next(h.Modules["essential"]); got != nil {
 		t.Errorf("lever off: %q", got)
 	}
-	mk.ahead, mk.Arch = true, map[bool]string{true: "arm64", false: "amd64"}[modules.HostArch() == "amd64"]
+	mk.noAhead, mk.Arch = false, map[bool]string{true: "arm64", false: "amd64"}[modules.HostArch() == "amd64"]
 	if got := mk.next(h.Modules["essential"]); got != nil {
 		t.Errorf("for %s: %q", mk.Arch, got)
 	}

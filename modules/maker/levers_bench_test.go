@@ -24,7 +24,7 @@ type lever struct {
 // today is the build before issue 26: fsyncs, dpkg safe, mksquashfs at the
 // build's priority, siblings' apt steps one at a time, no download ahead.
 func today(mk *Maker) {
-	mk.keepFsync, mk.keepDpkgSync, mk.loudSquash, mk.serialApt, mk.ahead = true, true, true, true, false
+	mk.keepFsync, mk.keepDpkgSync, mk.loudSquash, mk.serialApt, mk.noAhead = true, true, true, true, true
 }
 
 // benchRounds is the number of counted rounds: $MODE_BENCH_ROUNDS, else def.

@@ -55,13 +55,8 @@ type Maker struct {
 	loudSquash bool
 	// serialApt runs the apt steps of siblings one at a time, dpkg included.
 	serialApt bool
-	// ahead downloads the children's packages during a module's dpkg
-	// (ahead.go). Off: the download ahead runs in a chroot of the module's
-	// root beside its dpkg's, both binding the shared apt cache at the same
-	// place, and a fresh-clone make test saw that cache emptied while
-	// they ran (TestDebianConsole downloaded console's packages again), as
-	// an earlier arm64 build had; until that is understood the lever waits.
-	ahead bool
+	// noAhead downloads no child's packages during a module's dpkg (ahead.go).
+	noAhead bool
 
 	plan []*modules.Module // the build's (TakePlan), under mu
 }

@@ -24,3 +24,27 @@ func RemoveUnmounted(dir string) error {
 	}
 	return os.RemoveAll(dir)
 }
+
+// UnmountBelow unmounts whatever is mounted below dir (not dir itself), the
+// last mounted first: what a tool's hook mounted and left, before dir's
+// contents are removed.
+func UnmountBelow(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	table, err := Table()
+	if err != nil {
+		return err
+	}
+	below := Below(table, dir)
+	for i := len(below) - 1; i >= 0; i-- {
+		if below[i] == dir {
+			continue
+		}
+		if err := Unmount(below[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

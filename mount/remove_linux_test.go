@@ -11,7 +11,7 @@ import (
 
 // TestRemoveUnmounted: a directory with a mount below it is left whole (the
 // mounted file survives) and the error names the mount; once unmounted it
-// is removed.
+// is removed; UnmountBelow takes down what is mounted below a directory.
 func TestRemoveUnmounted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mounts a tmpfs (root): not with -short")
@@ -40,8 +40,24 @@ func TestRemoveUnmounted(t *testing.T) {
 	if _, err := os.Stat(kept); err != nil {
 		t.Fatalf("the mounted file is gone: %v", err)
 	}
-	if err := Unmount(mnt); err != nil {
+	// A bind of another directory's contents below ws, as a tool's hook
+	// leaves one: UnmountBelow takes both down (ws itself is no mount).
+	shared := filepath.Join(dir, "shared")
+	bound := filepath.Join(ws, "cache")
+	for _, d := range []string{shared, bound} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mount(shared, bound, "", unix.MS_BIND, ""); err != nil {
 		t.Fatal(err)
+	}
+	defer unix.Unmount(bound, unix.MNT_DETACH)
+	if err := UnmountBelow(ws); err != nil {
+		t.Fatal(err)
+	}
+	if table, err := Table(); err != nil || len(Below(table, ws)) > 0 {
+		t.Fatalf("after UnmountBelow: %v mounted below %s (%v)", Below(table, ws), ws, err)
 	}
 	if err := RemoveUnmounted(ws); err != nil {
 		t.Fatal(err)

@@ -171,7 +171,7 @@ func (r *Runner) Run(ctx context.Context, c *Command, target string) error {
 		// down by the customize hook, which neither a failed run nor the
 		// extract variant reaches: left mounted, emptying or removing the
 		// root would empty the shared cache through it.
-		if uerr := unmountBelow(target); uerr != nil {
+		if uerr := mount.UnmountBelow(target); uerr != nil {
 			return false, errors.Join(err, uerr)
 		}
 		if err == nil {
@@ -250,28 +250,6 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) (string, er
 		bars.finish()
 	}
 	return out.String(), err
-}
-
-// unmountBelow unmounts whatever is mounted below dir, the deepest first.
-func unmountBelow(dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	table, err := mount.Table()
-	if err != nil {
-		return err
-	}
-	below := mount.Below(table, abs)
-	for i := len(below) - 1; i >= 0; i-- {
-		if below[i] == abs {
-			continue
-		}
-		if err := mount.Unmount(below[i]); err != nil {
-			return fmt.Errorf("bootstrap: %w", err)
-		}
-	}
-	return nil
 }
 
 // emptyDir removes everything inside dir, leaving dir.

@@ -3,7 +3,6 @@ package modeinit
 import (
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
 	"log"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/report"
+	"golang.org/x/sys/unix"
 )
 
 // Paths of the running system. /run moves into the new root, so the booted

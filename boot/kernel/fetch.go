@@ -29,7 +29,8 @@ type Kernel struct {
 // Fetch returns the kernel unpacked in dir, first downloading pkg
 // (default DefaultPackage; a metapackage is followed to the
 // linux-image it depends on) with apt-get download and unpacking it with
-// dpkg-deb, when dir has none yet. The mirror is the host's apt configuration.
+// dpkg-deb, when dir has none yet, under dir's lock (lockDir). The mirror is
+// the host's apt configuration.
 func Fetch(ctx context.Context, dir, pkg string) (*Kernel, error) {
 	if k, err := findKernel(dir); err == nil {
 		return k, nil
@@ -37,8 +38,13 @@ func Fetch(ctx context.Context, dir, pkg string) (*Kernel, error) {
 	if pkg == "" {
 		pkg = DefaultPackage
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	unlock, err := lockDir(dir) // another process may be fetching it
+	if err != nil {
 		return nil, err
+	}
+	defer unlock()
+	if k, err := findKernel(dir); err == nil {
+		return k, nil
 	}
 	real, err := kernelPackage(ctx, pkg)
 	if err != nil {

@@ -2,15 +2,14 @@ package media
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"fmt"
 	"github.com/mode-build/mode/layers"
-	"github.com/opencontainers/go-digest"
-
 	"github.com/mode-build/mode/registry/store"
+	"github.com/opencontainers/go-digest"
 )
 
 // FromStore is the chain name ("REPO:TAG", "REPO@DIGEST", or a tag of one

@@ -3,11 +3,12 @@ package store
 import (
 	"errors"
 	"fmt"
-	"github.com/mode-build/mode/internal/proc"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+
+	"github.com/mode-build/mode/internal/proc"
 )
 
 // tempPattern is the os.CreateTemp pattern of a temporary file for name:

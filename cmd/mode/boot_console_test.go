@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -80,60 +80,27 @@ const ttyTimeout = 5 * time.Minute
 // ttySession is a process on a new pseudo-terminal, its controlling
 // terminal (it leads a new session, its group in the foreground).
 type ttySession struct {
-	t        *testing.T
+	*session
 	ptm, tty *os.File
-	cmd      *exec.Cmd
 	before   unix.Termios // the terminal's modes before the process started
-	deadline time.Time
-	mu       sync.Mutex
-	seen     bytes.Buffer
-	from     int           // waitFor looks from here on
-	more     chan struct{} // a read added to seen, or the terminal closed
-	exited   chan struct{}
 }
 
 func startTTY(t *testing.T, name string, args ...string) *ttySession {
 	t.Helper()
 	ptm, tty := openTTY(t)
-	s := &ttySession{t: t, ptm: ptm, tty: tty, deadline: time.Now().Add(ttyTimeout),
-		more: make(chan struct{}, 1), exited: make(chan struct{})}
+	cmd := exec.Command(name, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	s := &ttySession{session: newSession(t, cmd, ttyTimeout), ptm: ptm, tty: tty}
+	s.in = ptm
+	s.why = func() string { return "qemu: " + qemuStates(cmd.Process.Pid) }
 	s.before = s.termios()
-	s.cmd = exec.Command(name, args...)
-	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = tty, tty, tty
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptm.Read(buf)
-			s.mu.Lock()
-			s.seen.Write(buf[:n])
-			s.mu.Unlock()
-			select {
-			case s.more <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
+	t.Cleanup(func() { // after the session's own: the process is gone
 		ptm.Close()
 		tty.Close()
 	})
+	s.start()
+	go io.Copy(s.session, ptm) // until ptm's Close ends the read
 	return s
 }
 
@@ -161,54 +128,6 @@ func openTTY(t *testing.T) (ptm, tty *os.File) {
 		t.Fatal(err)
 	}
 	return ptm, tty
-}
-
-func (s *ttySession) text() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seen.String()
-}
-
-// waitFor waits until the terminal shows text after what earlier waits
-// found.
-func (s *ttySession) waitFor(text string) {
-	s.t.Helper()
-	timeout := time.NewTimer(time.Until(s.deadline))
-	defer timeout.Stop()
-	for {
-		s.mu.Lock()
-		at := bytes.Index(s.seen.Bytes()[s.from:], []byte(text))
-		if at >= 0 {
-			s.from += at + len(text)
-		}
-		s.mu.Unlock()
-		if at >= 0 {
-			return
-		}
-		select {
-		case <-s.more:
-		case <-timeout.C:
-			s.t.Fatalf("no %q on the terminal after %s; qemu: %s\n%s", text, ttyTimeout, qemuStates(s.cmd.Process.Pid), s.text())
-		}
-	}
-}
-
-func (s *ttySession) typeIn(keys string) {
-	s.t.Helper()
-	if _, err := s.ptm.WriteString(keys); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// wait returns the process's exit code once it exited.
-func (s *ttySession) wait() int {
-	s.t.Helper()
-	select {
-	case <-s.exited:
-	case <-time.After(time.Until(s.deadline)):
-		s.t.Fatalf("mode still runs after %s\n%s", ttyTimeout, s.text())
-	}
-	return s.cmd.ProcessState.ExitCode()
 }
 
 func (s *ttySession) termios() unix.Termios {

@@ -181,7 +181,7 @@ func (im *Image) dataPartition(ctx context.Context, image, work, label, id strin
 	if err != nil {
 		return fmt.Errorf("data partition: %w (install e2fsprogs)", err)
 	}
-	return nil
+	return clampTimes(ctx, image, offset, root, epoch)
 }
 
 // guid is a GUID derived from the image's ID, so the same chain gives the

@@ -1,13 +1,11 @@
 package pxe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,7 +31,6 @@ func TestPXEBootBesideSiteDHCP(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMU(t)
 	testutil.RequiresTools(t, "ip")
-	bins := testutil.Binaries(t)
 	storeDir := filepath.Join(t.TempDir(), "store")
 	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), storeDir)
 	kernel, initrd := testutil.Kernel(t).Vmlinuz, testutil.Initramfs(t)
@@ -42,32 +39,8 @@ func TestPXEBootBesideSiteDHCP(t *testing.T) {
 
 	leases := siteDHCP(t, site)
 
-	// mode serve in the lan namespace.
-	cmd := exec.Command("ip", "netns", "exec", lan, filepath.Join(bins, "mode"), "-v", "serve", "--store", storeDir,
-		"--addr", "10.232.0.1:5000", "--pxe", "br0", "--boot-chain", "tiny:extra", "--kernel", kernel, "--initrd", initrd)
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatalf("mode serve printed no URL: %v\n%s", err, logs.String())
-	}
-
-	// QEMU in the lan namespace, on tap0.
-	wrapper := filepath.Join(t.TempDir(), "qemu-in-netns")
-	script := "#!/bin/sh\nexec ip netns exec " + lan + " qemu-system-x86_64 \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	logs := serveInLAN(t, lan, storeDir, "--boot-chain", "tiny:extra", "--kernel", kernel, "--initrd", initrd)
+	wrapper := qemuInLAN(t, lan)
 	for i, uefi := range []bool{false, true} {
 		name := map[bool]string{false: "BIOS", true: "UEFI"}[uefi]
 		t.Run(name, func(t *testing.T) {

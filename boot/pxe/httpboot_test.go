@@ -1,9 +1,7 @@
 package pxe
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,7 +26,6 @@ func TestPXEHTTPBootSecureBoot(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresQEMU(t)
 	testutil.RequiresTools(t, "ip", "sbsign", "objcopy", "openssl")
-	bins := testutil.Binaries(t)
 	storeDir := filepath.Join(t.TempDir(), "store")
 	testutil.BuildTiny(t, filepath.Join(t.TempDir(), "out"), storeDir)
 	kernel, initrd := testutil.Kernel(t).Vmlinuz, testutil.Initramfs(t)
@@ -40,29 +37,9 @@ func TestPXEHTTPBootSecureBoot(t *testing.T) {
 	lan, site := siteLAN(t, "mode-http")
 	siteDHCP(t, site) // 10.232.0.x: what siteDHCP hands out
 
-	cmd := exec.Command("ip", "netns", "exec", lan, filepath.Join(bins, "mode"), "-v", "serve", "--store", storeDir,
-		"--addr", "10.232.0.1:5000", "--pxe", "br0", "--boot-chain", "tiny:extra", "--kernel", kernel, "--initrd", initrd,
+	logs := serveInLAN(t, lan, storeDir, "--boot-chain", "tiny:extra", "--kernel", kernel, "--initrd", initrd,
 		"--secure-boot-key", key, "--secure-boot-cert", qemu.OVMFSnakeoilCert)
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatalf("mode serve printed no URL: %v\n%s", err, logs.String())
-	}
-	wrapper := filepath.Join(t.TempDir(), "qemu-in-netns")
-	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec ip netns exec "+lan+" qemu-system-x86_64 \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	wrapper := qemuInLAN(t, lan)
 	vars, err := qemu.CopyVars(qemu.OVMFSnakeoilVars, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

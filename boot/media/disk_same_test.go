@@ -3,13 +3,14 @@ package media_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	diskfs "github.com/diskfs/go-diskfs"
+	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/mode-build/mode/boot/media"
 )
 
@@ -41,23 +42,24 @@ func TestDiskSameBytes(t *testing.T) {
 	}
 	// The times set after mke2fs leave a consistent file system.
 	img := filepath.Join(dir, "a.img")
-	out, err := exec.Command("sfdisk", "--json", img).Output()
+	d, err := diskfs.Open(img, diskfs.WithOpenMode(diskfs.ReadOnly))
 	if err != nil {
-		t.Fatalf("sfdisk --json: %v", err)
+		t.Fatal(err)
 	}
-	var table struct {
-		PartitionTable struct {
-			Partitions []struct{ Start int64 } `json:"partitions"`
-		} `json:"partitiontable"`
+	pt, err := d.GetPartitionTable()
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(out, &table); err != nil || len(table.PartitionTable.Partitions) != 3 {
-		t.Fatalf("sfdisk --json: %v, want 3 partitions:\n%s", err, out)
+	table, ok := pt.(*gpt.Table)
+	if !ok || len(table.Partitions) < 3 {
+		t.Fatalf("partition table %T, want GPT with 3 partitions", pt)
 	}
-	data := fmt.Sprintf("%s?offset=%d", img, table.PartitionTable.Partitions[2].Start*512)
+	data := fmt.Sprintf("%s?offset=%d", img, int64(table.Partitions[2].Start)*512)
 	if out, err := exec.Command("e2fsck", "-fn", data).CombinedOutput(); err != nil {
 		t.Errorf("e2fsck -fn %s: %v\n%s", data, err, out)
 	}
-	out, err = exec.Command("debugfs", "-R", "stat /mode", data).CombinedOutput()
+	out, err := exec.Command("debugfs", "-R", "stat /mode", data).CombinedOutput()
 	if want := fmt.Sprintf("mtime: %#x:", im.Epoch().Unix()); err != nil || !bytes.Contains(out, []byte(want)) {
 		t.Errorf("debugfs stat /mode: %v, want %q:\n%s", err, want, out)
 	}

@@ -47,6 +47,11 @@ func activateCommand() *cli.Command {
 			}
 			m := a.Module
 			fmt.Printf("activated %s %s on /%s in %.2fs\n", m.Meta.Name, m.Meta.Digest, strings.Join(m.Dirs, " /"), a.Elapsed.Seconds())
+			if m.Lazy != nil {
+				fmt.Printf("lazily: %s over %s, read from the registry on demand, each block checked by dm-verity; the rest fills in the background (mode status)\n", m.Lazy.Device, m.Lazy.NBD)
+			} else if a.How != "" {
+				fmt.Printf("not lazily: %s\n", a.How)
+			}
 			if a.Status != "" {
 				fmt.Printf("dpkg status: %s\n", a.Status)
 			}

@@ -106,6 +106,13 @@ func (l *Lazy) close() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return l.stop(deferred)
+}
+
+// stop stops the lazy server (SIGTERM, if the pid's start time is still
+// the recorded one) and, unless its dm-verity device's removal was
+// deferred, waits for it to exit; it removes the status file.
+func (l *Lazy) stop(deferred bool) (string, error) {
 	if start, serr := procStart(l.Pid); serr == nil && start == l.Start {
 		if err := unix.Kill(l.Pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
 			return "", fmt.Errorf("lazy server %d: %w", l.Pid, err)

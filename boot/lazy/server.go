@@ -26,9 +26,10 @@ import (
 // for ever, or until SIGTERM with Spec.Stop. It returns the exit code.
 func Main() int {
 	ready := os.NewFile(3, "ready")
-	answer := func(r Ready) {
-		json.NewEncoder(ready).Encode(r)
+	answer := func(r Ready) error {
+		err := json.NewEncoder(ready).Encode(r)
 		ready.Close()
+		return err
 	}
 	var spec Spec
 	if err := json.NewDecoder(os.Stdin).Decode(&spec); err != nil {
@@ -48,7 +49,14 @@ func Main() int {
 		answer(Ready{NoRange: s.noRange})
 		return 0
 	}
-	answer(Ready{Devices: s.paths(), Fetched: s.fetched()})
+	if err := answer(Ready{Devices: s.paths(), Fetched: s.fetched()}); err != nil {
+		// Whoever started it is gone (killed before it read the answer):
+		// nothing will use or stop the devices.
+		s.logf("lazy: answering: %v: letting go of the devices", err)
+		s.release()
+		s.remove()
+		return 1
+	}
 	fillCtx, cancel := context.WithCancel(context.Background())
 	filled := make(chan struct{})
 	go func() {

@@ -37,7 +37,7 @@ func Start(spec Spec, out *os.File) (Ready, error) {
 	go cmd.Wait() // it is not waited for: it outlives this process
 	var ready Ready
 	if err := json.NewDecoder(r).Decode(&ready); err != nil {
-		return Ready{}, fmt.Errorf("lazy server: no answer (%v); its output is in %s", err, out.Name())
+		return Ready{}, fmt.Errorf("lazy server: no answer (%v); its output (%s) says why", err, out.Name())
 	}
 	if ready.Error != "" {
 		return Ready{}, fmt.Errorf("lazy server: %s", ready.Error)

@@ -133,7 +133,8 @@ func fromMedia(arg string, b *layers.Booted, runDir string) (*source, error) {
 
 // fromRegistry fetches the chain tagged arg in the repository the system
 // booted from, and pulls its top layer into RunDir/layers (RAM, as the init
-// does), verified by digest.
+// does), verified by digest. On a lazy boot a top layer with verity data is
+// not pulled here: Activate reads it lazily (source.fetch), or pulls it.
 func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) (*source, error) {
 	if b.Ref == "" {
 		return nil, fmt.Errorf("module %s: the system did not boot from a registry nor from media: give the layer FILE.sqfs", arg)

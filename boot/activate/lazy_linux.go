@@ -109,12 +109,12 @@ func (l *Lazy) close() (string, error) {
 	return l.stop(deferred)
 }
 
-// stop stops the lazy server (SIGTERM, if the pid's start time is still
+// stop stops the lazy server (SIGUSR1, if the pid's start time is still
 // the recorded one) and, unless its dm-verity device's removal was
 // deferred, waits for it to exit; it removes the status file.
 func (l *Lazy) stop(deferred bool) (string, error) {
 	if start, serr := procStart(l.Pid); serr == nil && start == l.Start {
-		if err := unix.Kill(l.Pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+		if err := unix.Kill(l.Pid, unix.SIGUSR1); err != nil && !errors.Is(err, unix.ESRCH) {
 			return "", fmt.Errorf("lazy server %d: %w", l.Pid, err)
 		}
 		if deferred {

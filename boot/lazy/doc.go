@@ -4,7 +4,7 @@
 // keeps its progress in a status file of the run directory
 // (layers.LazyStatus). The init starts one for a lazy boot's chain
 // (mode.lazy=on); mode activate starts one per module it activates lazily,
-// which SIGTERM takes down (Spec.Stop). The server is a re-exec of the
+// which SIGUSR1 takes down (Spec.Stop). The server is a re-exec of the
 // calling binary (Start): a binary that calls Start must call Main when
 // Called says so (modeinit.Main does). See docs/boot.md, "Lazy boot".
 package lazy

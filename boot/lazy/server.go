@@ -23,7 +23,7 @@ import (
 // opens each layer's blob, probes the registry's Range support with the
 // first chunk of each, attaches an NBD device served from the blob, answers
 // on file descriptor 3, then fills the blobs in the background and serves
-// for ever, or until SIGTERM with Spec.Stop. It returns the exit code.
+// for ever, or until SIGUSR1 with Spec.Stop. It returns the exit code.
 func Main() int {
 	ready := os.NewFile(3, "ready")
 	answer := func(r Ready) error {
@@ -38,7 +38,7 @@ func Main() int {
 	}
 	stop := make(chan os.Signal, 1)
 	if spec.Stop {
-		signal.Notify(stop, unix.SIGTERM)
+		signal.Notify(stop, unix.SIGUSR1)
 	}
 	s, err := open(spec)
 	if err != nil {

@@ -30,11 +30,13 @@ type Spec struct {
 	// Now: the fill starts at once, not once RunDir's chain.json exists
 	// (the boot steps ended).
 	Now bool `json:"now,omitempty"`
-	// Stop: SIGTERM takes the server down (Main): once no device holds its
+	// Stop: SIGUSR1 takes the server down (Main): once no device holds its
 	// NBD devices (a deferred removal of the dm-verity device over one
 	// waits for its last user) it disconnects them, removes the blobs'
 	// files and the status file, and exits. Without it the server runs for
-	// the machine's life.
+	// the machine's life. (Not SIGTERM: a shutdown sends it to every
+	// process, and a module still mounted would hold the server up until
+	// it is killed; SIGTERM ends the server at once, as any process.)
 	Stop bool `json:"stop,omitempty"`
 	// Prefix starts each line the server logs ("mode-init: ").
 	Prefix string  `json:"prefix,omitempty"`

@@ -11,6 +11,13 @@ import (
 // docs/boot.md "Lazy boot"), under the run directory.
 func LazyFile(runDir string) string { return filepath.Join(runDir, "lazy.json") }
 
+// LazyModuleFile is where the lazy server of a module activated lazily
+// (mode activate on a lazy boot, docs/activate.md) keeps its progress:
+// lazy-NAME.json beside LazyFile.
+func LazyModuleFile(runDir, name string) string {
+	return filepath.Join(runDir, "lazy-"+name+".json")
+}
+
 // LazyStatus is a lazy boot's progress: each layer's bytes local and
 // fetched from the registry; Whole once every layer is local (no read
 // needs the registry any more); Done once the background fill ended, each
@@ -33,14 +40,17 @@ type LazyLayer struct {
 }
 
 // ReadLazy reads runDir's lazy.json; os.ErrNotExist when the boot was not lazy.
-func ReadLazy(runDir string) (*LazyStatus, error) {
-	data, err := os.ReadFile(LazyFile(runDir))
+func ReadLazy(runDir string) (*LazyStatus, error) { return ReadLazyFile(LazyFile(runDir)) }
+
+// ReadLazyFile reads a lazy server's status file (LazyFile, LazyModuleFile).
+func ReadLazyFile(file string) (*LazyStatus, error) {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	var st LazyStatus
 	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", LazyFile(runDir), err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return &st, nil
 }

@@ -23,7 +23,8 @@ const (
 	dmDevSuspend = 6
 	dmTableLoad  = 9
 
-	dmReadonlyFlag = 1 << 0
+	dmReadonlyFlag       = 1 << 0
+	dmDeferredRemoveFlag = 1 << 17 // DM_DEFERRED_REMOVE
 )
 
 // dmIoctl is _IOWR(0xfd, nr, struct dm_ioctl).
@@ -95,6 +96,29 @@ func (d *Device) Remove() error {
 		return fmt.Errorf("verity: remove %s: %w", d.Name, err)
 	}
 	return nil
+}
+
+// RemoveOrDefer removes the device as Remove does; while it stays busy
+// (a lazily detached mount still reads it) it has device-mapper remove it
+// once its last user closes it, and reports deferred. A device that is
+// gone already is no error.
+func (d *Device) RemoveOrDefer() (deferred bool, err error) {
+	err = d.Remove()
+	if err == nil || errors.Is(err, unix.ENXIO) {
+		return false, nil
+	}
+	if !errors.Is(err, unix.EBUSY) {
+		return false, err
+	}
+	ctl, cerr := openControl()
+	if cerr != nil {
+		return false, cerr
+	}
+	defer ctl.Close()
+	if _, err := dmCall(ctl, dmDevRemove, d.Name, dmDeferredRemoveFlag, nil); err != nil {
+		return false, fmt.Errorf("verity: deferred remove of %s: %w", d.Name, err)
+	}
+	return true, nil
 }
 
 // openControl opens /dev/mapper/control, creating the node when the

@@ -38,8 +38,11 @@ func (o *Options) defaults() {
 
 // Activated is what Activate did.
 type Activated struct {
-	Module  Module
-	Status  string // what happened to dpkg's status: "" (untouched), "merged", "module's"
+	Module Module
+	Status string // what happened to dpkg's status: "" (untouched), "merged", "module's"
+	// How says how a registry module of a lazy boot was fetched when it
+	// could not be read lazily ("" otherwise: Module.Lazy says whether it is).
+	How     string
 	Elapsed time.Duration
 }
 
@@ -101,13 +104,23 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	}
 	m := Module{Meta: src.meta, File: src.file, From: src.from, Pulled: src.pulled, Mount: filepath.Join(layers.ActiveDir(o.RunDir), src.meta.Name), Activated: time.Now().UTC()}
 	m.Parents = len(src.parents)
-	if err := mount.MountSquashfs(src.file, m.Mount); err != nil {
+	var how string
+	if m.Lazy, how, err = src.fetch(o.RunDir); err != nil {
+		return nil, err
+	}
+	if err := mountLayer(m); err != nil {
+		if m.Lazy != nil {
+			m.Lazy.close()
+		}
 		return nil, err
 	}
 	defer func() {
 		if !ok {
 			mount.Unmount(m.Mount)
 			os.Remove(m.Mount)
+			if m.Lazy != nil {
+				m.Lazy.close()
+			}
 		}
 	}()
 	if m.Dirs, err = topDirs(m.Mount, root, table); err != nil {
@@ -139,7 +152,7 @@ func Activate(ctx context.Context, arg string, o Options) (*Activated, error) {
 	if want != nil {
 		next.Status = sum(want)
 	}
-	a := &Activated{Module: m}
+	a := &Activated{Module: m, How: how}
 	if err := next.write(o.RunDir); err != nil {
 		return nil, fmt.Errorf("module %s: activated, but %w", m.Meta.Name, err)
 	}
@@ -163,7 +176,10 @@ type Deactivated struct {
 	// status changed after activation, left as they are.
 	Status     string
 	StatusKept []string
-	Elapsed    time.Duration
+	// Lazy: what is left to happen to a lazily read module's devices (its
+	// dm-verity device still in use: removed when its last user goes).
+	Lazy    string
+	Elapsed time.Duration
 }
 
 // Deactivate takes the active module name away from the running system:
@@ -256,12 +272,19 @@ func Deactivate(ctx context.Context, name string, o Options) (*Deactivated, erro
 		return nil, fmt.Errorf("module %s: %w", m.Meta.Name, err)
 	}
 	os.Remove(m.Mount)
+	var lazyErr error
+	if m.Lazy != nil {
+		d.Lazy, lazyErr = m.Lazy.close()
+	}
 	if m.Pulled {
 		os.Remove(m.File) // RAM back; a lazily detached mount keeps its loop device
 	}
 	removeMade(root, m.Made)
 	if err := next.write(o.RunDir); err != nil {
 		return nil, fmt.Errorf("module %s: deactivated, but %w", m.Meta.Name, err)
+	}
+	if lazyErr != nil {
+		return nil, fmt.Errorf("module %s: deactivated, but its lazy devices: %w", m.Meta.Name, lazyErr)
 	}
 	if want != nil {
 		s, err := settle(root, want)

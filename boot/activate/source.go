@@ -23,6 +23,11 @@ type source struct {
 	parents []string
 	from    string
 	pulled  bool // into RunDir/layers by this activation
+	// lazy: the layer is to be read lazily (a lazy boot, the layer has
+	// verity data): Activate starts its server (openLazy), or pulls it
+	// whole (pull) when the registry ignores Range.
+	lazy *lazySource
+	pull func() error
 }
 
 // resolve finds what arg names: a layer file (FILE.sqfs with FILE.json
@@ -128,7 +133,8 @@ func fromMedia(arg string, b *layers.Booted, runDir string) (*source, error) {
 
 // fromRegistry fetches the chain tagged arg in the repository the system
 // booted from, and pulls its top layer into RunDir/layers (RAM, as the init
-// does), verified by digest.
+// does), verified by digest. On a lazy boot a top layer with verity data is
+// not pulled here: Activate reads it lazily (source.fetch), or pulls it.
 func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) (*source, error) {
 	if b.Ref == "" {
 		return nil, fmt.Errorf("module %s: the system did not boot from a registry nor from media: give the layer FILE.sqfs", arg)
@@ -162,16 +168,23 @@ func fromRegistry(ctx context.Context, arg string, b *layers.Booted, o Options) 
 	}
 	dir := layers.LayersDir(o.RunDir)
 	// By digest: a mirror whose tag moved since remote.Chain changes nothing.
-	pulled, _, err := remote.Pull(ctx, repoOf(b.Ref)+"@"+string(md), dir, append(opts, remote.WithFilter(func(m string) bool { return m == top.Name }))...)
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", arg, err)
+	pinned := repoOf(b.Ref) + "@" + string(md)
+	s.file, s.pulled = filepath.Join(dir, top.File), true
+	s.pull = func() error {
+		pulled, _, err := remote.Pull(ctx, pinned, dir, append(opts, remote.WithFilter(func(m string) bool { return m == top.Name }))...)
+		if err != nil {
+			return fmt.Errorf("module %s: %w", arg, err)
+		}
+		if len(pulled.Layers) != 1 || pulled.Layers[0].Digest != top.Digest {
+			return fmt.Errorf("module %s: %s changed while it was pulled", arg, ref)
+		}
+		return nil
 	}
-	if len(pulled.Layers) != 1 || pulled.Layers[0].Digest != top.Digest {
-		return nil, fmt.Errorf("module %s: %s changed while it was pulled", arg, ref)
+	if b.Lazy && top.Verity != nil {
+		s.lazy = &lazySource{ref: pinned, insecure: b.Insecure || o.Insecure, mirrors: append(append([]string(nil), o.Mirrors...), b.Mirrors...)}
+		return s, nil
 	}
-	s.file = filepath.Join(dir, top.File)
-	s.pulled = true
-	return s, nil
+	return s, s.pull()
 }
 
 // repoOf drops the tag or digest of HOST[:PORT]/REPO:TAG.

@@ -41,6 +41,24 @@ type Module struct {
 	// activation (changes made before it): not reported as edits later.
 	Upper     []string  `json:"upper,omitempty"`
 	Activated time.Time `json:"activated"`
+	// Lazy: the layer is read from the registry on demand (a lazy boot's
+	// module), File filled in the background.
+	Lazy *Lazy `json:"lazy,omitempty"`
+}
+
+// Lazy is how a module activated lazily is read: its lazy server
+// (boot/lazy) serves the registry's blob as an NBD device, a dm-verity
+// device over it checks each block against the module's root hash, and
+// the module is mounted from that.
+type Lazy struct {
+	Pid int `json:"pid"` // the lazy server
+	// Start is its start time (/proc/PID/stat): a pid used again since is
+	// not signalled.
+	Start  string `json:"start"`
+	NBD    string `json:"nbd"`    // /dev/nbdN
+	Verity string `json:"verity"` // the dm-verity device's name
+	Device string `json:"device"` // and its node, /dev/dm-N
+	Status string `json:"status"` // the server's progress: layers.LazyModuleFile
 }
 
 // Find returns the index of the active module called name, or -1.

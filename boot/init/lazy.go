@@ -2,62 +2,20 @@ package modeinit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/mode-build/mode/boot/lazy"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/remote"
 	"github.com/mode-build/mode/registry/store"
 )
 
-// lazyStage is the value of stageEnv that makes the init the lazy
-// server: the process that serves the layers' NBD devices and fills them
-// in the background, for the life of the machine.
-const lazyStage = "lazy"
-
-// lazyStatusFile is where the lazy server keeps its progress (lazyStatus).
+// lazyStatusFile is where the lazy server keeps its progress.
 var lazyStatusFile = layers.LazyFile(runDir)
-
-// lazySpec is what the steps' process tells the lazy server (on its
-// standard input).
-type lazySpec struct {
-	Ref          string        `json:"ref"` // pinned by digest
-	Insecure     bool          `json:"insecure"`
-	Mirrors      []string      `json:"mirrors,omitempty"`
-	FetchTimeout time.Duration `json:"fetchTimeout"`
-	Rate         int64         `json:"rate"` // background fill, bytes a second
-	// Now: the fill starts at once, not once the boot steps end
-	// (mode.toram: the boot waits for it before switch_root).
-	Now    bool        `json:"now,omitempty"`
-	Layers []lazyLayer `json:"layers"`
-}
-
-type lazyLayer struct {
-	File string `json:"file"` // the backing file, /run/mode/layers/NAME.sqfs
-	// With mode.cache: File is DIR/.NAME.sqfs.lazy on the cache disk, and
-	// Final DIR/NAME.sqfs, the name it takes once whole and checked.
-	Final  string `json:"final,omitempty"`
-	Digest string `json:"digest"`
-	Size   int64  `json:"size"`
-}
-
-// lazyReady is the lazy server's answer, one JSON line on its ready pipe.
-type lazyReady struct {
-	Devices []string `json:"devices,omitempty"` // /dev/nbdN per layer
-	NoRange string   `json:"noRange,omitempty"` // the registry ignores Range: why
-	Error   string   `json:"error,omitempty"`
-	Fetched int64    `json:"fetched"` // bytes fetched so far (the probes)
-}
-
-// lazyRate is the background fill's bound: enough to make tiny local in a
-// second, little enough to leave a 1 Gbit/s link mostly to the booting system.
-const lazyRate = 16 << 20
 
 // lazyPull maps the chain's layers to NBD devices read from the registry on
 // demand (mode.lazy=on). It reports ok=false, having said why on the
@@ -90,8 +48,8 @@ func (b *boot) lazyPull(dir string) (msg string, ok bool, err error) {
 		c = signed // the layers' root hashes are the signed config's
 	}
 	metas := b.filter(c.Layers)
-	spec := lazySpec{Ref: pinned(ref, string(digest)), Insecure: b.p.insecure, Mirrors: b.p.mirrors,
-		FetchTimeout: b.p.fetchTimeout, Rate: lazyRate}
+	spec := lazy.Spec{Ref: pinned(ref, string(digest)), Insecure: b.p.insecure, Mirrors: b.p.mirrors,
+		FetchTimeout: b.p.fetchTimeout, Rate: lazy.Rate, RunDir: runDir, Prefix: "mode-init: "}
 	if b.p.toram { // the boot waits for the fill: no bound, no wait for the steps
 		spec.Rate, spec.Now = 0, true
 	}
@@ -106,14 +64,14 @@ func (b *boot) lazyPull(dir string) (msg string, ok bool, err error) {
 			b.logf("mode.lazy=on: layer %s has no verity data to check its blocks by: downloading the layers whole", m.File)
 			return "", false, nil
 		}
-		l := lazyLayer{File: filepath.Join(layersDir, m.File), Digest: m.Digest, Size: m.Size}
+		l := lazy.Layer{File: filepath.Join(layersDir, m.File), Digest: m.Digest, Size: m.Size}
 		if cache {
 			l.File, l.Final = filepath.Join(dir, "."+m.File+".lazy"), filepath.Join(dir, m.File)
 		}
 		spec.Layers = append(spec.Layers, l)
 		total += m.Size
 	}
-	ready, err := startLazy(spec)
+	ready, err := lazy.Start(spec, os.Stdout) // it outlives switch_root: it serves the layers for ever
 	if err != nil {
 		return "", false, err
 	}
@@ -154,40 +112,6 @@ func pinned(ref, d string) string {
 		ref = ref[:i]
 	}
 	return ref + "@" + d
-}
-
-// startLazy starts the lazy server and waits for its answer. It outlives
-// the boot steps (and switch_root): it serves the layers for ever.
-func startLazy(spec lazySpec) (lazyReady, error) {
-	in, err := json.Marshal(spec)
-	if err != nil {
-		return lazyReady{}, err
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return lazyReady{}, err
-	}
-	defer r.Close()
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Env = append(os.Environ(), stageEnv+"="+lazyStage)
-	cmd.Stdin = strings.NewReader(string(in))
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return lazyReady{}, fmt.Errorf("lazy server: %w", err)
-	}
-	w.Close()
-	go cmd.Wait() // it is not waited for: it outlives this process
-	var ready lazyReady
-	if err := json.NewDecoder(r).Decode(&ready); err != nil {
-		return lazyReady{}, fmt.Errorf("lazy server: no answer (%v); its output is above", err)
-	}
-	if ready.Error != "" {
-		return lazyReady{}, fmt.Errorf("lazy server: %s", ready.Error)
-	}
-	return ready, nil
 }
 
 // lazyReport is the last boot step of a lazy boot: how much of the chain

@@ -10,6 +10,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/mode-build/mode/boot/lazy"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/report"
 	"golang.org/x/sys/unix"
@@ -39,11 +42,11 @@ func Main() {
 	log.SetOutput(discard{}) // libraries' chatter (dhclient); mode.debug shows it
 	log.SetFlags(0)
 	log.SetPrefix("mode-init: ")
-	switch os.Getenv(stageEnv) {
-	case "steps":
+	if lazy.Called() { // the lazy server, of a lazy boot or of mode activate
+		os.Exit(lazy.Main())
+	}
+	if os.Getenv(stageEnv) == "steps" {
 		os.Exit(b.runSteps())
-	case lazyStage:
-		os.Exit(runLazy())
 	}
 	defer func() {
 		if r := recover(); r != nil {

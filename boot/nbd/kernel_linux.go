@@ -18,6 +18,7 @@ const (
 	ioClearSock     = 0xab04
 	ioSetSizeBlocks = 0xab07
 	ioSetTimeout    = 0xab09
+	ioDisconnect    = 0xab08
 	ioSetFlags      = 0xab0a
 
 	flagHasFlags = 1 << 0
@@ -112,3 +113,19 @@ func attach(path string, sock *os.File, size int64) (*Device, error) {
 
 // Wait returns when the kernel lets go of the device (the server hung up).
 func (d *Device) Wait() error { return <-d.done }
+
+// Disconnect asks the kernel to let go of the device (NBD_DISCONNECT: it
+// sends the server a disconnect, which Serve answers by returning) and
+// waits up to timeout for it to do so; then the device is free again.
+// Nothing must hold the device (a mount, a dm-verity device over it).
+func (d *Device) Disconnect(timeout time.Duration) error {
+	if err := unix.IoctlSetInt(int(d.dev.Fd()), ioDisconnect, 0); err != nil {
+		return fmt.Errorf("nbd: %s: disconnect: %w", d.Path, err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(timeout):
+		return fmt.Errorf("nbd: %s: still connected %s after the disconnect", d.Path, timeout)
+	}
+	return d.dev.Close()
+}

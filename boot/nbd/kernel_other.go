@@ -5,6 +5,7 @@ package nbd
 import (
 	"errors"
 	"os"
+	"time"
 )
 
 // BlockSize is the device's logical block size: dm-verity's.
@@ -20,3 +21,6 @@ func Attach(sock *os.File, size int64) (*Device, error) {
 
 // Wait is Linux only.
 func (d *Device) Wait() error { return nil }
+
+// Disconnect is Linux only.
+func (d *Device) Disconnect(timeout time.Duration) error { return nil }

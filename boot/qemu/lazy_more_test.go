@@ -113,20 +113,72 @@ if /run/mode/bin/mode save mine --push; then echo LAZY-SAVE-PUSHED; else echo LA
 }
 
 // lazyActivate is TestBootLazy's activate boot: tiny:console booted lazily
-// (unsigned) activates extra, which mode activate downloads whole and
-// checks by digest (the lazy boot's dm-verity is there to check blocks as
-// they arrive, not a signature, so a checked module weakens nothing).
+// (unsigned) activates extra, which mode activate reads lazily too: its
+// own lazy server maps extra's blob to an NBD device read by HTTP Range, a
+// dm-verity device over it checks each block against extra's root hash,
+// and the module is mounted from that; mode status shows its progress,
+// the fill ends checked. mode deactivate extra while a process holds a
+// file of the module open defers the dm device's removal, which happens,
+// with the rest of the teardown, when that process ends; activated again
+// and deactivated, it is torn down at once. Either way no dm device, NBD
+// connection, server process, status file nor blob file stays.
 func lazyActivate(t *testing.T, dir string) {
 	reg := newLazyRegistry(t, dir)
+	chain, _, err := remote.Chain(context.Background(), strings.TrimPrefix(reg.srv.URL, "http://")+"/tiny:extra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := chain.Layers[3].Digest
 	script := scriptDisk(t, `
-if /run/mode/bin/mode activate extra && grep -q extra /etc/extra.conf; then echo LAZY-ACTIVATE-OK; else echo LAZY-ACTIVATE-FAIL; fi
+activate() {
+  /run/mode/bin/mode activate extra >/tmp/act 2>&1; r=$?; cat /tmp/act
+  if [ $r = 0 ] && grep -q extra /etc/extra.conf; then echo LAZY-ACTIVATE-OK; else echo LAZY-ACTIVATE-FAIL; fi
+  src=$(awk '$2=="/run/mode/active/extra" {print $1}' /proc/mounts); dm=$(basename "$src"); nbd=$(ls /sys/block/$dm/slaves)
+  [ -e /sys/block/$nbd/pid ] && echo "LAZY-MOUNTED from $src over /dev/$nbd"
+  pid=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' /run/mode/active.json)
+}
+gone() { # what of the lazy module stays, after waiting up to 30 s for its server
+  i=0; while [ -d /proc/$pid ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done
+  leak=""
+  [ -e /sys/block/$dm ] && leak="$leak dm:$dm"
+  [ -e /sys/block/$nbd/pid ] && leak="$leak nbd:$nbd"
+  [ -d /proc/$pid ] && leak="$leak server:$pid"
+  ls /run/mode/lazy-* 2>/dev/null && leak="$leak status"
+  [ -e /run/mode/layers/base-essential-console-extra.sqfs ] && leak="$leak blob"
+  [ -e /etc/extra.conf ] && leak="$leak extra.conf"
+  grep -q /run/mode/active/extra /proc/mounts && leak="$leak mount"
+  if [ -n "$pid" ] && [ -z "$leak" ]; then echo "$1"; else echo "LAZY-LEAK pid=$pid:$leak"; fi
+}
+activate
+/run/mode/bin/mode status | grep -A1 ' active '
+i=0; while ! grep -q '"done": true' /run/mode/lazy-extra.json; do sleep 1; i=$((i+1)); [ $i -gt 60 ] && break; done
+/run/mode/bin/mode status | grep -A1 ' active '
+(exec 9</etc/extra.conf; echo LAZY-HOLDING; sleep 5) &
+holder=$!
+while ! [ -e /proc/$holder/fd/9 ]; do sleep 1; done
+/run/mode/bin/mode deactivate extra
+[ -e /sys/block/$dm ] && echo LAZY-DM-STILL-THERE
+wait $holder
+gone LAZY-DEFERRED-TEARDOWN-OK
+activate
+/run/mode/bin/mode deactivate extra
+gone LAZY-TEARDOWN-OK
 `)
 	m := netMachine(t, "mode.ref="+reg.addr()+"/tiny:console mode.insecure mode.lazy=on tiny.run=/dev/vda", script)
-	res := bootFor(t, m, "LAZY-ACTIVATE-OK", 4*time.Minute, "LAZY-ACTIVATE-FAIL", "MODE-TINY-OK")
-	logLines(t, res.Console, "mode-init: mapped", "activate", "extra")
-	for _, want := range []string{"mode-init: mapped 3 layers", "MODE-TINY-FAIL: [test -f /etc/extra.conf]"} {
+	res := bootFor(t, m, "LAZY-TEARDOWN-OK", 4*time.Minute, "LAZY-ACTIVATE-FAIL", "LAZY-LEAK", "MODE-TINY-OK")
+	logLines(t, res.Console, "mode-init: mapped", "activate", "extra", "LAZY-", "lazy")
+	for _, want := range []string{"mode-init: mapped 3 layers", "MODE-TINY-FAIL: [test -f /etc/extra.conf]",
+		"lazily: /dev/dm-", "LAZY-MOUNTED from /dev/dm-", "active base-essential-console-extra.sqfs",
+		"lazy through /dev/dm-", "every layer local, checked (done)", "deactivated extra",
+		"lazy: mode-active-extra is still in use", "LAZY-DM-STILL-THERE", "LAZY-DEFERRED-TEARDOWN-OK"} {
 		if !strings.Contains(res.Console, want) {
 			t.Errorf("the console lacks %q", want)
 		}
+	}
+	if _, ok := reg.asked.Load(extra); !ok {
+		t.Errorf("the registry was never asked for extra's blob %s", extra)
+	}
+	if _, ok := reg.whole.Load(extra); ok {
+		t.Errorf("the registry served extra's blob %s whole (a GET without Range): the activation downloaded it rather than read it lazily", extra)
 	}
 }

@@ -38,6 +38,7 @@ type lazyRegistry struct {
 	corrupt string   // a blob digest
 	bad     []byte   // what is served for it
 	asked   sync.Map // the blob digests asked for (GET or HEAD)
+	whole   sync.Map // the blob digests asked for whole (a GET without Range)
 }
 
 func newLazyRegistry(t testing.TB, dir string, opts ...serve.Option) *lazyRegistry {
@@ -63,6 +64,9 @@ func newLazyRegistry(t testing.TB, dir string, opts ...serve.Option) *lazyRegist
 			return
 		}
 		r.asked.Store(path.Base(req.URL.Path), true)
+		if req.Method == http.MethodGet && req.Header.Get("Range") == "" {
+			r.whole.Store(path.Base(req.URL.Path), true)
+		}
 		if r.noRange {
 			req.Header.Del("Range")
 		}

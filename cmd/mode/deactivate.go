@@ -29,6 +29,9 @@ func deactivateCommand() *cli.Command {
 				return err
 			}
 			fmt.Printf("deactivated %s in %.2fs\n", d.Module.Meta.Name, d.Elapsed.Seconds())
+			if d.Lazy != "" {
+				fmt.Printf("lazy: %s\n", d.Lazy)
+			}
 			for _, p := range d.Kept {
 				fmt.Printf("kept %s (changed since activation)\n", p)
 			}

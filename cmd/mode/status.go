@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 
 	"github.com/mode-build/mode/boot/activate"
@@ -39,7 +39,7 @@ func statusCommand() *cli.Command {
 				}
 				fmt.Printf("  %-6s %-40s %s %s\n", kind, l.File, layers.ShortDigest(l.Digest), layers.Size(l.Size))
 			}
-			printLazy(run)
+			printLazy(os.Stdout, run)
 			if b.Changes != "" {
 				fmt.Printf("changes on %s\n", b.Changes)
 			}
@@ -49,25 +49,9 @@ func statusCommand() *cli.Command {
 			for _, m := range st.Modules {
 				fmt.Printf("  active %-40s %s %s on /%s since %s, from %s\n", m.Meta.File, layers.ShortDigest(m.Meta.Digest), layers.Size(m.Meta.Size),
 					strings.Join(m.Dirs, " /"), m.Activated.Format("2006-01-02 15:04:05"), m.From)
+				printLazyModule(os.Stdout, m)
 			}
 			return nil
 		},
-	}
-}
-
-// printLazy shows a lazy boot's progress (mode.lazy=on): each layer's bytes
-// local, and whether the registry is still needed.
-func printLazy(run string) {
-	st, err := layers.ReadLazy(run)
-	if err != nil {
-		return
-	}
-	for _, l := range st.Layers {
-		fmt.Printf("  lazy   %-40s %s of %s local, %s fetched\n", filepath.Base(l.File), layers.Size(l.Local), layers.Size(l.Size), layers.Size(l.Fetched))
-	}
-	if st.Whole {
-		fmt.Println("lazy boot: every layer local, the registry is no longer needed")
-	} else {
-		fmt.Println("lazy boot: still reading from the registry")
 	}
 }

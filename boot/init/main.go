@@ -10,8 +10,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mode-build/mode/boot/lazy"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/report"

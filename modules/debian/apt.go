@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -121,8 +122,17 @@ type Apt struct {
 	// the lock was split: for measuring what the split gains (bench.md).
 	Serial bool
 
+	// ListsMaxAge keeps the lists of a set of sources that a build updated
+	// less than this long ago, with no apt-get update (lists.go); 0
+	// updates them in every build run.
+	ListsMaxAge time.Duration
+	// Note, when set, is told which lists a build uses and how old they
+	// are, a line each.
+	Note func(line string)
+
 	mu      sync.Mutex
-	updated map[string]bool
+	updated map[string]bool // keys whose lists this Apt updated or kept
+	reused  map[string]bool // keys whose lists it kept from an earlier build
 
 	// Downloads ahead give way to a module's own download (ahead.go).
 	aheadMu  sync.Mutex
@@ -164,7 +174,7 @@ func (a *Apt) run(ctx context.Context, root string, remove, packages []string, r
 		}
 		defer unlock()
 	}
-	release, err := a.fetch(ctx, root, key, packages, run)
+	release, err := a.fetch(ctx, root, key, remove, packages, run)
 	if err != nil {
 		return err
 	}
@@ -176,12 +186,10 @@ func (a *Apt) run(ctx context.Context, root string, remove, packages []string, r
 	if a.UnsafeIO {
 		local = append(local, "-o", "Dpkg::Options::=--force-unsafe-io")
 	}
-	if len(remove) > 0 {
+	if len(packages) == 0 {
 		if err := run(ctx, AptGet(key, slices.Concat(local, []string{"-y", "purge", "--"}, remove)...)...); err != nil {
 			return fmt.Errorf("remove %s: %w", strings.Join(remove, " "), err)
 		}
-	}
-	if len(packages) == 0 {
 		return nil
 	}
 	// Everything was fetched: nothing here is transient. apt refuses
@@ -191,18 +199,49 @@ func (a *Apt) run(ctx context.Context, root string, remove, packages []string, r
 	if slices.ContainsFunc(packages, func(p string) bool { return strings.Contains(p, "/") || strings.HasSuffix(p, ".deb") }) {
 		noDownload = nil
 	}
-	argv := AptGet(key, slices.Concat(local, []string{"-y", "install", "--no-install-recommends"}, noDownload, []string{"--"}, packages)...)
+	// The removals go into the same run (apt's PKG- with --purge): one
+	// resolution and one dpkg run instead of two (bench.md).
+	argv := AptGet(key, slices.Concat(local, []string{"-y", "install", "--no-install-recommends"}, purgeOpt(remove), noDownload, []string{"--"}, withRemovals(packages, remove))...)
 	if err := run(ctx, argv...); err != nil {
-		return fmt.Errorf("packages %s: %w", strings.Join(packages, " "), err)
+		return fmt.Errorf("%s: %w", stepName(remove, packages), err)
 	}
 	return nil
+}
+
+// withRemovals returns packages and then each of remove as apt-get install
+// takes a package to remove: its name with a trailing "-".
+func withRemovals(packages, remove []string) []string {
+	all := slices.Clone(packages)
+	for _, r := range remove {
+		all = append(all, r+"-")
+	}
+	return all
+}
+
+// purgeOpt is apt-get install's --purge when anything is removed: the
+// removed packages' configuration files go too, as apt-get purge does.
+func purgeOpt(remove []string) []string {
+	if len(remove) == 0 {
+		return nil
+	}
+	return []string{"--purge"}
+}
+
+// stepName names an install step in its errors: "packages A B", with
+// "remove R, " before it when it removes too.
+func stepName(remove, packages []string) string {
+	name := "packages " + strings.Join(packages, " ")
+	if len(remove) > 0 {
+		name = "remove " + strings.Join(remove, " ") + ", " + name
+	}
+	return name
 }
 
 // fetch updates key's lists (once per Apt) and downloads packages into the
 // shared cache, under the cache lock; it returns holding the lists shared
 // (taken before the cache lock is let go, so no update comes between the
 // download and the install), and the func that lets them go.
-func (a *Apt) fetch(ctx context.Context, root, key string, packages []string, run RunFunc) (func(), error) {
+func (a *Apt) fetch(ctx context.Context, root, key string, remove, packages []string, run RunFunc) (func(), error) {
 	defer a.giveWay()()
 	unlock, err := LockCache(ctx, a.Cache)
 	if err != nil {
@@ -218,26 +257,50 @@ func (a *Apt) fetch(ctx context.Context, root, key string, packages []string, ru
 	if err := giveApt(root, partials...); err != nil {
 		return nil, err
 	}
-	if err := a.update(ctx, key, run); err != nil {
+	if err := a.update(ctx, key, run, true); err != nil {
 		return nil, err
 	}
 	if len(packages) > 0 {
-		argv := AptGet(key, append([]string{"-y", "install", "--no-install-recommends", "--download-only", "--"}, packages...)...)
+		argv := AptGet(key, append([]string{"-y", "install", "--no-install-recommends", "--download-only", "--"}, withRemovals(packages, remove)...)...)
 		// A package that does not exist is no transient failure: it fails at once.
-		if err := a.Retry.Do(ctx, func() (bool, error) {
-			err := run(ctx, argv...)
-			return err != nil && Transient(err.Error()), err
-		}); err != nil {
-			return nil, fmt.Errorf("packages %s: %w", strings.Join(packages, " "), err)
+		download := func() error {
+			return a.Retry.Do(ctx, func() (bool, error) {
+				err := run(ctx, argv...)
+				return err != nil && Transient(err.Error()), err
+			})
+		}
+		err := download()
+		if err != nil && a.takeReused(key) {
+			// Lists kept from an earlier build may name what the archive
+			// has dropped since, or lack what it has added: update them
+			// and try once more.
+			a.note(fmt.Sprintf("apt: the download failed over kept lists: updating lists/%s", key))
+			if err := a.update(ctx, key, run, false); err != nil {
+				return nil, err
+			}
+			err = download()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", stepName(remove, packages), err)
 		}
 	}
 	return LockLists(ctx, a.Cache, false)
 }
 
-func (a *Apt) update(ctx context.Context, key string, run func(ctx context.Context, argv ...string) error) error {
+// update brings key's lists up to date, once per Apt: with keep, it keeps
+// lists that an earlier build updated less than ListsMaxAge ago (lists.go),
+// else runs apt-get update. Call it with the cache lock held.
+func (a *Apt) update(ctx context.Context, key string, run RunFunc, keep bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.updated[key] {
+		return nil
+	}
+	if a.updated == nil {
+		a.updated, a.reused = map[string]bool{}, map[string]bool{}
+	}
+	if keep && a.keepLists(key) {
+		a.updated[key], a.reused[key] = true, true
 		return nil
 	}
 	// The lists are rewritten: no other build may be reading them.
@@ -246,15 +309,23 @@ func (a *Apt) update(ctx context.Context, key string, run func(ctx context.Conte
 		return err
 	}
 	defer unlock()
+	// No stamp while they are rewritten: an update killed half-way is
+	// done again by the next build.
+	if err := clearStamp(a.Cache, key); err != nil {
+		return err
+	}
 	if err := a.Retry.Do(ctx, func() (bool, error) {
 		err := run(ctx, AptGet(key, "update")...)
 		return err != nil && Transient(err.Error()), err
 	}); err != nil {
 		return fmt.Errorf("apt-get update: %w", err)
 	}
-	if a.updated == nil {
-		a.updated = map[string]bool{}
+	if err := stamp(a.Cache, key); err != nil {
+		return err
 	}
 	a.updated[key] = true
+	if a.ListsMaxAge > 0 {
+		a.note(fmt.Sprintf("apt: lists/%s updated now", key))
+	}
 	return nil
 }

@@ -96,7 +96,8 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 		if err != nil {
 			return nil, err
 		}
-		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync, Serial: mk.serialApt}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync, Serial: mk.serialApt,
+			ListsMaxAge: mk.listsMaxAge(), Note: mk.aptNote}
 	}
 	return mk.apt, nil
 }

@@ -15,15 +15,17 @@ import (
 // makes, from nothing, in every bootstrap, and its cleanup throws the lists
 // away. With ShareLists they live in the shared cache instead, lists/KEY
 // (KEY from ListsKey: the sources, suite, architecture and options), bound
-// over the root's /var/lib/apt/lists for the run (the cache lock is held
-// through a bootstrap), so an update fetches only what changed, and none
+// over the root's /var/lib/apt/lists until its cleanup (the cache lock is
+// held through a bootstrap), so an update fetches only what changed, and none
 // runs at all while they are fresh (lists.go's stamp, as for the steps).
 
 // ListsKey names the lists of c's sources in the shared cache: "boot-" and
 // a digest of its tool, options, suite and sources (the target and the
-// sources file's path aside). "" for a tool that keeps no lists (debootstrap).
+// sources file's path aside). "" for what keeps no lists: debootstrap, and
+// mmdebstrap's extract variant, which runs no customize hook to unbind them
+// before its cleanup (that would empty them through the bind).
 func (c *Command) ListsKey() string {
-	if c.Tool != "mmdebstrap" || c.opts == 0 {
+	if c.Tool != "mmdebstrap" || c.opts == 0 || slices.Contains(c.Args[:c.opts], "--variant=extract") {
 		return ""
 	}
 	h := sha256.New()
@@ -41,16 +43,15 @@ func (c *Command) ListsKey() string {
 // ShareLists has c keep its lists in the directory lists (made by the
 // caller; in the shared cache, see above), and run no update when fresh.
 // The lists are bound in by a setup hook (after mmdebstrap's setup, before
-// its update) and unbound by a customize hook; mmdebstrap's cleanup of the
-// lists is skipped, since it would empty them through the bind where no
-// customize hook runs (the extract variant). Runner.Run takes down any bind
-// left (mount.UnmountBelow), and a root mode keeps has its lists emptied by
-// modules/clean as before.
+// its update) and unbound by a customize hook, before mmdebstrap's cleanup,
+// which then cleans the root's own lists as it always did (so the root is
+// the same to the byte). Runner.Run takes down any bind a failed run left
+// (mount.UnmountBelow).
 func (c *Command) ShareLists(lists string, fresh bool) {
 	if c.ListsKey() == "" {
 		return
 	}
-	opts := []string{"--skip=cleanup/apt/lists",
+	opts := []string{
 		"--setup-hook=mkdir -p \"$1\"/var/lib/apt/lists && mount --bind " + shellQuote(lists) + " \"$1\"/var/lib/apt/lists",
 		"--customize-hook=umount \"$1\"/var/lib/apt/lists"}
 	if fresh {

@@ -32,10 +32,18 @@ func TestShareBootLists(t *testing.T) {
 	if k := plan(Bootstrap{Tool: "debootstrap", Suite: "bookworm"}).ListsKey(); k != "" {
 		t.Errorf("debootstrap's lists key %q, want none", k)
 	}
+	c := plan(Bootstrap{Suite: "bookworm", Variant: "extract"})
+	if k := c.ListsKey(); k != "" {
+		t.Errorf("the extract variant's lists key %q, want none", k)
+	}
+	args := slices.Clone(c.Args)
+	if c.ShareLists("/l", true); !slices.Equal(args, c.Args) {
+		t.Errorf("the extract variant shares lists: %q", c.Args)
+	}
 
-	// No lists yet: the run updates them (bound in, cleanup skipped) and
-	// they are stamped after it.
-	c := plan(bookworm)
+	// No lists yet: the run updates them (bound in, unbound before the
+	// cleanup) and they are stamped after it.
+	c = plan(bookworm)
 	kept, note, done, err := ShareBootLists(cache, c, time.Hour, true)
 	if err != nil || kept {
 		t.Fatalf("first bootstrap: kept %v, %v", kept, err)
@@ -46,7 +54,7 @@ func TestShareBootLists(t *testing.T) {
 	lists := filepath.Join(cache, "lists", key)
 	bind := `--setup-hook=mkdir -p "$1"/var/lib/apt/lists && mount --bind '` + lists + `' "$1"/var/lib/apt/lists`
 	i := slices.Index(c.Args, bind)
-	if i < 0 || !slices.Contains(c.Args, "--skip=cleanup/apt/lists") || slices.Contains(c.Args, "--skip=update") {
+	if i < 0 || !slices.Contains(c.Args, `--customize-hook=umount "$1"/var/lib/apt/lists`) || slices.Contains(c.Args, "--skip=update") {
 		t.Errorf("args %q", c.Args)
 	}
 	if s := slices.Index(c.Args, "bookworm"); s < i || c.Args[s+1] != "/t" {

@@ -30,7 +30,7 @@ func (c *Command) ListsKey() string {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", c.Tool, c.Suite)
-	for _, a := range c.Args[:c.opts] {
+	for _, a := range c.Args[:c.opts-c.shared] { // as planned: ShareLists's options aside
 		fmt.Fprintf(h, "%s\x00", a)
 	}
 	if c.SourcesFile == "" { // a mirror of the module's own, after the target
@@ -59,6 +59,7 @@ func (c *Command) ShareLists(lists string, fresh bool) {
 	}
 	c.Args = slices.Insert(c.Args, c.opts, opts...)
 	c.opts += len(opts)
+	c.shared += len(opts)
 }
 
 // BootLists returns the directory of the lists of key in the shared cache.

@@ -60,6 +60,9 @@ func TestShareBootLists(t *testing.T) {
 	if s := slices.Index(c.Args, "bookworm"); s < i || c.Args[s+1] != "/t" {
 		t.Errorf("options after the suite: %q", c.Args)
 	}
+	if k := c.ListsKey(); k != key {
+		t.Errorf("ListsKey after ShareLists %s, before %s", k, key)
+	}
 	if fi, err := os.Stat(filepath.Join(lists, "partial")); err != nil || !fi.IsDir() {
 		t.Errorf("no partial directory in the lists: %v", err)
 	}

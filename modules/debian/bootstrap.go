@@ -44,7 +44,8 @@ type Command struct {
 	SourcesFile string
 	Sources     []byte
 
-	opts int // mmdebstrap: Args[:opts] are its options (ShareLists adds to them)
+	opts   int // mmdebstrap: Args[:opts] are its options (ShareLists adds to them)
+	shared int // the last of them that ShareLists added
 }
 
 // Plan turns b into the command that bootstraps target. host are the host's

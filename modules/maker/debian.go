@@ -55,7 +55,7 @@ func (mk *Maker) debootstrap(ctx context.Context, m *modules.Module, b debian.Bo
 			return fmt.Errorf("bootstrap: host apt sources: %w", err)
 		}
 	}
-	scratch, err := os.MkdirTemp(mk.scratch(), "bootstrap-")
+	scratch, err := os.MkdirTemp(mk.scratch(), scratchPrefix("bootstrap")) // swept when a killed build left it
 	if err != nil {
 		return err
 	}

@@ -301,8 +301,6 @@ func (a *Apt) update(ctx context.Context, key string, run RunFunc, keep bool) er
 		return err
 	}
 	a.updated[key] = true
-	if a.ListsMaxAge > 0 {
-		a.note(fmt.Sprintf("apt: lists/%s updated now", key))
-	}
+	a.note(fmt.Sprintf("apt: lists/%s updated now", key))
 	return nil
 }

@@ -18,7 +18,7 @@ func buildCommand() *cli.Command {
 		Name:      "build",
 		Usage:     "build the layers of the named modules' chains (all modules when none)",
 		ArgsUsage: "[MODULE...]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the hierarchy `DIR` of module files"},
 			&cli.StringFlag{Name: "out", Value: "./out", Usage: "the output `DIR` for layers and their metadata"},
 			&cli.BoolFlag{Name: "force", Usage: "rebuild even the layers that are up to date"},
@@ -30,7 +30,7 @@ func buildCommand() *cli.Command {
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: defaultBuildJobs(), Usage: "modules built at once, each layer squashed while its children build on its tree (0: one after the other, no pipelining)"},
 			archFlag(),
 			jsonFlag(),
-		},
+		}, aptListsFlags()...),
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if err := needRoot("build"); err != nil {
 				return err
@@ -45,6 +45,10 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			listsAge, err := aptListsMaxAge(c)
+			if err != nil {
+				return err
+			}
 			h, err := modules.Load(c.String("dir"))
 			if err != nil {
 				return err
@@ -54,7 +58,7 @@ func buildCommand() *cli.Command {
 				return err
 			}
 			mk := &maker.Maker{Scratch: c.String("scratch"), Compression: c.String("compression"),
-				Stdout: os.Stderr, Stderr: os.Stderr, Arch: arch}
+				Stdout: os.Stderr, Stderr: os.Stderr, Arch: arch, AptListsMaxAge: listsAge}
 			clearLine := func() {}
 			if !c.Root().Bool("quiet") { // a status line on a terminal, else a line per phase
 				view := newBuildView(os.Stderr)

@@ -71,6 +71,8 @@ func TestAptRun(t *testing.T) {
 		// a transient failure of the download, retried
 		"-q -y install --no-install-recommends --download-only -- less openssh-server",
 		"-q -y install --no-install-recommends --download-only -- less openssh-server",
+		// the removal on its own: in the install's run (PKG-) the layer
+		// differs (bench.md)
 		"-q -y purge -- e2fsprogs",
 		"-q -y install --no-install-recommends --no-download -- less openssh-server",
 		"-q -y install --no-install-recommends --download-only -- htop",

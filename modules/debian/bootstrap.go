@@ -43,6 +43,9 @@ type Command struct {
 	Args        []string
 	SourcesFile string
 	Sources     []byte
+
+	opts   int // mmdebstrap: Args[:opts] are its options (ShareLists adds to them)
+	shared int // the last of them that ShareLists added
 }
 
 // Plan turns b into the command that bootstraps target. host are the host's
@@ -90,8 +93,9 @@ func Plan(b Bootstrap, target, cache, scratch string, host []Source, codename st
 		c.Args = append(c.Args, "--skip=essential/unlink", "--skip=cleanup/apt/cache",
 			"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives && mount --bind "+shellQuote(cache)+" \"$1\"/var/cache/apt/archives",
 			"--customize-hook=umount \"$1\"/var/cache/apt/archives",
-			"--customize-hook=rm -f \"$1\"/etc/resolv.conf \"$1\"/etc/hostname",
-			b.Suite, target)
+			"--customize-hook=rm -f \"$1\"/etc/resolv.conf \"$1\"/etc/hostname")
+		c.opts = len(c.Args)
+		c.Args = append(c.Args, b.Suite, target)
 		if b.Mirror != "" {
 			c.Args = append(c.Args, b.Mirror)
 		} else {

@@ -55,16 +55,11 @@ func (mk *Maker) debootstrap(ctx context.Context, m *modules.Module, b debian.Bo
 			return fmt.Errorf("bootstrap: host apt sources: %w", err)
 		}
 	}
-	scratch, err := os.MkdirTemp(mk.scratch(), "bootstrap-")
+	scratch, err := os.MkdirTemp(mk.scratch(), scratchPrefix("bootstrap")) // swept when a killed build left it
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	c, err := debian.Plan(b, dir, debian.Archives(cache), scratch, host, debian.HostCodename())
-	if err != nil {
-		return err
-	}
-	mk.log().Info("bootstrap", "module", m.Name, "tool", c.Tool, "args", c.Args)
 	unlock, err := debian.LockCache(ctx, cache)
 	if err != nil {
 		return err
@@ -83,7 +78,30 @@ func (mk *Maker) debootstrap(ctx context.Context, m *modules.Module, b debian.Bo
 			mk.Fraction(m.Name, phase, int(pct), 100)
 		}
 	}
-	return r.Run(ctx, c, dir)
+	for keep := true; ; keep = false {
+		c, err := debian.Plan(b, dir, debian.Archives(cache), scratch, host, debian.HostCodename())
+		if err != nil {
+			return err
+		}
+		// The bootstrap's lists live in the shared cache (bootlists.go).
+		kept, note, done, err := debian.ShareBootLists(cache, c, mk.listsMaxAge(), keep)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			mk.aptNote(note)
+		}
+		mk.log().Info("bootstrap", "module", m.Name, "tool", c.Tool, "args", c.Args)
+		err = r.Run(ctx, c, dir)
+		if derr := done(err); derr != nil {
+			return derr
+		}
+		if err == nil || !kept || ctx.Err() != nil {
+			return err
+		}
+		// Kept lists may name what the archive has dropped since.
+		mk.aptNote(fmt.Sprintf("bootstrap: failed over kept lists (%v): again with an update", err))
+	}
 }
 
 // aptState returns the Maker's apt state, made on first use: one Maker (one
@@ -96,7 +114,8 @@ func (mk *Maker) aptState() (*debian.Apt, error) {
 		if err != nil {
 			return nil, err
 		}
-		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync, Serial: mk.serialApt}
+		mk.apt = &debian.Apt{Cache: cache, Retry: debian.DefaultRetry, UnsafeIO: !mk.keepDpkgSync, Serial: mk.serialApt,
+			ListsMaxAge: mk.listsMaxAge(), Note: mk.aptNote}
 	}
 	return mk.apt, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/modules"
@@ -42,6 +43,11 @@ type Maker struct {
 	// takes from.foreign's packages instead of from.host's files, and steps
 	// run under QEMU user emulation (chroot.Emulate).
 	Arch string
+	// AptListsMaxAge keeps the shared apt lists of a set of sources that a
+	// build updated less than this long ago: no apt-get update (the build
+	// output says which lists and how old). 0 is debian.DefaultListsMaxAge;
+	// negative updates them in every build run.
+	AptListsMaxAge time.Duration
 
 	mu    sync.Mutex
 	apt   *debian.Apt // apt state of this build run, made on first use

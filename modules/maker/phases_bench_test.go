@@ -44,7 +44,19 @@ func BenchmarkColdPhases(b *testing.B) {
 		if len(rs) != 3 {
 			b.Fatalf("%d layers", len(rs))
 		}
-		return pl, time.Since(pl.start).Seconds()
+		d := time.Since(pl.start).Seconds()
+		// The layers (byte-identical across code changes with
+		// SOURCE_DATE_EPOCH set in the environment) and which lists
+		// the build used.
+		for _, r := range rs {
+			fmt.Printf("phases layer %s %s\n", r.Module.Name, r.Meta.Digest)
+		}
+		for _, line := range strings.Split(log.String(), "\n") {
+			if strings.HasPrefix(line, "apt: ") || strings.HasPrefix(line, "bootstrap: ") {
+				fmt.Println("phases", line)
+			}
+		}
+		return pl, d
 	}
 	pl, whole := build() // warm-up: the package cache, not counted
 	fmt.Printf("phases warm-up (load %s): build %.1fs\n%s", loadAvg(), whole, pl.table(whole))

@@ -126,8 +126,9 @@ func sweepOut(dir string) error {
 	return nil
 }
 
-// scratchDir matches a build's scratch directory: ws-PID-N or base-PID-N.
-var scratchDir = regexp.MustCompile(`^(ws|base)-([0-9]+)-[0-9]+$`)
+// scratchDir matches a build's scratch directory: ws-PID-N, base-PID-N,
+// foreign-PID-N or bootstrap-PID-N (scratchPrefix).
+var scratchDir = regexp.MustCompile(`^(ws|base|foreign|bootstrap)-([0-9]+)-[0-9]+$`)
 
 // scratchPrefix is the prefix of this process's scratch directories.
 func scratchPrefix(kind string) string { return fmt.Sprintf("%s-%d-", kind, os.Getpid()) }

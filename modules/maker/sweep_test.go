@@ -31,7 +31,7 @@ func TestLockSweeps(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(out, f), nil, 0o644))
 	}
 	must(t, os.MkdirAll(filepath.Join(out, ".mine.sqfs.save-77", "first"), 0o755))
-	for _, d := range []string{"ws-" + dead + "-1", "base-" + dead + "-2", "ws-" + strconv.Itoa(os.Getpid()) + "-3", "ws-12345", "other"} {
+	for _, d := range []string{"ws-" + dead + "-1", "base-" + dead + "-2", "bootstrap-" + dead + "-4", "foreign-" + dead + "-5", "ws-" + strconv.Itoa(os.Getpid()) + "-3", "ws-12345", "other"} {
 		must(t, os.MkdirAll(filepath.Join(scratch, d, "upper"), 0o755))
 	}
 	mk := &Maker{Scratch: scratch}

@@ -86,11 +86,18 @@ func Plan(b Bootstrap, target, cache, scratch string, host []Source, codename st
 			c.Args = append(c.Args, "--architectures="+b.Architecture)
 		}
 		// Downloads go to the shared cache, bind-mounted for the run (in a
-		// private mount namespace) and unmounted by the customize hook. The
-		// extract variant runs no customize hook: mmdebstrap's cleanup would
-		// empty the shared cache through the bind (it did, in make test:
-		// every arm64 build of tiny emptied it), so it keeps the cache.
-		c.Args = append(c.Args, "--skip=essential/unlink", "--skip=cleanup/apt/cache",
+		// private mount namespace) and unmounted by the customize hook,
+		// before mmdebstrap's cleanup, whose apt-get clean then runs on the
+		// root's own cache (and makes its archives/partial, part of the
+		// layer). The extract variant runs no customize hook: its cleanup
+		// would empty the shared cache through the bind (it did, in make
+		// test: every arm64 build of tiny emptied it), so it skips that
+		// cleanup, and Runner.Run takes the bind down.
+		c.Args = append(c.Args, "--skip=essential/unlink")
+		if variant == "extract" {
+			c.Args = append(c.Args, "--skip=cleanup/apt/cache")
+		}
+		c.Args = append(c.Args,
 			"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives && mount --bind "+shellQuote(cache)+" \"$1\"/var/cache/apt/archives",
 			"--customize-hook=umount \"$1\"/var/cache/apt/archives",
 			"--customize-hook=rm -f \"$1\"/etc/resolv.conf \"$1\"/etc/hostname")

@@ -20,7 +20,7 @@ var testHost = []Source{
 }
 
 func TestPlan(t *testing.T) {
-	hooks := []string{"--skip=essential/unlink", "--skip=cleanup/apt/cache",
+	hooks := []string{"--skip=essential/unlink",
 		`--setup-hook=mkdir -p "$1"/var/cache/apt/archives && mount --bind '/c' "$1"/var/cache/apt/archives`,
 		`--customize-hook=umount "$1"/var/cache/apt/archives`,
 		`--customize-hook=rm -f "$1"/etc/resolv.conf "$1"/etc/hostname`}
@@ -43,6 +43,9 @@ func TestPlan(t *testing.T) {
 		{"explicit mirror and components", Bootstrap{Suite: "bookworm", Variant: "apt", Components: []string{"main", "contrib"}, Mirror: "http://m.example.org/debian"}, "mmdebstrap",
 			append(append(mm("--variant=apt", "--components=main,contrib"), hooks...), "bookworm", "/t", "http://m.example.org/debian"),
 			""},
+		{"extract: the shared cache kept through its cleanup", Bootstrap{Suite: "bookworm", Variant: "extract", Include: []string{"busybox"}}, "mmdebstrap",
+			append(append(mm("--variant=extract", "--include=busybox", "--skip=essential/unlink", "--skip=cleanup/apt/cache"), hooks[1:]...), "bookworm", "/t", "/s/sources.sources"),
+			"Types: deb"},
 		{"debootstrap, host mirror", Bootstrap{Tool: "debootstrap", Suite: "bookworm", Include: []string{"less"}}, "debootstrap",
 			[]string{"--variant=minbase", "--cache-dir=/c", "--include=less", "--components=main", "bookworm", "/t", "http://mirror.example.org/debian"},
 			""},

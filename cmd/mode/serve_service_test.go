@@ -126,12 +126,20 @@ func TestServeService(t *testing.T) {
 	srv := exec.Command(bin, "serve", "--config", config)
 	srv.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "MODE_STORE=") })
 	stdout, _ := srv.StdoutPipe()
-	stderr, _ := srv.StderrPipe()
+	// Not StderrPipe: Wait closes that once the process ended, maybe before
+	// its last lines ("msg=stopped") were read. Through a writer, Wait
+	// returns once they are all copied.
+	stderr, stderrW := io.Pipe()
+	srv.Stderr = stderrW
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- srv.Wait() }()
+	go func() {
+		err := srv.Wait()
+		stderrW.Close()
+		exited <- err
+	}()
 	defer srv.Process.Kill() // a no-op once it exited
 	logs := followLog(stderr)
 	line, err := bufio.NewReader(stdout).ReadString('\n')

@@ -11,15 +11,11 @@ import (
 // what is mounted (a parent's layer, a host directory). With a mount left it
 // removes nothing and names the mount.
 func RemoveUnmounted(dir string) error {
-	dir, err := filepath.Abs(dir)
+	dir, m, err := mountsBelow(dir)
 	if err != nil {
 		return err
 	}
-	table, err := Table()
-	if err != nil {
-		return err
-	}
-	if m := Below(table, dir); len(m) > 0 {
+	if len(m) > 0 {
 		return fmt.Errorf("%s not removed: %s is still mounted", dir, m[0])
 	}
 	return os.RemoveAll(dir)
@@ -29,15 +25,10 @@ func RemoveUnmounted(dir string) error {
 // last mounted first: what a tool's hook mounted and left, before dir's
 // contents are removed.
 func UnmountBelow(dir string) error {
-	dir, err := filepath.Abs(dir)
+	dir, below, err := mountsBelow(dir)
 	if err != nil {
 		return err
 	}
-	table, err := Table()
-	if err != nil {
-		return err
-	}
-	below := Below(table, dir)
 	for i := len(below) - 1; i >= 0; i-- {
 		if below[i] == dir {
 			continue
@@ -47,4 +38,17 @@ func UnmountBelow(dir string) error {
 		}
 	}
 	return nil
+}
+
+// mountsBelow is dir made absolute and the mounts at or below it (Below).
+func mountsBelow(dir string) (string, []string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	table, err := Table()
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, Below(table, dir), nil
 }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/mode-build/mode/boot/lazy"
+	"github.com/mode-build/mode/internal/proc"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/mount"
 	"github.com/mode-build/mode/verity"
@@ -68,7 +68,7 @@ func (s *source) openLazy(runDir string) (l *Lazy, noRange string, err error) {
 		return nil, ready.NoRange, nil
 	}
 	l = &Lazy{Pid: ready.Pid, NBD: ready.Devices[0], Verity: "mode-active-" + m.Name, Status: status}
-	l.Start, _ = procStart(l.Pid)
+	l.Start, _ = proc.StartTime(l.Pid)
 	dev, err := verity.Open(l.Verity, l.NBD, m.Verity)
 	if err != nil {
 		l.close()
@@ -113,7 +113,7 @@ func (l *Lazy) close() (string, error) {
 // the recorded one) and, unless its dm-verity device's removal was
 // deferred, waits for it to exit; it removes the status file.
 func (l *Lazy) stop(deferred bool) (string, error) {
-	if start, serr := procStart(l.Pid); serr == nil && start == l.Start {
+	if start, serr := proc.StartTime(l.Pid); serr == nil && start == l.Start {
 		if err := unix.Kill(l.Pid, unix.SIGUSR1); err != nil && !errors.Is(err, unix.ESRCH) {
 			return "", fmt.Errorf("lazy server %d: %w", l.Pid, err)
 		}
@@ -122,7 +122,7 @@ func (l *Lazy) stop(deferred bool) (string, error) {
 			return fmt.Sprintf("%s is still in use (a process holds a file of the module open): device-mapper removes it when that ends, and the lazy server (pid %d) stops then", l.Verity, l.Pid), nil
 		}
 		for i := 0; ; i++ {
-			if now, err := procStart(l.Pid); err != nil || now != l.Start {
+			if now, err := proc.StartTime(l.Pid); err != nil || now != l.Start {
 				break
 			}
 			if i == 600 {
@@ -133,26 +133,4 @@ func (l *Lazy) stop(deferred bool) (string, error) {
 	}
 	os.Remove(l.Status) // the server removes it; one killed otherwise did not
 	return "", nil
-}
-
-// procStart is the start time of process pid (field 22 of /proc/PID/stat);
-// an error when there is no such process, or it is a zombie.
-func procStart(pid int) (string, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", err
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	f := strings.Fields(s[i+1:]) // state is field 3, start time field 22
-	if len(f) < 20 {
-		return "", fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	if f[0] == "Z" || f[0] == "X" {
-		return "", fmt.Errorf("process %d has exited", pid)
-	}
-	return f[19], nil
 }

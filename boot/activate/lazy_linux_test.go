@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/mode-build/mode/boot/lazy"
+	"github.com/mode-build/mode/internal/proc"
 	"github.com/mode-build/mode/internal/registrytest"
 	"github.com/mode-build/mode/layers"
 	"github.com/mode-build/mode/registry/serve"
@@ -130,7 +131,7 @@ func TestLazyStop(t *testing.T) {
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
-	start, err := procStart(cmd.Process.Pid)
+	start, err := proc.StartTime(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +145,8 @@ func TestLazyStop(t *testing.T) {
 	if _, err := os.Stat(status); !os.IsNotExist(err) {
 		t.Errorf("the status file stays: %v", err)
 	}
-	if _, err := procStart(cmd.Process.Pid); err == nil {
-		t.Errorf("procStart of an ended process: no error")
+	if _, err := proc.StartTime(cmd.Process.Pid); err == nil {
+		t.Errorf("proc.StartTime of an ended process: no error")
 	}
 	// Another process with a pid's recorded start time that differs is left alone.
 	other := &Lazy{Pid: os.Getpid(), Start: "1", Status: status}

@@ -34,6 +34,12 @@ func TestAliveZombie(t *testing.T) {
 	if Alive(pid) {
 		t.Errorf("zombie %d counts as alive", pid)
 	}
+	if st, err := StartTime(pid); err == nil {
+		t.Errorf("StartTime of zombie %d: %q, want an error", pid, st)
+	}
+	if st, err := StartTime(os.Getpid()); err != nil || st == "" || st == "0" {
+		t.Errorf("StartTime of this process: %q, %v", st, err)
+	}
 	cmd.Wait()
 	if Alive(pid) {
 		t.Errorf("reaped %d counts as alive", pid)
